@@ -1,0 +1,44 @@
+"""The application factory; the package's only entry point for servers and tests."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.exceptions import MethodNotAllowed
+
+from .auth import load_tokens
+from .config import MAX_BODY_BYTES, Settings
+from .errors import ConfigError
+from .runtime import Runtime
+from .store import open_store
+
+__all__ = ["ConfigError", "Settings", "create_app"]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from `settings` (default: the LOGFILES_* variables); ConfigError if bad."""
+    from .api import agents, errors, logfiles, meta
+
+    settings = settings or Settings.from_env()
+    tokens = load_tokens(settings.tokens_file)
+    store = open_store(settings.store_url)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # SPEC: `project_id` is any non-empty segment; `//` must not be merged into a redirect.
+    app.url_map.merge_slashes = False
+    app.extensions["logfiles"] = Runtime(settings=settings, store=store, tokens=tokens)
+
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(agents.bp)
+    app.register_blueprint(logfiles.bp)
+    errors.register(app)
+
+    @app.before_request
+    def only_contract_methods() -> None:
+        """SPEC: other methods on /v2 routes are 405, HEAD and OPTIONS included."""
+        rule = request.url_rule
+        if request.method in errors.IGNORED_METHODS and rule and rule.rule.startswith("/v2/"):
+            methods = app.url_map.bind_to_environ(request.environ).allowed_methods()
+            raise MethodNotAllowed(valid_methods=errors.allowed_methods(methods))
+
+    return app

@@ -1,0 +1,90 @@
+"""The only place that maps exceptions to statuses and renders the guide's fault body."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from .. import errors
+
+log = logging.getLogger("logfiles")
+
+STATUS: Mapping[type[errors.LogfilesError], int] = {
+    errors.Invalid: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+}
+
+# One sentence per status werkzeug (routing, size limits) may raise, in the guide's words.
+HTTP_MESSAGES: Mapping[int, str] = {
+    400: "The request is malformed.",
+    404: "The resource could not be found.",
+    405: "The method is not allowed on this resource.",
+    413: "The request body is too large.",
+    415: "The request body has an unsupported media type.",
+    500: "The server has an internal error.",
+    501: "The operation is not implemented.",
+    503: "The service is unavailable.",
+}
+
+IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
+
+
+def fault_response(
+    status: int,
+    message: str,
+    problems: list[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Every 4xx/5xx body: `{"message": ..., "errors": [...]}` with at least one entry."""
+    body = json.dumps({"message": message, "errors": problems or [message]})
+    response = Response(body + "\n", status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def allowed_methods(methods: set[str] | list[str] | None) -> list[str]:
+    """The methods a /v2 route really has: HEAD and OPTIONS are not in the contract."""
+    return sorted(m for m in methods or () if m not in IGNORED_METHODS)
+
+
+def handle_domain_error(exc: errors.LogfilesError) -> Response:
+    return fault_response(STATUS.get(type(exc), 400), exc.message, exc.errors)
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    message = HTTP_MESSAGES.get(status, exc.name + ".")
+    if isinstance(exc, MethodNotAllowed):
+        allow = allowed_methods(exc.valid_methods)
+        return fault_response(
+            405,
+            message,
+            [f"{request.method}: not allowed on {request.path}; allowed: {', '.join(allow)}"],
+            {"Allow": ", ".join(allow)},
+        )
+    if status == 404:
+        return fault_response(404, message, [f"{request.path}: no such route"])
+    if status == 413:
+        return fault_response(413, message, ["body: over the 1 MiB limit"])
+    return fault_response(status, message, [f"{status}: {exc.description or exc.name}"])
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    """Never send a traceback: log it, and answer the fault body."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return fault_response(500, HTTP_MESSAGES[500], ["server: an unexpected error was logged"])
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(errors.LogfilesError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

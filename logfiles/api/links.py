@@ -1,0 +1,55 @@
+"""Absolute URLs: `self` links, `Location`, object-store links and temp-URL signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import request
+
+from ..config import Settings
+from ..model import LogFile, format_time
+
+TEMP_URL_LIFETIME = timedelta(days=1)
+
+
+def host_url() -> str:
+    """`<scheme>://<host>` of the request, as the client addressed us."""
+    return request.host_url.rstrip("/")
+
+
+def agent_url(project_id: str, agent_id: str) -> str:
+    return f"{host_url()}/v2/{project_id}/agents/{agent_id}"
+
+
+def logfile_url(logfile: LogFile) -> str:
+    return f"{agent_url(logfile.project_id, logfile.agent_id)}/logfiles/{logfile.id}"
+
+
+def object_url(settings: Settings, logfile: LogFile) -> str:
+    """SPEC: `.../CloudBackupLogs/v2/{agent_id}/{date with ':' replaced by '-'}.gz`."""
+    base = settings.object_store_url or f"{host_url()}/cloudfiles/v1/MossoCloudFS_{{project_id}}"
+    base = base.rstrip("/").replace("{project_id}", logfile.project_id)
+    name = format_time(logfile.date).replace(":", "-")
+    return f"{base}/CloudBackupLogs/v2/{logfile.agent_id}/{name}.gz"
+
+
+def temp_url(settings: Settings, url: str, now: datetime) -> str:
+    """An OpenStack Swift temp URL: HMAC-SHA1 over method, expiry and object path."""
+    expires = int((now + TEMP_URL_LIFETIME).timestamp())
+    path = urlsplit(url).path
+    signed = f"GET\n{expires}\n{path}".encode()
+    sig = hmac.new(settings.temp_url_key.encode(), signed, hashlib.sha1).hexdigest()
+    return f"{url}?temp_url_sig={sig}&temp_url_expires={expires}"
+
+
+def logfile_links(settings: Settings, logfile: LogFile, now: datetime) -> list[dict[str, str]]:
+    """`self` always; `logfile` and `logfile_temp_url` once the upload is completed."""
+    links = [{"href": logfile_url(logfile), "rel": "self"}]
+    if logfile.state == "completed":
+        url = object_url(settings, logfile)
+        links.append({"href": url, "rel": "logfile"})
+        links.append({"href": temp_url(settings, url, now), "rel": "logfile_temp_url"})
+    return links

@@ -1,0 +1,95 @@
+"""Log files: request, list, details, update (the seed PATCH) and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, jsonify, request
+
+from ..auth import Action
+from ..errors import Invalid
+from ..model import LogFile, change_state, format_time
+from ..patch import parse_state_patch
+from ..schemas import LogFileSchema
+from . import checks, runtime
+from .links import logfile_links, logfile_url
+
+bp = Blueprint("logfiles", __name__, url_prefix="/v2/<project_id>/agents/<agent_id>/logfiles")
+LOGFILE = LogFileSchema()
+
+DEFAULT_LIMIT = 100  # (ours) as the guide's other lists page, 100 by default
+MAX_LIMIT = 1000
+
+
+def logfile_body(logfile: LogFile) -> dict[str, Any]:
+    rt = runtime()
+    body = {
+        "id": logfile.id,
+        "date": format_time(logfile.date),
+        "state": logfile.state.value,
+        "links": logfile_links(rt.settings, logfile, rt.clock.now()),
+    }
+    return LOGFILE.dump(body)  # type: ignore[no-any-return]
+
+
+def page_limit() -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise Invalid(
+            "The limit parameter is not valid.",
+            [f"limit: must be an integer from 1 to {MAX_LIMIT}, not '{raw}'"],
+        )
+    return int(raw)
+
+
+@bp.post("")
+def request_logfile(project_id: str, agent_id: str) -> tuple[Response, int, dict[str, str]]:
+    checks.authorize(project_id, Action.CREATE)
+    rt = runtime()
+    rt.store.get_agent(project_id, agent_id)
+    logfile = LogFile(id=rt.new_id(), project_id=project_id, agent_id=agent_id, date=rt.clock.now())
+    rt.store.add_logfile(logfile)
+    return jsonify(logfile_body(logfile)), 202, {"Location": logfile_url(logfile)}
+
+
+@bp.get("")
+def list_logfiles(project_id: str, agent_id: str) -> Response:
+    checks.authorize(project_id, Action.READ)
+    rt = runtime()
+    rt.store.get_agent(project_id, agent_id)
+    limit = page_limit()
+    marker = request.args.get("marker") or None
+    page = rt.store.list_logfiles(project_id, agent_id, limit, marker)
+    body: dict[str, Any] = {"logfiles": [logfile_body(logfile) for logfile in page.items]}
+    if page.more:
+        query = urlencode({"limit": limit, "marker": page.items[-1].id})
+        body["links"] = [{"href": f"{request.base_url}?{query}", "rel": "next"}]
+    return jsonify(body)
+
+
+@bp.get("/<logfile_id>")
+def get_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
+    checks.authorize(project_id, Action.READ)
+    logfile = runtime().store.get_logfile(project_id, agent_id, logfile_id)
+    return jsonify(logfile_body(logfile))
+
+
+@bp.patch("/<logfile_id>")
+def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> tuple[str, int]:
+    checks.authorize(project_id, Action.UPDATE)
+    store = runtime().store
+    store.get_logfile(project_id, agent_id, logfile_id)
+    checks.require_content_type(checks.JSON_PATCH)
+    targets = parse_state_patch(checks.read_json())
+    store.update_logfile(project_id, agent_id, logfile_id, lambda logfile: change_state(logfile, targets))
+    return "", 204
+
+
+@bp.delete("/<logfile_id>")
+def delete_logfile(project_id: str, agent_id: str, logfile_id: str) -> tuple[str, int]:
+    checks.authorize(project_id, Action.DELETE)
+    runtime().store.delete_logfile(project_id, agent_id, logfile_id)
+    return "", 204

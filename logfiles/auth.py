@@ -1,0 +1,115 @@
+"""Tokens, projects and roles: who may do what (no Flask here)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import ConfigError, Forbidden, Unauthorized
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    READ = "read"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+_ALL = frozenset(Action)
+# SPEC (ours, from the guide's RBAC page): a token's rights are the union of its roles'.
+ROLE_RIGHTS: Mapping[str, frozenset[Action]] = {
+    "cloudbackup:admin": _ALL,
+    "admin": _ALL,
+    "cloudbackup:creator": frozenset({Action.CREATE, Action.READ, Action.UPDATE}),
+    "cloudbackup:observer": frozenset({Action.READ}),
+    "observer": frozenset({Action.READ}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What one configured token is: a project and a set of roles."""
+
+    project_id: str
+    roles: tuple[str, ...]
+
+    @property
+    def rights(self) -> frozenset[Action]:
+        rights: frozenset[Action] = frozenset()
+        for role in self.roles:
+            rights |= ROLE_RIGHTS.get(role, frozenset())
+        return rights
+
+
+class TokenRegistry:
+    """Open mode when empty (any non-empty token may do anything), else strict."""
+
+    def __init__(self, grants: Mapping[str, Grant] | None = None) -> None:
+        self.grants: dict[str, Grant] = dict(grants or {})
+
+    @property
+    def open(self) -> bool:
+        return not self.grants
+
+    def authorize(self, token: str | None, project_id: str, action: Action) -> None:
+        """Raise Unauthorized (401) or Forbidden (403); return when the request may go on."""
+        if not token:
+            raise Unauthorized(
+                "This request needs an X-Auth-Token header.",
+                ["X-Auth-Token: missing or empty"],
+            )
+        if self.open:
+            return
+        grant = self.grants.get(token)
+        if grant is None:
+            raise Unauthorized("The X-Auth-Token is not valid.", ["X-Auth-Token: unknown token"])
+        if grant.project_id != project_id:
+            raise Forbidden(
+                "This token may not act on this project.",
+                [f"project_id: the token belongs to another project, not '{project_id}'"],
+            )
+        if action not in grant.rights:
+            roles = ", ".join(grant.roles) or "no roles"
+            raise Forbidden(
+                f"This token's roles do not allow the '{action}' action.",
+                [f"X-Auth-Token: roles ({roles}) do not grant '{action}'"],
+            )
+
+
+VARIABLE = "LOGFILES_TOKENS_FILE"
+
+
+def parse_tokens(document: object) -> TokenRegistry:
+    """Build a registry from the tokens file's JSON; raise ConfigError naming what is wrong."""
+    if not isinstance(document, dict):
+        raise ConfigError(VARIABLE, "must hold a JSON object mapping tokens to grants")
+    grants: dict[str, Grant] = {}
+    for token, grant in document.items():
+        if not token:
+            raise ConfigError(VARIABLE, "a token may not be empty")
+        if not isinstance(grant, dict):
+            raise ConfigError(VARIABLE, f"token {token!r}: must map to an object")
+        project_id = grant.get("project_id")
+        roles = grant.get("roles", [])
+        if not isinstance(project_id, str) or not project_id or "/" in project_id:
+            raise ConfigError(VARIABLE, f"token {token!r}: project_id must be a non-empty string")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise ConfigError(VARIABLE, f"token {token!r}: roles must be a list of strings")
+        grants[token] = Grant(project_id, tuple(roles))
+    return TokenRegistry(grants)
+
+
+def load_tokens(path: str | None) -> TokenRegistry:
+    """Read the tokens file; no path means open mode."""
+    if not path:
+        return TokenRegistry()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        raise ConfigError(VARIABLE, f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(VARIABLE, f"{path} is not valid JSON: {exc}") from None
+    return parse_tokens(document)

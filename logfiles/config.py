@@ -1,0 +1,90 @@
+"""Settings from the LOGFILES_* environment variables, read and checked in one place (stdlib only)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+MAX_BODY_BYTES = 1024 * 1024  # SPEC: a body over 1 MiB is a 413; exactly 1 MiB is accepted.
+DEFAULT_TEMP_URL_KEY = "logfiles-stub-temp-url-key"
+DEFAULT_JOURNAL_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the application factory needs; fields mirror the variables."""
+
+    store_url: str = "memory"  # LOGFILES_STORE
+    tokens_file: str | None = None  # LOGFILES_TOKENS_FILE
+    object_store_url: str | None = None  # LOGFILES_OBJECT_STORE_URL
+    temp_url_key: str = DEFAULT_TEMP_URL_KEY  # LOGFILES_TEMP_URL_KEY
+    control: bool = True  # LOGFILES_CONTROL (on/off)
+    control_token: str | None = None  # LOGFILES_CONTROL_TOKEN
+    journal_size: int = DEFAULT_JOURNAL_SIZE  # LOGFILES_JOURNAL_SIZE
+    access_log: bool = False  # LOGFILES_ACCESS_LOG: Flask-side log line per request
+
+    def __post_init__(self) -> None:
+        check_store_url(self.store_url)
+        if self.object_store_url is not None:
+            check_object_store_url(self.object_store_url)
+        if self.journal_size < 0:
+            raise ConfigError("LOGFILES_JOURNAL_SIZE", "must be 0 or a positive integer")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read LOGFILES_* from the environment; raise ConfigError on the first bad value."""
+        env = os.environ if environ is None else environ
+        return cls(
+            store_url=env.get("LOGFILES_STORE", "").strip() or "memory",
+            tokens_file=env.get("LOGFILES_TOKENS_FILE") or None,
+            object_store_url=env.get("LOGFILES_OBJECT_STORE_URL") or None,
+            temp_url_key=env.get("LOGFILES_TEMP_URL_KEY") or DEFAULT_TEMP_URL_KEY,
+            control=_switch(env, "LOGFILES_CONTROL", True),
+            control_token=env.get("LOGFILES_CONTROL_TOKEN") or None,
+            journal_size=_integer(env, "LOGFILES_JOURNAL_SIZE", DEFAULT_JOURNAL_SIZE),
+            access_log=_switch(env, "LOGFILES_ACCESS_LOG", False),
+        )
+
+
+def check_store_url(url: str) -> None:
+    """Accept `memory` or `sqlite:///<path>`; anything else stops start-up."""
+    if url == "memory":
+        return
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return
+    raise ConfigError("LOGFILES_STORE", f"unknown store {url!r}; use 'memory' or 'sqlite:///<path>'")
+
+
+def check_object_store_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError("LOGFILES_OBJECT_STORE_URL", f"{url!r} is not an http(s) URL")
+
+
+_TRUE = {"1", "on", "true", "yes"}
+_FALSE = {"0", "off", "false", "no"}
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(name, f"{raw!r} is not one of on/off")
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not an integer") from None

@@ -1,0 +1,49 @@
+"""Domain errors: a one-sentence message plus one entry per problem; no HTTP here (stdlib only)."""
+
+from __future__ import annotations
+
+
+class LogfilesError(Exception):
+    """Base of every error the service reports to a client."""
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or [message]
+
+
+class Unauthorized(LogfilesError):
+    """The request carries no token, or one the registry does not know."""
+
+
+class Forbidden(LogfilesError):
+    """The token is known but may not do this to this project."""
+
+
+class NotFound(LogfilesError):
+    """The agent or log file does not exist (or belongs to someone else)."""
+
+
+class UnsupportedMediaType(LogfilesError):
+    """The body is declared with a media type the operation does not take."""
+
+
+class PayloadTooLarge(LogfilesError):
+    """The body is over the size the service reads."""
+
+
+class Invalid(LogfilesError):
+    """The body or a parameter is malformed; `errors` lists every problem."""
+
+
+class Conflict(LogfilesError):
+    """The request is well formed but does not fit the current state."""
+
+
+class ConfigError(Exception):
+    """A configuration variable has a value the service cannot start with."""
+
+    def __init__(self, variable: str, reason: str) -> None:
+        super().__init__(f"{variable}: {reason}")
+        self.variable = variable
+        self.reason = reason

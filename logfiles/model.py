@@ -1,0 +1,94 @@
+"""The pure domain: agents, log files and the log-file state machine (stdlib only)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import Conflict
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_time(moment: datetime) -> str:
+    """ISO-8601 UTC with microseconds and `Z`, as the guide writes times."""
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> datetime:
+    """Inverse of `format_time`; also takes any ISO-8601 time with an offset."""
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("time has no timezone")
+    return moment.astimezone(UTC)
+
+
+class LogFileState(enum.StrEnum):
+    """The states a log file goes through, in order."""
+
+    REQUESTED = "requested"
+    STARTED = "started"
+    COMPLETED = "completed"
+
+
+# SPEC: PATCH transitions. A same-value replace is a retry and is allowed (ours);
+# going back is a conflict. Nothing may be set back to `requested`.
+ALLOWED: frozenset[tuple[LogFileState, LogFileState]] = frozenset(
+    {
+        (LogFileState.REQUESTED, LogFileState.STARTED),
+        (LogFileState.REQUESTED, LogFileState.COMPLETED),
+        (LogFileState.STARTED, LogFileState.STARTED),
+        (LogFileState.STARTED, LogFileState.COMPLETED),
+        (LogFileState.COMPLETED, LogFileState.COMPLETED),
+    }
+)
+
+# The values a client may ask for in a PATCH.
+TARGET_STATES: tuple[str, ...] = (LogFileState.STARTED.value, LogFileState.COMPLETED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A registered backup agent: what it sent, plus what the service assigned."""
+
+    id: str
+    project_id: str
+    registered_time: datetime
+    registration: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    log_level: str = "warn"
+
+
+@dataclass(frozen=True, slots=True)
+class LogFile:
+    """A log file an agent was asked to upload; `date` is when it was requested."""
+
+    id: str
+    project_id: str
+    agent_id: str
+    date: datetime
+    state: LogFileState = LogFileState.REQUESTED
+
+
+def check_transition(current: LogFileState, target: LogFileState, where: str = "") -> None:
+    """Raise Conflict when `current -> target` is not in the transition table."""
+    if (current, target) not in ALLOWED:
+        prefix = f"{where}: " if where else ""
+        raise Conflict(
+            f"The log file cannot go from '{current}' to '{target}'.",
+            [f"{prefix}cannot go from '{current}' to '{target}'"],
+        )
+
+
+def change_state(logfile: LogFile, targets: Iterable[LogFileState]) -> LogFile:
+    """Apply every target state in order; all or nothing, since LogFile is immutable."""
+    state = logfile.state
+    for index, target in enumerate(targets):
+        check_transition(state, target, f"/{index}/value")
+        state = target
+    return logfile if state is logfile.state else replace(logfile, state=state)

@@ -1,0 +1,73 @@
+"""The Store protocol: what the API needs from storage, nothing SQL-shaped (model, errors only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..errors import Invalid, NotFound
+from ..model import Agent, LogFile
+
+LogFileChange = Callable[[LogFile], LogFile]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list, and whether more items follow it."""
+
+    items: list[LogFile]
+    more: bool
+
+
+class Store(Protocol):
+    """Agents and their log files. `get_*` raise NotFound, never return None."""
+
+    def add_agent(self, agent: Agent) -> None: ...
+
+    def get_agent(self, project_id: str, agent_id: str) -> Agent: ...
+
+    def delete_agent(self, project_id: str, agent_id: str) -> None:
+        """Remove the agent and all its log files, at once."""
+
+    def add_logfile(self, logfile: LogFile) -> None:
+        """Add a log file; NotFound if its agent is gone by now."""
+
+    def get_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> LogFile: ...
+
+    def list_logfiles(self, project_id: str, agent_id: str, limit: int, marker: str | None = None) -> Page:
+        """Log files in request order, after `marker` (a log file id) when given."""
+
+    def update_logfile(
+        self, project_id: str, agent_id: str, logfile_id: str, change: LogFileChange
+    ) -> LogFile:
+        """Apply `change` to the current log file as one atomic check-and-set."""
+
+    def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None: ...
+
+    def reset(self) -> None:
+        """Forget everything."""
+
+    def close(self) -> None: ...
+
+
+def agent_not_found(project_id: str, agent_id: str) -> NotFound:
+    return NotFound(
+        "The agent does not exist.",
+        [f"agent_id: no agent '{agent_id}' in project '{project_id}'"],
+    )
+
+
+def logfile_not_found(agent_id: str, logfile_id: str) -> NotFound:
+    return NotFound(
+        "The log file does not exist.",
+        [f"logfile_id: no log file '{logfile_id}' for agent '{agent_id}'"],
+    )
+
+
+def marker_not_found(marker: str) -> Invalid:
+    # (ours) As OpenStack lists do, an unknown marker is a bad request, not a missing resource.
+    return Invalid(
+        "The marker does not name a log file of this agent.",
+        [f"marker: no log file '{marker}' for this agent"],
+    )

@@ -1,0 +1,172 @@
+"""Shared fixtures: an app per test from the factory, a test client, and the `api` helper."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from logfiles import Settings, create_app
+
+SHARED = Path(__file__).resolve().parent / "data"
+REGISTRATION: dict[str, Any] = json.loads((SHARED / "agent-register-example.json").read_text())
+JSON_PATCH = "application/json-patch+json"
+PROJECT = "110011"
+TOKEN = "0f6e9f63600142f0a970911583522217"
+
+
+def registration(**changes: Any) -> dict[str, Any]:
+    """A deep copy of the guide's example registration body, with top-level changes."""
+    body = copy.deepcopy(REGISTRATION)
+    body.update(changes)
+    return body
+
+
+def state_patch(*values: Any) -> list[dict[str, Any]]:
+    return [{"op": "replace", "path": "/state", "value": v} for v in values]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Override in a test module (or parametrize) to run the app with other settings."""
+    return Settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["logfiles"].store.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Api:
+    """Guide operations with the defaults filled in, so tests say only what differs."""
+
+    def __init__(self, client: FlaskClient, project_id: str = PROJECT, token: str = TOKEN):
+        self.client = client
+        self.project_id = project_id
+        self.token = token
+
+    def headers(self, token: str | None = None, **extra: str) -> dict[str, str]:
+        headers = {"X-Auth-Token": self.token if token is None else token}
+        headers.update(extra)
+        return headers
+
+    def url(self, *parts: str, project_id: str | None = None) -> str:
+        return "/".join(["", "v2", project_id or self.project_id, *parts])
+
+    def register_agent(
+        self,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        project_id: str | None = None,
+        content_type: str = "application/json",
+        data: bytes | str | None = None,
+    ) -> TestResponse:
+        payload = data if data is not None else json.dumps(registration() if body is None else body)
+        return self.client.post(
+            self.url("agents", project_id=project_id),
+            data=payload,
+            headers=self.headers(token, **{"Content-Type": content_type}),
+        )
+
+    def agent(self, **kwargs: Any) -> str:
+        """Register an agent and return its id."""
+        response = self.register_agent(**kwargs)
+        assert response.status_code == 201, response.get_json()
+        return str(response.get_json()["id"])
+
+    def get_agent(self, agent_id: str, **kw: Any) -> TestResponse:
+        return self._call("get", ("agents", agent_id), **kw)
+
+    def delete_agent(self, agent_id: str, **kw: Any) -> TestResponse:
+        return self._call("delete", ("agents", agent_id), **kw)
+
+    def request_logfile(self, agent_id: str, **kw: Any) -> TestResponse:
+        return self._call("post", ("agents", agent_id, "logfiles"), **kw)
+
+    def logfile(self, agent_id: str) -> str:
+        """Request a log file and return its id."""
+        response = self.request_logfile(agent_id)
+        assert response.status_code == 202, response.get_json()
+        return str(response.get_json()["id"])
+
+    def list_logfiles(self, agent_id: str, query: str = "", **kw: Any) -> TestResponse:
+        path = ("agents", agent_id, "logfiles")
+        return self._call("get", path, query=query, **kw)
+
+    def get_logfile(self, agent_id: str, logfile_id: str, **kw: Any) -> TestResponse:
+        return self._call("get", ("agents", agent_id, "logfiles", logfile_id), **kw)
+
+    def delete_logfile(self, agent_id: str, logfile_id: str, **kw: Any) -> TestResponse:
+        return self._call("delete", ("agents", agent_id, "logfiles", logfile_id), **kw)
+
+    def patch_logfile(
+        self,
+        agent_id: str,
+        logfile_id: str,
+        document: Any = None,
+        *,
+        data: bytes | str | None = None,
+        content_type: str = JSON_PATCH,
+        **kw: Any,
+    ) -> TestResponse:
+        payload = data if data is not None else json.dumps(document)
+        headers = {"Content-Type": content_type}
+        return self._call(
+            "patch",
+            ("agents", agent_id, "logfiles", logfile_id),
+            data=payload,
+            extra_headers=headers,
+            **kw,
+        )
+
+    def patch_state(self, agent_id: str, logfile_id: str, *values: str, **kw: Any) -> TestResponse:
+        return self.patch_logfile(agent_id, logfile_id, state_patch(*values), **kw)
+
+    def _call(
+        self,
+        method: str,
+        parts: tuple[str, ...],
+        *,
+        token: str | None = None,
+        project_id: str | None = None,
+        query: str = "",
+        data: Any = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> TestResponse:
+        url = self.url(*parts, project_id=project_id) + (f"?{query}" if query else "")
+        headers = self.headers(token, **(extra_headers or {}))
+        return getattr(self.client, method)(url, data=data, headers=headers)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def api(client: FlaskClient) -> Api:
+    return Api(client)
+
+
+def assert_fault(response: TestResponse, status: int) -> dict[str, Any]:
+    """The guide's fault body: a message and at least one error string."""
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert isinstance(body, dict), body
+    assert set(body) == {"message", "errors"}, body
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["errors"], list) and body["errors"], body
+    assert all(isinstance(e, str) and e for e in body["errors"]), body
+    return body
