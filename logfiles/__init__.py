@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
-from werkzeug.exceptions import MethodNotAllowed
+from typing import TYPE_CHECKING
 
 from .auth import load_tokens
 from .config import MAX_BODY_BYTES, Settings
@@ -11,11 +10,18 @@ from .errors import ConfigError
 from .runtime import Runtime
 from .store import open_store
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 __all__ = ["ConfigError", "Settings", "create_app"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from `settings` (default: the LOGFILES_* variables); ConfigError if bad."""
+    # Flask is imported here, not at the top, so that the pure core never loads it.
+    from flask import Flask, request
+    from werkzeug.exceptions import MethodNotAllowed
+
     from .api import agents, errors, logfiles, meta
 
     settings = settings or Settings.from_env()

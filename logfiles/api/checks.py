@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from flask import current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..auth import Action, TokenRegistry
+from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 
 JSON = "application/json"
@@ -33,11 +33,55 @@ def require_content_type(expected: str) -> None:
 
 
 def read_body() -> bytes:
-    """The body, at most MAX_CONTENT_LENGTH bytes (chunked included), else 413."""
-    try:
+    """The body, at most MAX_BODY_BYTES (chunked included), else 413.
+
+    werkzeug's own limit silently truncates a chunked body at exactly the limit, so a
+    chunked body is read here, one byte past the limit, to tell "exactly 1 MiB" from "more".
+    """
+    length = request.content_length
+    if length is not None:
+        if length > MAX_BODY_BYTES:
+            _drain(request.environ["wsgi.input"], length)
+            raise _too_large()
         return request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise PayloadTooLarge("The request body is too large.", ["body: over the 1 MiB limit"]) from None
+    if not request.environ.get("wsgi.input_terminated"):
+        return b""
+    stream = request.environ["wsgi.input"]
+    data = _read_up_to(stream, MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES:
+        _drain(stream, DRAIN_BYTES)
+        raise _too_large()
+    return data
+
+
+# Read (and drop) this much of an oversized body before answering 413, so the client,
+# still sending, gets the answer instead of a connection reset.
+DRAIN_BYTES = 16 * MAX_BODY_BYTES
+
+
+def _read_up_to(stream: Any, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        piece = stream.read(min(65536, limit - size))
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+    return b"".join(parts)
+
+
+def _drain(stream: Any, limit: int) -> None:
+    remaining = min(limit, DRAIN_BYTES)
+    while remaining > 0:
+        piece = stream.read(min(65536, remaining))
+        if not piece:
+            return
+        remaining -= len(piece)
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge("The request body is too large.", ["body: over the 1 MiB limit"])
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,55 @@
+"""LOGFILES_* variables: defaults, parsing, and one clear error per bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from logfiles.config import Settings
+from logfiles.errors import ConfigError
+
+
+def test_from_env_defaults_are_memory_and_open_mode() -> None:
+    settings = Settings.from_env({})
+    assert settings.store_url == "memory"
+    assert settings.tokens_file is None
+    assert settings.object_store_url is None
+    assert settings.control is True
+
+
+def test_from_env_reads_every_variable() -> None:
+    settings = Settings.from_env(
+        {
+            "LOGFILES_STORE": "sqlite:///tmp/x.db",
+            "LOGFILES_TOKENS_FILE": "/etc/tokens.json",
+            "LOGFILES_OBJECT_STORE_URL": "https://s.example/v1/MossoCloudFS_{project_id}",
+            "LOGFILES_CONTROL": "off",
+            "LOGFILES_CONTROL_TOKEN": "secret",
+            "LOGFILES_JOURNAL_SIZE": "10",
+        }
+    )
+    assert settings.store_url == "sqlite:///tmp/x.db"
+    assert settings.tokens_file == "/etc/tokens.json"
+    assert settings.object_store_url == "https://s.example/v1/MossoCloudFS_{project_id}"
+    assert settings.control is False
+    assert settings.control_token == "secret"
+    assert settings.journal_size == 10
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOGFILES_STORE", "redis://x"),
+        ("LOGFILES_STORE", "sqlite://"),
+        ("LOGFILES_STORE", "sqlite:///"),
+        ("LOGFILES_OBJECT_STORE_URL", "storage101"),
+        ("LOGFILES_OBJECT_STORE_URL", "ftp://x/y"),
+        ("LOGFILES_CONTROL", "maybe"),
+        ("LOGFILES_JOURNAL_SIZE", "many"),
+        ("LOGFILES_JOURNAL_SIZE", "-1"),
+    ],
+)
+def test_from_env_bad_value_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({variable: value})
+    assert info.value.variable == variable
+    assert str(info.value).startswith(f"{variable}: ")
