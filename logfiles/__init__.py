@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask, request
     from werkzeug.exceptions import MethodNotAllowed
 
-    from .api import agents, errors, logfiles, meta
+    from .api import agents, control, errors, logfiles, meta
 
     settings = settings or Settings.from_env()
     tokens = load_tokens(settings.tokens_file)
@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(meta.bp)
     app.register_blueprint(agents.bp)
     app.register_blueprint(logfiles.bp)
+    if settings.control:
+        control.install(app)
     errors.register(app)
 
     @app.before_request

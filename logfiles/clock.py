@@ -1,7 +1,8 @@
-"""Injectable clocks: real time, or a frozen/offset time a test controls (stdlib only)."""
+"""Clocks: real time, or a frozen/shifted time that tests control (stdlib only)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -19,20 +20,37 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class ControlledClock:
-    """Real time shifted by an offset, or frozen at an instant (for tests and the control plane)."""
+@dataclass(frozen=True, slots=True)
+class ClockSetting:
+    """What the control plane set: frozen at an instant, or real time shifted by an offset."""
 
-    def __init__(self, frozen_at: datetime | None = None, offset: timedelta | None = None) -> None:
-        self.frozen_at = frozen_at
-        self.offset = offset or timedelta()
+    frozen_at: datetime | None = None
+    offset: timedelta = timedelta()
 
     def now(self) -> datetime:
         if self.frozen_at is not None:
             return self.frozen_at
         return datetime.now(UTC) + self.offset
 
-    def advance(self, delta: timedelta) -> None:
+    def advanced(self, delta: timedelta) -> ClockSetting:
+        """Move time forward (or back) by `delta`, frozen or not."""
         if self.frozen_at is not None:
-            self.frozen_at += delta
-        else:
-            self.offset += delta
+            return ClockSetting(frozen_at=self.frozen_at + delta)
+        return ClockSetting(offset=self.offset + delta)
+
+
+REAL_TIME = ClockSetting()
+
+
+class SettingClock:
+    """Reads the current setting on every call, so every worker sharing a store agrees."""
+
+    def __init__(self, source: ClockSource) -> None:
+        self.source = source
+
+    def now(self) -> datetime:
+        return self.source.get_clock().now()
+
+
+class ClockSource(Protocol):
+    def get_clock(self) -> ClockSetting: ...

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .auth import TokenRegistry
-from .clock import Clock, SystemClock
+from .clock import Clock, SettingClock
 from .config import Settings
 from .ids import IdSource, random_ids
-from .store import Store
+from .store.base import FullStore
 
 
 @dataclass
@@ -16,7 +16,11 @@ class Runtime:
     """Kept in `app.extensions["logfiles"]`; views reach it through `current_app`."""
 
     settings: Settings
-    store: Store
+    store: FullStore
     tokens: TokenRegistry
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = field(init=False)
     new_id: IdSource = field(default_factory=random_ids)
+
+    def __post_init__(self) -> None:
+        # Time is whatever the control plane set, read from the store that every worker shares.
+        self.clock = SettingClock(self.store)

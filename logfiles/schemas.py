@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from .model import TARGET_STATES
+from .model import TARGET_STATES, format_time, parse_time
 
 
 class _Lenient(Schema):
@@ -188,11 +188,97 @@ def flatten_messages(messages: Any, *, style: str = "dotted", where: str = "") -
     return out
 
 
+# The control plane (/_control/): seeding documents, fault rules, clock commands.
+
+
+class IsoTime(fields.Field):
+    """ISO-8601 with a timezone (`Z` or an offset), as the service writes times."""
+
+    default_error_messages = {"invalid": "Not an ISO-8601 time with a timezone."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            return parse_time(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else format_time(value)
+
+
+class SeedAgentSchema(Schema):
+    """An agent as exported, or as a test seeds it (only `project_id` is required)."""
+
+    id = fields.String(validate=validate.Length(min=1))
+    project_id = fields.String(required=True, validate=validate.Length(min=1))
+    registered_time = IsoTime()
+    enabled = StrictBoolean(load_default=True)
+    log_level = fields.String(load_default="warn")
+    registration = fields.Nested(AgentRegistrationSchema)
+
+
+class SeedLogFileSchema(Schema):
+    """A log file as exported, or as a test seeds it: any state, any date."""
+
+    id = fields.String(validate=validate.Length(min=1))
+    agent_id = fields.String(required=True, validate=validate.Length(min=1))
+    date = IsoTime()
+    state = fields.String(load_default="requested", validate=validate.OneOf(["requested", *TARGET_STATES]))
+
+
+class StateDocumentSchema(Schema):
+    """GET/PUT/POST /_control/state: everything the service holds."""
+
+    agents = fields.List(fields.Nested(SeedAgentSchema), load_default=list)
+    logfiles = fields.List(fields.Nested(SeedLogFileSchema), load_default=list)
+
+
+class FaultRuleSchema(Schema):
+    """POST /_control/faults: what to match, what to answer, and when."""
+
+    action = fields.String(load_default="status", validate=validate.OneOf(["status", "latency", "drop"]))
+    method = fields.String(load_default=None, allow_none=True)
+    path = fields.String(load_default="/v2/*")
+    header = fields.String(load_default=None, allow_none=True)
+    header_value = fields.String(load_default=None, allow_none=True)
+    status = StrictInteger(load_default=503, validate=validate.Range(400, 599))
+    message = fields.String(load_default=None, allow_none=True)
+    errors = fields.List(fields.String(), load_default=list)
+    headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    latency = fields.Float(load_default=0.0, validate=validate.Range(0, 60))
+    times = StrictInteger(load_default=1, allow_none=True, validate=validate.Range(min=1))
+    every = StrictInteger(load_default=1, validate=validate.Range(min=1))
+    probability = fields.Float(load_default=1.0, validate=validate.Range(0, 1))
+    seed = StrictInteger(load_default=0)
+    # Shown, never loaded: the rule's id and counters.
+    id = fields.String(dump_only=True)
+    matched = fields.Integer(dump_only=True)
+    fired = fields.Integer(dump_only=True)
+
+
+class ClockCommandSchema(Schema):
+    """POST /_control/clock: exactly one of freeze (a time, or "now"), advance (seconds), real."""
+
+    freeze = fields.String()
+    advance = fields.Float()
+    real = StrictBoolean()
+
+
+STATE_DOCUMENT = StateDocumentSchema()
+FAULT_RULE = FaultRuleSchema()
+CLOCK_COMMAND = ClockCommandSchema()
+
+
 REGISTRATION = AgentRegistrationSchema()
 PATCH_OPERATIONS = PatchOperationSchema(many=True)
 
 __all__ = [
+    "CLOCK_COMMAND",
+    "FAULT_RULE",
     "REGISTRATION",
+    "STATE_DOCUMENT",
     "PATCH_OPERATIONS",
     "ValidationError",
     "flatten_messages",

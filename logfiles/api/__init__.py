@@ -9,4 +9,4 @@ from ..runtime import Runtime
 
 def runtime() -> Runtime:
     """The running app's store, settings, tokens, clock and id source."""
-    return current_app.extensions["logfiles"]  # type: ignore[no-any-return]
+    return current_app.extensions["logfiles"]

@@ -29,7 +29,7 @@ def agent_body(agent: Agent, password: str | None = None) -> dict[str, Any]:
     )
     if password is not None:
         body["password"] = password
-    return AGENT.dump(body)  # type: ignore[no-any-return]
+    return AGENT.dump(body)
 
 
 @bp.post("")

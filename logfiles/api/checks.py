@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from ..auth import Action, TokenRegistry
 from ..config import MAX_BODY_BYTES
@@ -108,4 +108,5 @@ def parse_json(data: bytes) -> Any:
 
 def read_json() -> Any:
     """413 for an oversized body, then 400 for one that is not JSON."""
-    return parse_json(read_body())
+    g.body = read_body()  # kept for the request journal
+    return parse_json(g.body)

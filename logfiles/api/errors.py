@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -51,7 +51,7 @@ def fault_response(
     return response
 
 
-def allowed_methods(methods: set[str] | list[str] | None) -> list[str]:
+def allowed_methods(methods: Iterable[str] | None) -> list[str]:
     """The methods a /v2 route really has: HEAD and OPTIONS are not in the contract."""
     return sorted(m for m in methods or () if m not in IGNORED_METHODS)
 

@@ -30,7 +30,7 @@ def logfile_body(logfile: LogFile) -> dict[str, Any]:
         "state": logfile.state.value,
         "links": logfile_links(rt.settings, logfile, rt.clock.now()),
     }
-    return LOGFILE.dump(body)  # type: ignore[no-any-return]
+    return LOGFILE.dump(body)
 
 
 def page_limit() -> int:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ..config import check_store_url
-from .base import Page, Store
+from .base import FullStore, Page, Store
 from .memory import MemoryStore
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str) -> FullStore:
     """`memory` or `sqlite:///<path>`; a bad URL raises ConfigError naming LOGFILES_STORE."""
     check_store_url(url)
     if url == "memory":
@@ -17,4 +17,4 @@ def open_store(url: str) -> Store:
     return SqliteStore.open(url.removeprefix("sqlite:///"))
 
 
-__all__ = ["MemoryStore", "Page", "Store", "open_store"]
+__all__ = ["FullStore", "MemoryStore", "Page", "Store", "open_store"]

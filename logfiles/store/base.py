@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import Invalid, NotFound
+from ..clock import ClockSetting
+from ..errors import Conflict, Invalid, NotFound
+from ..faults import FaultRule, HeaderSource
+from ..journal import JournalEntry
 from ..model import Agent, LogFile
 
 LogFileChange = Callable[[LogFile], LogFile]
@@ -46,9 +49,46 @@ class Store(Protocol):
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None: ...
 
     def reset(self) -> None:
-        """Forget everything."""
+        """Forget everything: agents, log files, journal, faults; the clock back to real time."""
 
     def close(self) -> None: ...
+
+
+class ControlState(Protocol):
+    """What the control plane keeps; in the store so that every worker sees the same."""
+
+    def export_state(self) -> tuple[list[Agent], list[LogFile]]:
+        """Every agent, and every log file in request order."""
+
+    def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
+        """Add (or, with `replace`, swap in) agents and log files at once; Conflict on a taken id."""
+
+    def record_request(self, entry: JournalEntry, capacity: int) -> None:
+        """Append to the journal, keeping only the newest `capacity` entries."""
+
+    def list_requests(self) -> list[JournalEntry]: ...
+
+    def clear_requests(self) -> None: ...
+
+    def add_fault(self, rule: FaultRule) -> None: ...
+
+    def list_faults(self) -> list[FaultRule]: ...
+
+    def delete_fault(self, fault_id: str) -> None:
+        """NotFound if there is no such rule."""
+
+    def clear_faults(self) -> None: ...
+
+    def trigger_fault(self, method: str, path: str, headers: HeaderSource) -> FaultRule | None:
+        """Count the request against the rules and return the one that fires, atomically."""
+
+    def get_clock(self) -> ClockSetting: ...
+
+    def set_clock(self, setting: ClockSetting) -> None: ...
+
+
+class FullStore(Store, ControlState, Protocol):
+    """A store that also keeps the control plane's state."""
 
 
 def agent_not_found(project_id: str, agent_id: str) -> NotFound:
@@ -71,3 +111,11 @@ def marker_not_found(marker: str) -> Invalid:
         "The marker does not name a log file of this agent.",
         [f"marker: no log file '{marker}' for this agent"],
     )
+
+
+def fault_not_found(fault_id: str) -> NotFound:
+    return NotFound("The fault rule does not exist.", [f"fault_id: no fault rule '{fault_id}'"])
+
+
+def id_taken(kind: str, item_id: str) -> Conflict:
+    return Conflict(f"The state already holds this {kind} id.", [f"{kind}: id '{item_id}' is taken"])

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import deque
+from dataclasses import replace
 
+from ..clock import REAL_TIME, ClockSetting
+from ..faults import FaultRule, HeaderSource, first_firing
+from ..journal import JournalEntry
 from ..model import Agent, LogFile
 from .base import (
     LogFileChange,
     Page,
     agent_not_found,
+    fault_not_found,
+    id_taken,
     logfile_not_found,
     marker_not_found,
 )
@@ -22,6 +29,10 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._agents: dict[str, Agent] = {}
         self._logfiles: dict[str, dict[str, LogFile]] = {}
+        self._journal: deque[JournalEntry] = deque()
+        self._journal_seq = 0
+        self._faults: list[FaultRule] = []
+        self._clock = REAL_TIME
 
     def _agent(self, project_id: str, agent_id: str) -> Agent:
         agent = self._agents.get(agent_id)
@@ -95,6 +106,81 @@ class MemoryStore:
         with self._lock:
             self._agents.clear()
             self._logfiles.clear()
+            self._journal.clear()
+            self._faults.clear()
+            self._clock = REAL_TIME
+
+    # Control-plane state.
+
+    def export_state(self) -> tuple[list[Agent], list[LogFile]]:
+        with self._lock:
+            agents = list(self._agents.values())
+            logfiles = [lf for per_agent in self._logfiles.values() for lf in per_agent.values()]
+        return agents, logfiles
+
+    def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
+        with self._lock:
+            known = {} if replace else dict(self._agents)
+            per_agent = {} if replace else {k: dict(v) for k, v in self._logfiles.items()}
+            taken = {lf_id for lfs in per_agent.values() for lf_id in lfs}
+            for agent in agents:
+                if agent.id in known:
+                    raise id_taken("agent", agent.id)
+                known[agent.id] = agent
+                per_agent[agent.id] = {}
+            for logfile in logfiles:
+                if logfile.id in taken:
+                    raise id_taken("logfile", logfile.id)
+                taken.add(logfile.id)
+                per_agent[logfile.agent_id][logfile.id] = logfile
+            self._agents, self._logfiles = known, per_agent
+
+    def record_request(self, entry: JournalEntry, capacity: int) -> None:
+        with self._lock:
+            self._journal_seq += 1
+            self._journal.append(replace(entry, seq=self._journal_seq))
+            while len(self._journal) > capacity:
+                self._journal.popleft()
+
+    def list_requests(self) -> list[JournalEntry]:
+        with self._lock:
+            return list(self._journal)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._journal.clear()
+
+    def add_fault(self, rule: FaultRule) -> None:
+        with self._lock:
+            self._faults.append(rule)
+
+    def list_faults(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._faults)
+
+    def delete_fault(self, fault_id: str) -> None:
+        with self._lock:
+            kept = [rule for rule in self._faults if rule.id != fault_id]
+            if len(kept) == len(self._faults):
+                raise fault_not_found(fault_id)
+            self._faults = kept
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def trigger_fault(self, method: str, path: str, headers: HeaderSource) -> FaultRule | None:
+        if not self._faults:  # the common case needs no lock
+            return None
+        with self._lock:
+            self._faults, fired = first_firing(self._faults, method, path, headers)
+        return fired
+
+    def get_clock(self) -> ClockSetting:
+        return self._clock
+
+    def set_clock(self, setting: ClockSetting) -> None:
+        self._clock = setting
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,0 +1,348 @@
+"""The control plane under /_control/ (reset, state, journal, faults, clock) and the /v2 hooks it drives."""
+
+from __future__ import annotations
+
+import hmac
+import socket
+import time
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from marshmallow import Schema
+
+from ..clock import REAL_TIME, ClockSetting
+from ..config import MAX_BODY_BYTES
+from ..errors import Invalid, Unauthorized
+from ..faults import FaultAction, FaultRule
+from ..journal import RECORDED_HEADERS, JournalEntry, JournalFilter, body_text
+from ..model import Agent, LogFile, LogFileState, format_time, parse_time
+from ..schemas import (
+    CLOCK_COMMAND,
+    FAULT_RULE,
+    REGISTRATION,
+    STATE_DOCUMENT,
+    ValidationError,
+    flatten_messages,
+)
+from . import checks, runtime
+from .errors import HTTP_MESSAGES, fault_response
+
+bp = Blueprint("control", __name__, url_prefix="/_control")
+
+# A seeded agent that names no registration shows the guide's example one.
+DEFAULT_REGISTRATION: dict[str, Any] = {
+    "name": "seeded agent",
+    "version": "1.0.0",
+    "host": {
+        "flavor": "nova",
+        "region": "DFW",
+        "machine": {"id": "00000000-0000-4000-8000-000000000000"},
+        "os": {"name": "Ubuntu", "version": "22.04", "architecture": "64-bit"},
+        "fingerprint": "seeded",
+        "addresses": [],
+    },
+    "rsa_public_key": {"modulus": "00", "exponent": 10001},
+    "vault": {"use_internal": False},
+}
+
+
+@bp.before_request
+def require_control_token() -> None:
+    expected = runtime().settings.control_token
+    given = request.headers.get("X-Control-Token", "")
+    if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("The control plane needs its token.", ["X-Control-Token: missing or wrong"])
+
+
+def load(schema: Schema, what: str) -> Any:
+    """Validate a JSON body for a control operation; 400 lists every problem."""
+    checks.require_content_type(checks.JSON)
+    document = checks.read_json()
+    try:
+        return schema.load(document)
+    except ValidationError as exc:
+        raise Invalid(f"The {what} is not valid.", flatten_messages(exc.messages)) from None
+
+
+@bp.post("/reset")
+def reset() -> tuple[str, int]:
+    runtime().store.reset()
+    return "", 204
+
+
+# State: export, replace, add.
+
+
+@bp.get("/state")
+def export_state() -> Response:
+    agents, logfiles = runtime().store.export_state()
+    return jsonify(
+        {
+            "agents": [
+                {
+                    "id": a.id,
+                    "project_id": a.project_id,
+                    "registered_time": format_time(a.registered_time),
+                    "enabled": a.enabled,
+                    "log_level": a.log_level,
+                    "registration": dict(a.registration),
+                }
+                for a in agents
+            ],
+            "logfiles": [
+                {"id": lf.id, "agent_id": lf.agent_id, "date": format_time(lf.date), "state": lf.state}
+                for lf in logfiles
+            ],
+        }
+    )
+
+
+def _import(replace: bool) -> Response:
+    document = load(STATE_DOCUMENT, "state document")
+    rt = runtime()
+    now = rt.clock.now()
+    agents = [
+        Agent(
+            id=item.get("id") or rt.new_id(),
+            project_id=item["project_id"],
+            registered_time=item.get("registered_time") or now,
+            registration=item.get("registration") or REGISTRATION.load(DEFAULT_REGISTRATION),
+            enabled=item["enabled"],
+            log_level=item["log_level"],
+        )
+        for item in document["agents"]
+    ]
+    projects = {agent.id: agent.project_id for agent in agents}
+    if not replace:
+        known, _ = rt.store.export_state()
+        projects = {agent.id: agent.project_id for agent in known} | projects
+    problems = [
+        f"logfiles.{index}.agent_id: no agent '{item['agent_id']}' in the state"
+        for index, item in enumerate(document["logfiles"])
+        if item["agent_id"] not in projects
+    ]
+    if problems:
+        raise Invalid("The state document is not valid.", problems)
+    logfiles = [
+        LogFile(
+            id=item.get("id") or rt.new_id(),
+            project_id=projects[item["agent_id"]],
+            agent_id=item["agent_id"],
+            date=item.get("date") or now,
+            state=LogFileState(item["state"]),
+        )
+        for item in document["logfiles"]
+    ]
+    rt.store.import_state(agents, logfiles, replace=replace)
+    return jsonify(
+        {
+            "agents": [{"id": a.id, "project_id": a.project_id} for a in agents],
+            "logfiles": [{"id": lf.id, "agent_id": lf.agent_id} for lf in logfiles],
+        }
+    )
+
+
+@bp.put("/state")
+def replace_state() -> Response:
+    """Swap everything for the document (journal, faults and clock stay)."""
+    return _import(replace=True)
+
+
+@bp.post("/state")
+def add_state() -> Response:
+    """Add the document's agents and log files to what is there (seeding)."""
+    return _import(replace=False)
+
+
+# The request journal.
+
+
+def _entry_body(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "time": format_time(entry.time),
+        "method": entry.method,
+        "path": entry.path,
+        "query": entry.query,
+        "headers": dict(entry.headers),
+        "body": entry.body,
+        "status": entry.status,
+        "fault": entry.fault,
+    }
+
+
+def _journal_filter() -> JournalFilter:
+    args = request.args
+    status = args.get("status")
+    since = args.get("since")
+    if status is not None and not status.isdecimal():
+        raise Invalid("The status filter is not valid.", [f"status: '{status}' is not a number"])
+    try:
+        since_time = parse_time(since) if since else None
+    except ValueError:
+        raise Invalid("The since filter is not valid.", [f"since: '{since}' is not an ISO time"]) from None
+    return JournalFilter(
+        method=args.get("method") or None,
+        path=args.get("path") or None,
+        status=int(status) if status is not None else None,
+        since=since_time,
+    )
+
+
+@bp.get("/requests")
+def list_requests() -> Response:
+    selected = _journal_filter().apply(runtime().store.list_requests())
+    return jsonify({"requests": [_entry_body(entry) for entry in selected]})
+
+
+@bp.delete("/requests")
+def clear_requests() -> tuple[str, int]:
+    runtime().store.clear_requests()
+    return "", 204
+
+
+# Fault rules.
+
+
+@bp.post("/faults")
+def add_fault() -> tuple[Response, int]:
+    fields = load(FAULT_RULE, "fault rule")
+    fields["action"] = FaultAction(fields["action"])
+    fields["errors"] = tuple(fields["errors"])
+    rule = FaultRule(id=runtime().new_id(), **fields)
+    runtime().store.add_fault(rule)
+    return jsonify(FAULT_RULE.dump(rule)), 201
+
+
+@bp.get("/faults")
+def list_faults() -> Response:
+    return jsonify({"faults": FAULT_RULE.dump(runtime().store.list_faults(), many=True)})
+
+
+@bp.delete("/faults/<fault_id>")
+def delete_fault(fault_id: str) -> tuple[str, int]:
+    runtime().store.delete_fault(fault_id)
+    return "", 204
+
+
+@bp.delete("/faults")
+def clear_faults() -> tuple[str, int]:
+    runtime().store.clear_faults()
+    return "", 204
+
+
+# The clock.
+
+
+def _clock_body(setting: ClockSetting) -> Response:
+    return jsonify(
+        {
+            "now": format_time(setting.now()),
+            "frozen": setting.frozen_at is not None,
+            "offset_seconds": setting.offset.total_seconds(),
+        }
+    )
+
+
+@bp.get("/clock")
+def get_clock() -> Response:
+    return _clock_body(runtime().store.get_clock())
+
+
+@bp.post("/clock")
+def set_clock() -> Response:
+    command = load(CLOCK_COMMAND, "clock command")
+    if len(command) != 1:
+        raise Invalid(
+            "The clock command is not valid.",
+            ["body: give exactly one of 'freeze', 'advance', 'real'"],
+        )
+    store = runtime().store
+    current = store.get_clock()
+    if "freeze" in command:
+        raw = command["freeze"]
+        try:
+            at = current.now() if raw == "now" else parse_time(raw)
+        except ValueError:
+            raise Invalid(
+                "The clock command is not valid.", [f"freeze: '{raw}' is not an ISO time"]
+            ) from None
+        setting = ClockSetting(frozen_at=at)
+    elif "advance" in command:
+        setting = current.advanced(timedelta(seconds=command["advance"]))
+    else:
+        setting = REAL_TIME
+    store.set_clock(setting)
+    return _clock_body(setting)
+
+
+# Hooks on every /v2 request: faults before, the journal after.
+
+
+def _is_contract(path: str) -> bool:
+    return path.startswith("/v2/") or path == "/v2"
+
+
+def inject_fault() -> Response | None:
+    """A matching rule answers before the model runs (mimic's behaviours)."""
+    if not _is_contract(request.path):
+        return None
+    rule = runtime().store.trigger_fault(request.method, request.path, request.headers)
+    if rule is None:
+        return None
+    g.fault = rule.id
+    if rule.action is FaultAction.LATENCY:
+        time.sleep(rule.latency)
+        return None
+    if rule.action is FaultAction.DROP:
+        return drop_connection()
+    message = rule.message or HTTP_MESSAGES.get(rule.status, "The request failed.")
+    problems = list(rule.errors) or [f"fault: injected by rule {rule.id}"]
+    return fault_response(rule.status, message, problems, rule.headers)
+
+
+def drop_connection() -> Response:
+    """Close the client's socket with no answer; only a real server has one to close."""
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        g.dropped = True
+        return Response(status=499)
+    return fault_response(
+        500,
+        "The connection would have been dropped.",
+        ["fault: this server gives no socket to drop (Flask's test client?)"],
+    )
+
+
+def record_request(response: Response) -> Response:
+    rt = runtime()
+    if not _is_contract(request.path) or rt.settings.journal_size == 0:
+        return response
+    data: bytes | None = g.get("body")
+    if data is None:
+        length = request.content_length
+        data = request.get_data(cache=True) if length and length <= MAX_BODY_BYTES else b""
+    entry = JournalEntry(
+        time=rt.clock.now(),
+        method=request.method,
+        path=request.path,
+        query=request.query_string.decode("latin-1"),
+        headers={h: request.headers[h] for h in RECORDED_HEADERS if h in request.headers},
+        body=body_text(data),
+        status=0 if g.get("dropped") else response.status_code,
+        fault=g.get("fault"),
+    )
+    rt.store.record_request(entry, rt.settings.journal_size)
+    return response
+
+
+def install(app: Flask) -> None:
+    """Register the control blueprint and the /v2 hooks (LOGFILES_CONTROL=on)."""
+    app.before_request(inject_fault)
+    app.after_request(record_request)
+    app.register_blueprint(bp)

@@ -1,0 +1,94 @@
+"""Fault rules: which requests they match, when they fire, and what they answer (stdlib only)."""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from typing import Protocol
+
+
+class HeaderSource(Protocol):
+    """Request headers; werkzeug's `Headers` looks names up case-insensitively."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+
+class FaultAction(enum.StrEnum):
+    STATUS = "status"  # answer with a status and the fault body, before the model runs
+    LATENCY = "latency"  # wait, then handle the request normally
+    DROP = "drop"  # close the connection without an answer
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRule:
+    """A mimic-style behaviour: match a request, then fire on a schedule.
+
+    Schedule: fire on every `every`-th match, at most `times` times (None: no end), and,
+    when `probability` is below 1, only when a generator seeded by (`seed`, match count)
+    says so, so that a run repeats exactly.
+    """
+
+    id: str
+    action: FaultAction
+    method: str | None = None
+    path: str = "*"
+    header: str | None = None
+    header_value: str | None = None
+    status: int = 503
+    message: str | None = None
+    errors: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    latency: float = 0.0
+    times: int | None = 1
+    every: int = 1
+    probability: float = 1.0
+    seed: int = 0
+    matched: int = 0
+    fired: int = 0
+
+    def matches(self, method: str, path: str, headers: HeaderSource) -> bool:
+        """Method (any case), path glob (fnmatch, case-sensitive) and an optional header."""
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        if not fnmatchcase(path, self.path):
+            return False
+        if self.header is not None:
+            value = headers.get(self.header)
+            if value is None:
+                return False
+            if self.header_value is not None and not fnmatchcase(value, self.header_value):
+                return False
+        return True
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+    def on_match(self) -> tuple[FaultRule, bool]:
+        """Count one more matching request; return the updated rule and whether it fires."""
+        matched = self.matched + 1
+        fires = not self.exhausted and matched % self.every == 0
+        if fires and self.probability < 1.0:
+            fires = random.Random(f"{self.seed}:{matched}").random() < self.probability
+        return replace(self, matched=matched, fired=self.fired + fires), fires
+
+
+def first_firing(
+    rules: list[FaultRule], method: str, path: str, headers: HeaderSource
+) -> tuple[list[FaultRule], FaultRule | None]:
+    """Count the request against every matching rule; the first that fires answers it.
+
+    Returns the rules with their counters updated (to be saved atomically) and the fired rule.
+    """
+    updated: list[FaultRule] = []
+    fired: FaultRule | None = None
+    for rule in rules:
+        if fired is None and rule.matches(method, path, headers):
+            rule, fires = rule.on_match()
+            if fires:
+                fired = rule
+        updated.append(rule)
+    return updated, fired
