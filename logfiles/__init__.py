@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from werkzeug.exceptions import MethodNotAllowed
 
     from .api import agents, control, errors, logfiles, meta
+    from .api.routing import IdConverter
 
     settings = settings or Settings.from_env()
     tokens = load_tokens(settings.tokens_file)
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # SPEC: `project_id` is any non-empty segment; `//` must not be merged into a redirect.
     app.url_map.merge_slashes = False
+    app.url_map.converters["id"] = IdConverter
     app.extensions["logfiles"] = Runtime(settings=settings, store=store, tokens=tokens)
 
     app.register_blueprint(meta.bp)

@@ -15,6 +15,8 @@ from werkzeug.test import TestResponse
 
 from logfiles import Settings, create_app
 
+pytest_plugins = ["pytester"]
+
 SHARED = Path(__file__).resolve().parent / "data"
 REGISTRATION: dict[str, Any] = json.loads((SHARED / "agent-register-example.json").read_text())
 JSON_PATCH = "application/json-patch+json"

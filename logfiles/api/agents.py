@@ -13,7 +13,7 @@ from ..schemas import REGISTRATION, AgentSchema, ValidationError, flatten_messag
 from . import checks, runtime
 from .links import agent_url
 
-bp = Blueprint("agents", __name__, url_prefix="/v2/<project_id>/agents")
+bp = Blueprint("agents", __name__, url_prefix="/v2/<id:project_id>/agents")
 AGENT = AgentSchema()
 
 
@@ -53,13 +53,13 @@ def register_agent(project_id: str) -> tuple[Response, int, dict[str, str]]:
     return jsonify(agent_body(agent, password=rt.new_id())), 201, {"Location": location}
 
 
-@bp.get("/<agent_id>")
+@bp.get("/<id:agent_id>")
 def get_agent(project_id: str, agent_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     return jsonify(agent_body(runtime().store.get_agent(project_id, agent_id)))
 
 
-@bp.delete("/<agent_id>")
+@bp.delete("/<id:agent_id>")
 def delete_agent(project_id: str, agent_id: str) -> tuple[str, int]:
     checks.authorize(project_id, Action.DELETE)
     runtime().store.delete_agent(project_id, agent_id)

@@ -15,7 +15,7 @@ from ..schemas import LogFileSchema
 from . import checks, runtime
 from .links import logfile_links, logfile_url
 
-bp = Blueprint("logfiles", __name__, url_prefix="/v2/<project_id>/agents/<agent_id>/logfiles")
+bp = Blueprint("logfiles", __name__, url_prefix="/v2/<id:project_id>/agents/<id:agent_id>/logfiles")
 LOGFILE = LogFileSchema()
 
 DEFAULT_LIMIT = 100  # (ours) as the guide's other lists page, 100 by default
@@ -70,14 +70,14 @@ def list_logfiles(project_id: str, agent_id: str) -> Response:
     return jsonify(body)
 
 
-@bp.get("/<logfile_id>")
+@bp.get("/<id:logfile_id>")
 def get_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     logfile = runtime().store.get_logfile(project_id, agent_id, logfile_id)
     return jsonify(logfile_body(logfile))
 
 
-@bp.patch("/<logfile_id>")
+@bp.patch("/<id:logfile_id>")
 def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> tuple[str, int]:
     checks.authorize(project_id, Action.UPDATE)
     store = runtime().store
@@ -88,7 +88,7 @@ def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> tuple[str
     return "", 204
 
 
-@bp.delete("/<logfile_id>")
+@bp.delete("/<id:logfile_id>")
 def delete_logfile(project_id: str, agent_id: str, logfile_id: str) -> tuple[str, int]:
     checks.authorize(project_id, Action.DELETE)
     runtime().store.delete_logfile(project_id, agent_id, logfile_id)

@@ -47,8 +47,15 @@ class LiveServer:
         return self.process.returncode
 
 
+GUNICORN = (sys.executable, "-m", "gunicorn")
+
+
 def start_server(
-    tmp_path: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (), wait: bool = True
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    wait: bool = True,
+    command: tuple[str, ...] | None = None,
 ) -> LiveServer:
     """Start gunicorn from the repository root (so it reads gunicorn.conf.py)."""
     port = free_port()
@@ -57,7 +64,7 @@ def start_server(
     environ.update({"LOGFILES_BIND": f"127.0.0.1:{port}", **(env or {})})
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *args, "wsgi:app"],
+            [*GUNICORN, *args, "wsgi:app"] if command is None else [*command, *args],
             cwd=ROOT,
             env=environ,
             stdout=handle,
@@ -91,9 +98,12 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     servers: list[LiveServer] = []
 
     def _launch(
-        env: dict[str, str] | None = None, args: tuple[str, ...] = (), wait: bool = True
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        wait: bool = True,
+        command: tuple[str, ...] | None = None,
     ) -> LiveServer:
-        server = start_server(tmp_path, env, args, wait)
+        server = start_server(tmp_path, env, args, wait, command)
         servers.append(server)
         return server
 

@@ -1,0 +1,15 @@
+"""URL converters for the /v2 routes."""
+
+from __future__ import annotations
+
+from werkzeug.routing import BaseConverter
+
+
+class IdConverter(BaseConverter):
+    """One non-empty path segment that does not end in `.xml`.
+
+    SPEC: XML is not served, and a `.xml` suffix is an unknown route (404 before the token
+    is looked at), not part of an id.
+    """
+
+    regex = r"[^/]+(?<!\.xml)"

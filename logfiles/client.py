@@ -1,0 +1,112 @@
+"""A small stdlib client for the control plane, shared by the pytest plugin and the CLI."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+
+class ControlError(Exception):
+    """The control plane answered with an error status."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class StubClient:
+    """Drive a running logfiles-stub: `url` is its base URL, e.g. http://127.0.0.1:8080."""
+
+    url: str
+    control_token: str | None = None
+    timeout: float = 10.0
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """One control-plane request; the decoded JSON answer, or None for 204."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.control_token:
+            request.add_header("X-Control-Token", self.control_token)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                detail: Any = json.loads(raw)
+            except ValueError:
+                detail = raw.decode(errors="replace")
+            raise ControlError(exc.code, detail) from None
+        return json.loads(payload) if payload else None
+
+    def reset(self) -> None:
+        """Forget every agent, log file, journal entry and fault; real time again."""
+        self.call("POST", "/_control/reset")
+
+    def seed(
+        self,
+        agents: list[dict[str, Any]] | None = None,
+        logfiles: list[dict[str, Any]] | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:
+        """Add agents and log files (any state, any date); returns their ids."""
+        document = {"agents": agents or [], "logfiles": logfiles or []}
+        result: dict[str, Any] = self.call("PUT" if replace else "POST", "/_control/state", document)
+        return result
+
+    def state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("GET", "/_control/state")
+        return result
+
+    def requests(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        since: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The journal of /v2 requests, oldest first, filtered."""
+        query = {
+            k: v
+            for k, v in (("method", method), ("path", path), ("status", status), ("since", since))
+            if v is not None
+        }
+        suffix = f"?{urlencode(query)}" if query else ""
+        result: list[dict[str, Any]] = self.call("GET", f"/_control/requests{suffix}")["requests"]
+        return result
+
+    def clear_requests(self) -> None:
+        self.call("DELETE", "/_control/requests")
+
+    def fault(self, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule (see the README for its fields); returns it with its id."""
+        result: dict[str, Any] = self.call("POST", "/_control/faults", rule)
+        return result
+
+    def faults(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.call("GET", "/_control/faults")["faults"]
+        return result
+
+    def clear_faults(self) -> None:
+        self.call("DELETE", "/_control/faults")
+
+    def freeze(self, at: str = "now") -> dict[str, Any]:
+        """Stop the clock at an ISO-8601 time (or the current one)."""
+        result: dict[str, Any] = self.call("POST", "/_control/clock", {"freeze": at})
+        return result
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("POST", "/_control/clock", {"advance": seconds})
+        return result
+
+    def real_time(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("POST", "/_control/clock", {"real": True})
+        return result

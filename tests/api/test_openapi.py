@@ -1,0 +1,91 @@
+"""Routes outside /v2: versions, the readiness probe and the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from openapi_spec_validator import validate
+
+from tests.conftest import Api
+
+# SPEC: the success status of every guide operation.
+SUCCESS = {
+    ("/v2/{project_id}/agents", "post"): "201",
+    ("/v2/{project_id}/agents/{agent_id}", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}", "delete"): "204",
+    ("/v2/{project_id}/agents/{agent_id}/logfiles", "post"): "202",
+    ("/v2/{project_id}/agents/{agent_id}/logfiles", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/logfiles/{logfile_id}", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/logfiles/{logfile_id}", "patch"): "204",
+    ("/v2/{project_id}/agents/{agent_id}/logfiles/{logfile_id}", "delete"): "204",
+}
+
+
+def openapi_path(rule: str) -> str:
+    """werkzeug's `<converter:name>` placeholders as OpenAPI's `{name}`."""
+    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def v2_operations(app: Flask) -> list[tuple[str, str]]:
+    operations = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/v2/"):
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                operations.append((openapi_path(rule.rule), method.lower()))
+    return sorted(operations)
+
+
+@pytest.fixture
+def document(api: Api) -> dict[str, Any]:
+    response = api.client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def test_openapi_document_is_valid(document: dict[str, Any]) -> None:
+    validate(document)
+
+
+def test_openapi_v2_routes_are_the_contracts(app: Flask) -> None:
+    assert v2_operations(app) == sorted(SUCCESS)
+
+
+def test_openapi_lists_every_v2_route_and_method(app: Flask, document: dict[str, Any]) -> None:
+    for path, method in v2_operations(app):
+        assert path in document["paths"], path
+        assert method in document["paths"][path], (path, method)
+
+
+@pytest.mark.parametrize("status", ["401", "403", "404", "405"])
+def test_openapi_every_v2_operation_lists_status(app: Flask, document: dict[str, Any], status: str) -> None:
+    for path, method in v2_operations(app):
+        responses = document["paths"][path][method]["responses"]
+        assert status in responses, (path, method, sorted(responses))
+
+
+def test_openapi_every_v2_operation_lists_success(document: dict[str, Any]) -> None:
+    for (path, method), status in SUCCESS.items():
+        assert status in document["paths"][path][method]["responses"], (path, method)
+
+
+def test_versions_root_lists_versions(api: Api) -> None:
+    response = api.client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == {"versions"}
+    assert isinstance(body["versions"], list) and body["versions"]
+
+
+def test_versions_root_needs_no_token(api: Api) -> None:
+    assert api.client.get("/", headers={"X-Auth-Token": ""}).status_code == 200
+
+
+def test_healthz_is_200(api: Api) -> None:
+    response = api.client.get("/healthz")
+    assert response.status_code == 200

@@ -1,0 +1,87 @@
+"""The pytest plugin, run by pytest's own pytester as a user's test suite would use it."""
+
+from __future__ import annotations
+
+import pytest
+
+EXAMPLE = '''
+import json
+import urllib.error
+import urllib.request
+
+TOKEN = {"X-Auth-Token": "agent-token"}
+
+
+def call(method, url, body=None, content_type=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(TOKEN))
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
+def upload_log(base_url, agent_id, logfile_id, attempts=3):
+    """A toy agent: mark the log file started, then completed, retrying 503s."""
+    url = f"{base_url}/v2/110011/agents/{agent_id}/logfiles/{logfile_id}"
+    for state in ("started", "completed"):
+        for _ in range(attempts):
+            status, headers = call(
+                "PATCH", url, [{"op": "replace", "path": "/state", "value": state}],
+                "application/json-patch+json",
+            )
+            if status != 503:
+                break
+            assert headers["Retry-After"] == "0"
+        assert status == 204, status
+
+
+def test_agent_retries_a_503_and_completes(logfiles_stub):
+    logfiles_stub.seed(
+        agents=[{"id": "agent-1", "project_id": "110011"}],
+        logfiles=[{"id": "log-1", "agent_id": "agent-1"}],
+    )
+    logfiles_stub.fault(method="PATCH", path="/v2/*/logfiles/log-1", status=503,
+                        headers={"Retry-After": "0"}, times=1)
+    upload_log(logfiles_stub.url, "agent-1", "log-1")
+    patches = logfiles_stub.requests(method="PATCH")
+    assert [p["status"] for p in patches] == [503, 204, 204]
+    (logfile,) = logfiles_stub.state()["logfiles"]
+    assert logfile["state"] == "completed"
+
+
+def test_state_is_reset_between_tests(logfiles_stub):
+    assert logfiles_stub.state() == {"agents": [], "logfiles": []}
+    assert logfiles_stub.requests() == []
+
+
+def test_frozen_clock_dates_new_logfiles(logfiles_stub):
+    logfiles_stub.seed(agents=[{"id": "a", "project_id": "p"}])
+    logfiles_stub.freeze("2014-09-23T12:22:40.606703Z")
+    request = urllib.request.Request(
+        logfiles_stub.url + "/v2/p/agents/a/logfiles", method="POST", headers=TOKEN
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.load(response)["date"] == "2014-09-23T12:22:40.606703Z"
+'''
+
+
+def test_plugin_fixture_serves_resets_and_controls(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_agent=EXAMPLE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_plugin_reports_a_failing_user_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_fails="""
+def test_expects_a_logfile(logfiles_stub):
+    assert logfiles_stub.state()["logfiles"], "nothing seeded"
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*nothing seeded*"])
