@@ -73,8 +73,9 @@ def run_client(args: argparse.Namespace) -> int:
     elif args.command == "seed":
         with open(args.file, encoding="utf-8") as handle:
             document = json.load(handle)
-        result = client.seed(document.get("agents"), document.get("logfiles"), replace=args.replace)
-        print(f"seeded {len(result['agents'])} agents, {len(result['logfiles'])} log files")
+        result = client.seed(replace=args.replace, **document)
+        counts = result["counts"]
+        print(f"seeded {counts['agents']} agents, {counts['logfiles']} log files")
     elif args.command == "requests":
         rows = client.requests(args.method, args.path, args.status, args.since)
         print(table(rows, ("seq", "time", "method", "path", "status", "fault")))

@@ -56,9 +56,13 @@ class StubClient:
         agents: list[dict[str, Any]] | None = None,
         logfiles: list[dict[str, Any]] | None = None,
         replace: bool = False,
+        generate: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Add agents and log files (any state, any date); returns their ids."""
-        document = {"agents": agents or [], "logfiles": logfiles or []}
+        """Add agents and log files (any state, any date); returns their ids and counts.
+
+        `generate` adds log files in bulk: [{"agent_id": ..., "count": N, "state": ...}].
+        """
+        document = {"agents": agents or [], "logfiles": logfiles or [], "generate": generate or []}
         result: dict[str, Any] = self.call("PUT" if replace else "POST", "/_control/state", document)
         return result
 

@@ -228,11 +228,21 @@ class SeedLogFileSchema(Schema):
     state = fields.String(load_default="requested", validate=validate.OneOf(["requested", *TARGET_STATES]))
 
 
+class GenerateSchema(Schema):
+    """Bulk seeding: `count` log files for one agent, with fresh ids, all alike."""
+
+    agent_id = fields.String(required=True, validate=validate.Length(min=1))
+    count = StrictInteger(required=True, validate=validate.Range(1, 2_000_000))
+    date = IsoTime()
+    state = fields.String(load_default="requested", validate=validate.OneOf(["requested", *TARGET_STATES]))
+
+
 class StateDocumentSchema(Schema):
-    """GET/PUT/POST /_control/state: everything the service holds."""
+    """GET/PUT/POST /_control/state: everything the service holds (`generate`: load only)."""
 
     agents = fields.List(fields.Nested(SeedAgentSchema), load_default=list)
     logfiles = fields.List(fields.Nested(SeedLogFileSchema), load_default=list)
+    generate = fields.List(fields.Nested(GenerateSchema), load_default=list, load_only=True)
 
 
 class FaultRuleSchema(Schema):

@@ -32,25 +32,26 @@ def require_content_type(expected: str) -> None:
         )
 
 
-def read_body() -> bytes:
-    """The body, at most MAX_BODY_BYTES (chunked included), else 413.
+def read_body(limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, at most `limit` bytes (chunked included), else 413.
 
     werkzeug's own limit silently truncates a chunked body at exactly the limit, so a
     chunked body is read here, one byte past the limit, to tell "exactly 1 MiB" from "more".
     """
     length = request.content_length
     if length is not None:
-        if length > MAX_BODY_BYTES:
+        if length > limit:
             _drain(request.environ["wsgi.input"], length)
-            raise _too_large()
+            raise _too_large(limit)
+        request.max_content_length = limit
         return request.get_data(cache=True)
     if not request.environ.get("wsgi.input_terminated"):
         return b""
     stream = request.environ["wsgi.input"]
-    data = _read_up_to(stream, MAX_BODY_BYTES + 1)
-    if len(data) > MAX_BODY_BYTES:
+    data = _read_up_to(stream, limit + 1)
+    if len(data) > limit:
         _drain(stream, DRAIN_BYTES)
-        raise _too_large()
+        raise _too_large(limit)
     return data
 
 
@@ -80,8 +81,8 @@ def _drain(stream: Any, limit: int) -> None:
         remaining -= len(piece)
 
 
-def _too_large() -> PayloadTooLarge:
-    return PayloadTooLarge("The request body is too large.", ["body: over the 1 MiB limit"])
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge("The request body is too large.", [f"body: over the limit of {limit} bytes"])
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def parse_json(data: bytes) -> Any:
         raise Invalid("The request body is not valid JSON.", [f"body: {detail}"]) from None
 
 
-def read_json() -> Any:
+def read_json(limit: int = MAX_BODY_BYTES) -> Any:
     """413 for an oversized body, then 400 for one that is not JSON."""
-    g.body = read_body()  # kept for the request journal
+    g.body = read_body(limit)  # kept for the request journal
     return parse_json(g.body)

@@ -30,6 +30,11 @@ from .errors import HTTP_MESSAGES, fault_response
 
 bp = Blueprint("control", __name__, url_prefix="/_control")
 
+# Seeding documents may be far larger than the contract's 1 MiB bodies.
+CONTROL_MAX_BODY = 256 * 1024 * 1024
+# The answer to a seed lists at most this many new log-file ids (bulk `generate` makes more).
+MAX_LISTED_IDS = 1000
+
 # A seeded agent that names no registration shows the guide's example one.
 DEFAULT_REGISTRATION: dict[str, Any] = {
     "name": "seeded agent",
@@ -58,7 +63,7 @@ def require_control_token() -> None:
 def load(schema: Schema, what: str) -> Any:
     """Validate a JSON body for a control operation; 400 lists every problem."""
     checks.require_content_type(checks.JSON)
-    document = checks.read_json()
+    document = checks.read_json(CONTROL_MAX_BODY)
     try:
         return schema.load(document)
     except ValidationError as exc:
@@ -118,8 +123,9 @@ def _import(replace: bool) -> Response:
         known, _ = rt.store.export_state()
         projects = {agent.id: agent.project_id for agent in known} | projects
     problems = [
-        f"logfiles.{index}.agent_id: no agent '{item['agent_id']}' in the state"
-        for index, item in enumerate(document["logfiles"])
+        f"{kind}.{index}.agent_id: no agent '{item['agent_id']}' in the state"
+        for kind in ("logfiles", "generate")
+        for index, item in enumerate(document[kind])
         if item["agent_id"] not in projects
     ]
     if problems:
@@ -134,11 +140,17 @@ def _import(replace: bool) -> Response:
         )
         for item in document["logfiles"]
     ]
+    for item in document["generate"]:
+        project_id, agent_id = projects[item["agent_id"]], item["agent_id"]
+        date, state = item.get("date") or now, LogFileState(item["state"])
+        logfiles.extend(LogFile(rt.new_id(), project_id, agent_id, date, state) for _ in range(item["count"]))
     rt.store.import_state(agents, logfiles, replace=replace)
+    listed = logfiles[:MAX_LISTED_IDS]
     return jsonify(
         {
             "agents": [{"id": a.id, "project_id": a.project_id} for a in agents],
-            "logfiles": [{"id": lf.id, "agent_id": lf.agent_id} for lf in logfiles],
+            "logfiles": [{"id": lf.id, "agent_id": lf.agent_id} for lf in listed],
+            "counts": {"agents": len(agents), "logfiles": len(logfiles)},
         }
     )
 

@@ -259,3 +259,24 @@ def test_control_off_hides_the_control_plane_and_records_nothing() -> None:
     client = create_app(Settings(control=False)).test_client()
     assert_fault(client.post("/_control/reset"), 404)
     assert_fault(client.get("/_control/requests"), 404)
+
+
+def test_state_generate_adds_logfiles_in_bulk(api: Api, client: FlaskClient) -> None:
+    document = {
+        "agents": [{"id": "bulk", "project_id": api.project_id}],
+        "generate": [{"agent_id": "bulk", "count": 2500, "state": "started", "date": WHEN}],
+    }
+    answer = control(client, "post", "state", document).get_json()
+    assert answer["counts"] == {"agents": 1, "logfiles": 2500}
+    assert len(answer["logfiles"]) == 1000
+    page = api.list_logfiles("bulk", "limit=1000").get_json()
+    assert len(page["logfiles"]) == 1000 and page["links"][0]["rel"] == "next"
+    assert {lf["state"] for lf in page["logfiles"]} == {"started"}
+    assert_fault(control(client, "post", "state", {"generate": [{"agent_id": "nobody", "count": 1}]}), 400)
+
+
+def test_state_document_may_exceed_the_contracts_1_mib(api: Api, client: FlaskClient) -> None:
+    logfiles = [{"agent_id": "big", "state": "requested", "date": WHEN} for _ in range(20_000)]
+    document = {"agents": [{"id": "big", "project_id": api.project_id}], "logfiles": logfiles}
+    response = control(client, "post", "state", document)
+    assert response.status_code == 200 and response.get_json()["counts"]["logfiles"] == 20_000
