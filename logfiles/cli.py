@@ -43,7 +43,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"logfiles: configuration error: {exc}", file=sys.stderr)
         return 2
 
-    class Stub(BaseApplication):  # type: ignore[misc]
+    class Stub(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -35,10 +35,16 @@ def state_patch(*values: Any) -> list[dict[str, Any]]:
     return [{"op": "replace", "path": "/state", "value": v} for v in values]
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every app-level test runs against both stores (issue 3: one suite, two stores)."""
+    return "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'store.db'}"
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Override in a test module (or parametrize) to run the app with other settings."""
-    return Settings()
+def settings(store_url: str) -> Settings:
+    """Override in a test module to run the app with other settings (keep `store_url`)."""
+    return Settings(store_url=store_url)
 
 
 @pytest.fixture

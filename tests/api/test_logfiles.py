@@ -226,8 +226,8 @@ class TestConfiguredObjectStore:
     """SPEC: LOGFILES_OBJECT_STORE_URL is the base of the `logfile` links, `{project_id}` filled in."""
 
     @pytest.fixture
-    def settings(self) -> Settings:
-        return Settings(object_store_url=OBJECT_STORE)
+    def settings(self, store_url: str) -> Settings:
+        return Settings(store_url=store_url, object_store_url=OBJECT_STORE)
 
     @pytest.mark.parametrize("project_id", [PROJECT, "987654"])
     def test_get_logfile_completed_uses_object_store_url(self, api: Api, project_id: str) -> None:

@@ -45,10 +45,10 @@ NO_ROLES = token_for(())
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, store_url: str) -> Settings:
     path = tmp_path / "tokens.json"
     path.write_text(json.dumps(TOKENS))
-    return Settings(tokens_file=str(path))
+    return Settings(store_url=store_url, tokens_file=str(path))
 
 
 @pytest.fixture

@@ -1,0 +1,327 @@
+"""What only the SQLite store has: its file, schema version, start-up errors and other processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logfiles.errors import ConfigError
+from logfiles.faults import FaultAction, FaultRule
+from logfiles.model import LogFile
+from logfiles.store import open_store
+from logfiles.store import sqlite as sqlite_module
+from logfiles.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
+from tests.store.helpers import PROJECT, Attempt, assert_consistent, make_agent, race, with_logfiles
+
+DEADLINE = 20.0  # seconds; the processes take well under one when nothing is wrong
+ROUNDS = 100  # per process; few log files and many rounds, so the two keep meeting on one row
+
+
+def query(path: Path, sql: str) -> list[Any]:
+    """Run one statement on a plain connection, looking at the file the way another tool would."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def open_error(path: Path | str) -> ConfigError:
+    with pytest.raises(ConfigError) as excinfo:
+        SqliteStore.open(path)
+    assert excinfo.value.variable == "LOGFILES_STORE"
+    return excinfo.value
+
+
+# The file
+
+
+def test_open_fresh_file_creates_the_schema_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    SqliteStore.open(path).close()
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert query(path, "PRAGMA journal_mode") == [("wal",)]
+    names = {row[0] for row in query(path, "SELECT name FROM sqlite_master")}
+    assert {"agents", "logfiles", "logfiles_agent_seq"} <= names
+
+
+def test_open_keeps_no_connection_for_a_fork_to_inherit(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    assert store._local.connection is None
+
+
+def test_connection_has_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    db = store._connection()
+    assert db.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+    assert db.isolation_level is None
+    store.close()
+
+
+def test_schema_version_is_the_number_of_migrations() -> None:
+    assert SCHEMA_VERSION == len(MIGRATIONS) >= 1
+
+
+def test_open_older_schema_runs_the_missing_migrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.db"
+    store = SqliteStore.open(path)
+    with_logfiles(store, 1)
+    store.close()
+    upgrade = ("ALTER TABLE agents ADD COLUMN nickname TEXT", "UPDATE agents SET nickname = 'new'")
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*MIGRATIONS, upgrade))
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    store = SqliteStore.open(path)
+    assert store.get_agent(PROJECT, "agent-1") == make_agent()
+    store.close()
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+    assert query(path, "SELECT nickname FROM agents") == [("new",)]
+
+
+def test_open_again_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    first = SqliteStore.open(path)
+    logfiles = with_logfiles(first, 3)
+    first.close()
+    second = SqliteStore.open(path)
+    assert second.get_agent(PROJECT, "agent-1") == make_agent()
+    assert second.list_logfiles(PROJECT, "agent-1", 10).items == logfiles
+    second.close()
+
+
+def test_open_relative_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = SqliteStore.open("relative.db")
+    assert store.path == str(tmp_path / "relative.db")
+
+
+def test_open_store_sqlite_url_opens_a_sqlite_store(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    assert isinstance(store, SqliteStore)
+    store.close()
+
+
+def test_times_are_stored_as_utc_text_with_microseconds(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    store = SqliteStore.open(path)
+    with_logfiles(store, 1)
+    store.close()
+    assert query(path, "SELECT date FROM logfiles") == [("2014-09-23T12:22:40.606703+00:00",)]
+
+
+def test_delete_agent_cascades_to_its_logfile_rows(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    store = SqliteStore.open(path)
+    with_logfiles(store, 3)
+    store.delete_agent(PROJECT, "agent-1")
+    store.close()
+    assert query(path, "SELECT count(*) FROM logfiles") == [(0,)]
+
+
+# Start-up errors: ConfigError naming LOGFILES_STORE, never a raw sqlite3 exception
+
+
+def test_open_newer_schema_version_is_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    SqliteStore.open(path).close()
+    query(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    assert "newer" in open_error(path).reason
+
+
+def test_open_not_a_database_is_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"these are not the pages you are looking for\n" * 100)
+    assert "not an SQLite database" in open_error(path).reason
+
+
+def test_open_database_of_something_else_is_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    query(path, "CREATE TABLE agents (name TEXT)")
+    assert "something else" in open_error(path).reason
+
+
+def test_open_in_missing_directory_is_config_error(tmp_path: Path) -> None:
+    assert "does not exist" in open_error(tmp_path / "missing" / "x.db").reason
+
+
+def test_open_a_directory_is_config_error(tmp_path: Path) -> None:
+    assert "is a directory" in open_error(tmp_path).reason
+
+
+def test_open_in_unwritable_directory_is_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check must hold for root too, who may write anywhere, so access is refused by hand.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: path != str(tmp_path) and real_access(path, mode))
+    assert "not writable" in open_error(tmp_path / "x.db").reason
+
+
+def test_open_store_bad_sqlite_file_is_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        open_store(f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    assert excinfo.value.variable == "LOGFILES_STORE"
+
+
+# Threads and processes
+
+
+def test_close_closes_only_this_threads_connection(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    logfiles = with_logfiles(store, 1)
+    seen: list[LogFile] = []
+    closed = threading.Event()
+    done = threading.Event()
+
+    def other() -> None:
+        seen.append(store.get_logfile(PROJECT, "agent-1", logfiles[0].id))
+        closed.wait(timeout=5)
+        seen.append(store.get_logfile(PROJECT, "agent-1", logfiles[0].id))
+        done.set()
+        store.close()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    store.close()
+    closed.set()
+    thread.join(timeout=5)
+    assert done.is_set() and seen == logfiles * 2
+
+
+def _use_inherited_store(store: SqliteStore, results: Any) -> None:
+    """In a forked child: the store was used in the parent, so its connection must be replaced."""
+    try:
+        inherited_pid = store._local.pid
+        attempts = race(store, [store.get_logfile(PROJECT, "agent-1", "agent-1-lf-0")], 0, rounds=1)
+        results.put(("ok", inherited_pid, store._local.pid, attempts))
+    except BaseException as exc:
+        results.put(("error", repr(exc)))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+# gunicorn forks a process that may have threads; Python 3.12+ warns about exactly that.
+@pytest.mark.filterwarnings("ignore:.*fork\\(\\) may lead to deadlocks:DeprecationWarning")
+def test_store_used_before_fork_works_in_the_child(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    logfiles = with_logfiles(store, 1)
+    parent_connection = store._connection()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_use_inherited_store, args=(store, results))
+    child.start()
+    outcome = results.get(timeout=DEADLINE)
+    child.join(timeout=DEADLINE)
+    assert outcome[0] == "ok", outcome
+    assert outcome[1] == os.getpid() != outcome[2]
+    assert child.exitcode == 0
+    # The parent's connection is untouched and sees the child's write.
+    assert store._connection() is parent_connection
+    assert_consistent(store, logfiles, outcome[3])
+    store.close()
+
+
+def _open_and_race(path: str, logfile_ids: list[str], worker: int, barrier: Any, results: Any) -> None:
+    """In a spawned process: open the file itself, wait for the others, then race them."""
+    try:
+        store = SqliteStore.open(path)
+        logfiles = [store.get_logfile(PROJECT, "agent-1", logfile_id) for logfile_id in logfile_ids]
+        barrier.wait(timeout=DEADLINE)
+        results.put(race(store, logfiles, worker, ROUNDS))
+        store.close()
+    except BaseException as exc:
+        results.put(repr(exc))
+
+
+def test_update_logfile_from_two_processes_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    store = SqliteStore.open(path)
+    logfiles = with_logfiles(store, 3)
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_open_and_race,
+            args=(str(path), [logfile.id for logfile in logfiles], worker, barrier, results),
+        )
+        for worker in range(2)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
+    for process in processes:
+        process.join(timeout=DEADLINE)
+    assert [process.exitcode for process in processes] == [0, 0]
+    assert all(isinstance(outcome, list) for outcome in outcomes), outcomes
+    attempts: list[Attempt] = [a for outcome in outcomes for a in outcome]
+    assert len(attempts) == 2 * ROUNDS * len(logfiles)
+    assert_consistent(store, logfiles, attempts)
+    store.close()
+
+
+def _open_and_trigger(path: str, barrier: Any, results: Any) -> None:
+    try:
+        store = SqliteStore.open(path)
+        barrier.wait(timeout=DEADLINE)
+        fired = [store.trigger_fault("GET", "/v2/1/agents", {}) for _ in range(ROUNDS)]
+        results.put(sum(rule is not None for rule in fired))
+        store.close()
+    except BaseException as exc:
+        results.put(repr(exc))
+
+
+def test_trigger_fault_from_two_processes_fires_exactly_times(tmp_path: Path) -> None:
+    """A rule for `times` requests fires that often in all, however many workers see requests."""
+    path = tmp_path / "shared.db"
+    store = SqliteStore.open(path)
+    store.add_fault(FaultRule(id="f1", action=FaultAction.STATUS, times=7))
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_open_and_trigger, args=(str(path), barrier, results)) for _ in range(2)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
+    for process in processes:
+        process.join(timeout=DEADLINE)
+    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
+    assert sum(outcomes) == 7
+    assert [(rule.matched, rule.fired) for rule in store.list_faults()] == [(2 * ROUNDS, 7)]
+    store.close()
+
+
+def _open_fresh(path: str, barrier: Any, results: Any) -> None:
+    try:
+        barrier.wait(timeout=DEADLINE)
+        store = SqliteStore.open(path)
+        store.add_agent(make_agent(f"agent-{os.getpid()}"))
+        store.close()
+        results.put("ok")
+    except BaseException as exc:
+        results.put(repr(exc))
+
+
+def test_open_fresh_file_from_several_processes_at_once(tmp_path: Path) -> None:
+    """gunicorn workers without --preload all create the schema at the same moment."""
+    path = tmp_path / "fresh.db"
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(3)
+    results = context.Queue()
+    processes = [context.Process(target=_open_fresh, args=(str(path), barrier, results)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
+    for process in processes:
+        process.join(timeout=DEADLINE)
+    assert outcomes == ["ok"] * 3
+    assert query(path, "SELECT count(*) FROM agents") == [(3,)]
