@@ -58,7 +58,7 @@ class ControlState(Protocol):
     """What the control plane keeps; in the store so that every worker sees the same."""
 
     def export_state(self) -> tuple[list[Agent], list[LogFile]]:
-        """Every agent, and every log file in request order."""
+        """Every agent, and every log file: grouped by agent, each group in request order."""
 
     def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
         """Add (or, with `replace`, swap in) agents and log files at once; Conflict on a taken id."""
