@@ -12,7 +12,7 @@ from typing import Any
 
 from logfiles.config import Settings
 from logfiles.errors import ConfigError
-from logfiles.serving import check_worker_count, gunicorn_options
+from logfiles.serving import check_startup, check_worker_count, gunicorn_options
 
 
 def _fail(exc: ConfigError) -> None:
@@ -23,6 +23,7 @@ def _fail(exc: ConfigError) -> None:
 try:
     _settings = Settings.from_env()
     globals().update(gunicorn_options(_settings, os.environ))
+    check_startup(_settings)
 except ConfigError as exc:
     _fail(exc)
 

@@ -19,11 +19,9 @@ def serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from . import create_app
-    from .auth import load_tokens
     from .config import Settings
     from .errors import ConfigError
-    from .serving import gunicorn_options
-    from .store import open_store
+    from .serving import check_startup, gunicorn_options
 
     env = dict(os.environ)
     for variable, value in (
@@ -37,8 +35,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(env)
         options = gunicorn_options(settings, env)
-        load_tokens(settings.tokens_file)
-        open_store(settings.store_url).close()
+        check_startup(settings)
     except ConfigError as exc:
         print(f"logfiles: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -48,6 +48,15 @@ def gunicorn_options(settings: Settings, environ: Mapping[str, str]) -> dict[str
     }
 
 
+def check_startup(settings: Settings) -> None:
+    """Open what the app will open (tokens file, store) once, so a bad value stops the master."""
+    from .auth import load_tokens
+    from .store import open_store
+
+    load_tokens(settings.tokens_file)
+    open_store(settings.store_url).close()
+
+
 def check_worker_count(settings: Settings, workers: int) -> None:
     """Refuse `gunicorn -w N` (N > 1) with the memory store: N processes, N different worlds."""
     if settings.store_url == "memory" and workers > 1:

@@ -10,7 +10,7 @@ from ..auth import Action
 from ..errors import Invalid
 from ..model import Agent, format_time
 from ..schemas import REGISTRATION, AgentSchema, ValidationError, flatten_messages
-from . import checks, runtime
+from . import checks, no_content, runtime
 from .links import agent_url
 
 bp = Blueprint("agents", __name__, url_prefix="/v2/<id:project_id>/agents")
@@ -60,7 +60,7 @@ def get_agent(project_id: str, agent_id: str) -> Response:
 
 
 @bp.delete("/<id:agent_id>")
-def delete_agent(project_id: str, agent_id: str) -> tuple[str, int]:
+def delete_agent(project_id: str, agent_id: str) -> Response:
     checks.authorize(project_id, Action.DELETE)
     runtime().store.delete_agent(project_id, agent_id)
-    return "", 204
+    return no_content()

@@ -25,7 +25,7 @@ from ..schemas import (
     ValidationError,
     flatten_messages,
 )
-from . import checks, runtime
+from . import checks, no_content, runtime
 from .errors import HTTP_MESSAGES, fault_response
 
 bp = Blueprint("control", __name__, url_prefix="/_control")
@@ -71,9 +71,9 @@ def load(schema: Schema, what: str) -> Any:
 
 
 @bp.post("/reset")
-def reset() -> tuple[str, int]:
+def reset() -> Response:
     runtime().store.reset()
-    return "", 204
+    return no_content()
 
 
 # State: export, replace, add.
@@ -209,9 +209,9 @@ def list_requests() -> Response:
 
 
 @bp.delete("/requests")
-def clear_requests() -> tuple[str, int]:
+def clear_requests() -> Response:
     runtime().store.clear_requests()
-    return "", 204
+    return no_content()
 
 
 # Fault rules.
@@ -233,15 +233,15 @@ def list_faults() -> Response:
 
 
 @bp.delete("/faults/<fault_id>")
-def delete_fault(fault_id: str) -> tuple[str, int]:
+def delete_fault(fault_id: str) -> Response:
     runtime().store.delete_fault(fault_id)
-    return "", 204
+    return no_content()
 
 
 @bp.delete("/faults")
-def clear_faults() -> tuple[str, int]:
+def clear_faults() -> Response:
     runtime().store.clear_faults()
-    return "", 204
+    return no_content()
 
 
 # The clock.

@@ -12,7 +12,7 @@ from ..errors import Invalid
 from ..model import LogFile, change_state, format_time
 from ..patch import parse_state_patch
 from ..schemas import LogFileSchema
-from . import checks, runtime
+from . import checks, no_content, runtime
 from .links import logfile_links, logfile_url
 
 bp = Blueprint("logfiles", __name__, url_prefix="/v2/<id:project_id>/agents/<id:agent_id>/logfiles")
@@ -78,18 +78,18 @@ def get_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
 
 
 @bp.patch("/<id:logfile_id>")
-def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> tuple[str, int]:
+def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
     checks.authorize(project_id, Action.UPDATE)
     store = runtime().store
     store.get_logfile(project_id, agent_id, logfile_id)
     checks.require_content_type(checks.JSON_PATCH)
     targets = parse_state_patch(checks.read_json())
     store.update_logfile(project_id, agent_id, logfile_id, lambda logfile: change_state(logfile, targets))
-    return "", 204
+    return no_content()
 
 
 @bp.delete("/<id:logfile_id>")
-def delete_logfile(project_id: str, agent_id: str, logfile_id: str) -> tuple[str, int]:
+def delete_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
     checks.authorize(project_id, Action.DELETE)
     runtime().store.delete_logfile(project_id, agent_id, logfile_id)
-    return "", 204
+    return no_content()

@@ -120,3 +120,13 @@ def test_raw_malformed_json_over_socket_gets_fault_body(launch: Callable[..., Li
     head, _, payload = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400")
     assert set(json.loads(payload)) == {"message", "errors"}
+
+
+def test_unopenable_sqlite_store_stops_start_with_one_line(
+    launch: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "x.db"
+    server = launch(env={"LOGFILES_STORE": f"sqlite:///{missing}"}, wait=False)
+    assert server.process.wait(30) != 0
+    lines = [line for line in server.output().splitlines() if "LOGFILES_STORE" in line]
+    assert len(lines) == 1 and "Traceback" not in server.output(), server.output()
