@@ -130,3 +130,11 @@ WRONG_METHODS = [
 
 def route_url(api: Api, route: str, agent_id: str, logfile_id: str) -> str:
     return api.url(*route.format(agent_id=agent_id, logfile_id=logfile_id).split("/"))
+
+
+def assert_untouched(api: Api, agent_id: str, logfile_id: str) -> None:
+    assert api.get_agent(agent_id).status_code == 200
+    logfile = api.get_logfile(agent_id, logfile_id)
+    assert logfile.status_code == 200
+    assert logfile.get_json()["state"] == "requested"
+    assert [lf["id"] for lf in api.list_logfiles(agent_id).get_json()["logfiles"]] == [logfile_id]

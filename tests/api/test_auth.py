@@ -6,22 +6,8 @@ import json
 
 import pytest
 
-from tests.api.support import OPERATION_IDS, OPERATIONS, Operation
+from tests.api.support import OPERATION_IDS, OPERATIONS, Operation, assert_untouched
 from tests.conftest import Api, assert_fault
-
-
-@pytest.fixture
-def ids(api: Api) -> tuple[str, str]:
-    agent_id = api.agent()
-    return agent_id, api.logfile(agent_id)
-
-
-def assert_untouched(api: Api, agent_id: str, logfile_id: str) -> None:
-    assert api.get_agent(agent_id).status_code == 200
-    logfile = api.get_logfile(agent_id, logfile_id)
-    assert logfile.status_code == 200
-    assert logfile.get_json()["state"] == "requested"
-    assert [lf["id"] for lf in api.list_logfiles(agent_id).get_json()["logfiles"]] == [logfile_id]
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=OPERATION_IDS)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from logfiles import Settings
-from tests.api.support import MIB, OPERATION_IDS, OPERATIONS, Operation, padded
+from tests.api.support import MIB, OPERATION_IDS, OPERATIONS, Operation, assert_untouched, padded
 from tests.conftest import JSON_PATCH, PROJECT, TOKEN, Api, assert_fault, registration, state_patch
 
 OTHER_PROJECT = "220022"
@@ -49,20 +49,6 @@ def settings(tmp_path: Path, store_url: str) -> Settings:
     path = tmp_path / "tokens.json"
     path.write_text(json.dumps(TOKENS))
     return Settings(store_url=store_url, tokens_file=str(path))
-
-
-@pytest.fixture
-def ids(api: Api) -> tuple[str, str]:
-    agent_id = api.agent()
-    return agent_id, api.logfile(agent_id)
-
-
-def assert_untouched(api: Api, agent_id: str, logfile_id: str) -> None:
-    assert api.get_agent(agent_id).status_code == 200
-    logfile = api.get_logfile(agent_id, logfile_id)
-    assert logfile.status_code == 200
-    assert logfile.get_json()["state"] == "requested"
-    assert [lf["id"] for lf in api.list_logfiles(agent_id).get_json()["logfiles"]] == [logfile_id]
 
 
 @pytest.mark.parametrize(("roles", "rights"), ROLE_RIGHTS, ids=[token_for(r) for r, _ in ROLE_RIGHTS])
