@@ -41,10 +41,13 @@ def gunicorn_options(settings: Settings, environ: Mapping[str, str]) -> dict[str
         # application, which answers them in JSON (0 lifts gunicorn's request-line cap).
         "limit_request_line": 0,
         "limit_request_field_size": 32768,
-        # A person can read these: client, request line, status, bytes, milliseconds.
+        # A person can read these: time, client, request line, status, bytes, milliseconds.
         "accesslog": "-",
-        "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+        "access_log_format": '%(t)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms',
         "errorlog": "-",
+        # gunicorn's control socket is one path per user: stubs started side by side would
+        # fight over it, and nothing here uses it.
+        "control_socket_disable": True,
     }
 
 
