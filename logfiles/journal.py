@@ -9,6 +9,13 @@ from fnmatch import fnmatchcase
 
 # Headers worth keeping: what a client chose to send that a test may assert on.
 RECORDED_HEADERS = ("X-Auth-Token", "Content-Type", "Content-Length", "Accept", "User-Agent")
+# Where a WSGI server puts each of them in the environ.
+_ENVIRON_KEYS = {
+    name: name.upper().replace("-", "_")
+    if name in ("Content-Type", "Content-Length")
+    else "HTTP_" + name.upper().replace("-", "_")
+    for name in RECORDED_HEADERS
+}
 MAX_RECORDED_BODY = 64 * 1024
 
 
@@ -44,6 +51,11 @@ class JournalFilter:
 
     def apply(self, entries: Iterable[JournalEntry]) -> list[JournalEntry]:
         return [entry for entry in entries if self.accepts(entry)]
+
+
+def recorded_headers(environ: Mapping[str, object]) -> dict[str, str]:
+    """The recorded headers under their usual names, read straight from the WSGI environ."""
+    return {name: str(environ[key]) for name, key in _ENVIRON_KEYS.items() if key in environ}
 
 
 def body_text(data: bytes) -> str:

@@ -32,6 +32,7 @@ def parse_state_patch(document: Any) -> list[LogFileState]:
     targets: list[LogFileState] = []
     state: dict[str, Any] = {"state": LogFileState.REQUESTED.value}
     for operation in operations:
-        state = jsonpatch.apply_patch(state, [operation])
+        # One operation at a time, in place: the state after each step is what the model checks.
+        state = jsonpatch.ReplaceOperation(operation).apply(state)
         targets.append(LogFileState(state["state"]))
     return targets

@@ -15,7 +15,7 @@ from ..clock import REAL_TIME, ClockSetting
 from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, Unauthorized
 from ..faults import FaultAction, FaultRule
-from ..journal import RECORDED_HEADERS, JournalEntry, JournalFilter, body_text
+from ..journal import JournalEntry, JournalFilter, body_text, recorded_headers
 from ..model import Agent, LogFile, LogFileState, format_time, parse_time
 from ..schemas import (
     CLOCK_COMMAND,
@@ -344,7 +344,7 @@ def record_request(response: Response) -> Response:
         method=request.method,
         path=request.path,
         query=request.query_string.decode("latin-1"),
-        headers={h: request.headers[h] for h in RECORDED_HEADERS if h in request.headers},
+        headers=recorded_headers(request.environ),
         body=body_text(data),
         status=0 if g.get("dropped") else response.status_code,
         fault=g.get("fault"),

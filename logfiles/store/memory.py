@@ -29,7 +29,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._agents: dict[str, Agent] = {}
         self._logfiles: dict[str, dict[str, LogFile]] = {}
-        self._journal: deque[JournalEntry] = deque()
+        self._journal: deque[tuple[int, JournalEntry]] = deque()
         self._journal_seq = 0
         self._faults: list[FaultRule] = []
         self._clock = REAL_TIME
@@ -138,13 +138,15 @@ class MemoryStore:
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         with self._lock:
             self._journal_seq += 1
-            self._journal.append(replace(entry, seq=self._journal_seq))
+            self._journal.append((self._journal_seq, entry))
             while len(self._journal) > capacity:
                 self._journal.popleft()
 
     def list_requests(self) -> list[JournalEntry]:
         with self._lock:
-            return list(self._journal)
+            numbered = list(self._journal)
+        # The number is put in on the way out, to keep the per-request write cheap.
+        return [replace(entry, seq=seq) for seq, entry in numbered]
 
     def clear_requests(self) -> None:
         with self._lock:
