@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import request
 
 from ..config import Settings
-from ..model import LogFile, format_time
+from ..model import LogFile, LogFileState, format_time
 
 TEMP_URL_LIFETIME = timedelta(days=1)
 
@@ -45,11 +46,18 @@ def temp_url(settings: Settings, url: str, now: datetime) -> str:
     return f"{url}?temp_url_sig={sig}&temp_url_expires={expires}"
 
 
-def logfile_links(settings: Settings, logfile: LogFile, now: datetime) -> list[dict[str, str]]:
-    """`self` always; `logfile` and `logfile_temp_url` once the upload is completed."""
-    links = [{"href": logfile_url(logfile), "rel": "self"}]
-    if logfile.state == "completed":
+def logfile_links(
+    settings: Settings, logfile: LogFile, now: Callable[[], datetime], agent: str | None = None
+) -> list[dict[str, str]]:
+    """`self` always; `logfile` and `logfile_temp_url` once the upload is completed.
+
+    `now` is called only for a completed log file: reading the clock may cost a query.
+    `agent` is the agent's URL when the caller has it already (a list page).
+    """
+    agent = agent or agent_url(logfile.project_id, logfile.agent_id)
+    links = [{"href": f"{agent}/logfiles/{logfile.id}", "rel": "self"}]
+    if logfile.state is LogFileState.COMPLETED:
         url = object_url(settings, logfile)
         links.append({"href": url, "rel": "logfile"})
-        links.append({"href": temp_url(settings, url, now), "rel": "logfile_temp_url"})
+        links.append({"href": temp_url(settings, url, now()), "rel": "logfile_temp_url"})
     return links

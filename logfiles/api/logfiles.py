@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,26 +12,33 @@ from ..auth import Action
 from ..errors import Invalid
 from ..model import LogFile, change_state, format_time
 from ..patch import parse_state_patch
-from ..schemas import LogFileSchema
 from . import checks, no_content, runtime
-from .links import logfile_links, logfile_url
+from .links import agent_url, logfile_links, logfile_url
 
 bp = Blueprint("logfiles", __name__, url_prefix="/v2/<id:project_id>/agents/<id:agent_id>/logfiles")
-LOGFILE = LogFileSchema()
 
 DEFAULT_LIMIT = 100  # (ours) as the guide's other lists page, 100 by default
 MAX_LIMIT = 1000
 
 
-def logfile_body(logfile: LogFile) -> dict[str, Any]:
+def logfile_bodies(logfiles: list[LogFile], project_id: str, agent_id: str) -> list[dict[str, Any]]:
+    """The guide's log file bodies, in its member order (LogFileSchema documents them).
+
+    Built directly rather than through `LogFileSchema.dump`: a list page holds up to a
+    thousand, and the schema would only copy what is built here.
+    """
     rt = runtime()
-    body = {
-        "id": logfile.id,
-        "date": format_time(logfile.date),
-        "state": logfile.state.value,
-        "links": logfile_links(rt.settings, logfile, rt.clock.now()),
-    }
-    return LOGFILE.dump(body)
+    now = functools.cache(rt.clock.now)  # one clock read per request, and only if needed
+    agent = agent_url(project_id, agent_id)
+    return [
+        {
+            "id": logfile.id,
+            "date": format_time(logfile.date),
+            "state": logfile.state.value,
+            "links": logfile_links(rt.settings, logfile, now, agent),
+        }
+        for logfile in logfiles
+    ]
 
 
 def page_limit() -> int:
@@ -52,7 +60,11 @@ def request_logfile(project_id: str, agent_id: str) -> tuple[Response, int, dict
     rt.store.get_agent(project_id, agent_id)
     logfile = LogFile(id=rt.new_id(), project_id=project_id, agent_id=agent_id, date=rt.clock.now())
     rt.store.add_logfile(logfile)
-    return jsonify(logfile_body(logfile)), 202, {"Location": logfile_url(logfile)}
+    return (
+        jsonify(logfile_bodies([logfile], project_id, agent_id)[0]),
+        202,
+        {"Location": logfile_url(logfile)},
+    )
 
 
 @bp.get("")
@@ -63,7 +75,7 @@ def list_logfiles(project_id: str, agent_id: str) -> Response:
     limit = page_limit()
     marker = request.args.get("marker") or None
     page = rt.store.list_logfiles(project_id, agent_id, limit, marker)
-    body: dict[str, Any] = {"logfiles": [logfile_body(logfile) for logfile in page.items]}
+    body: dict[str, Any] = {"logfiles": logfile_bodies(page.items, project_id, agent_id)}
     if page.more:
         query = urlencode({"limit": limit, "marker": page.items[-1].id})
         body["links"] = [{"href": f"{request.base_url}?{query}", "rel": "next"}]
@@ -74,7 +86,7 @@ def list_logfiles(project_id: str, agent_id: str) -> Response:
 def get_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     logfile = runtime().store.get_logfile(project_id, agent_id, logfile_id)
-    return jsonify(logfile_body(logfile))
+    return jsonify(logfile_bodies([logfile], project_id, agent_id)[0])
 
 
 @bp.patch("/<id:logfile_id>")

@@ -44,7 +44,10 @@ class Store(Protocol):
     def update_logfile(
         self, project_id: str, agent_id: str, logfile_id: str, change: LogFileChange
     ) -> LogFile:
-        """Apply `change` to the current log file as one atomic check-and-set."""
+        """Apply `change` to the current log file as one atomic check-and-set.
+
+        `change` must be pure (it is `model.change_state`): a store may call it more than once.
+        """
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None: ...
 

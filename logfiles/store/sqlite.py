@@ -247,22 +247,22 @@ class SqliteStore:
     ) -> LogFile:
         """Read, change and write under one write lock, so two processes cannot both win.
 
-        Only `date` and `state` are written back: the ids are the row's key.
+        A change that changes nothing (a same-value retry) or raises (a Conflict) is decided
+        on a read snapshot, without the write lock, which every agent's retry would otherwise
+        queue for; a real change reads again under the lock. Only `date` and `state` are
+        written back: the ids are the row's key.
         """
+        with self._read() as db:
+            _, current = _select_logfile(db, project_id, agent_id, logfile_id)
+        if change(current) is current:
+            return current
         with self._write() as db:
-            _require_agent(db, project_id, agent_id)
-            row = db.execute(
-                f"SELECT seq, {_LOGFILE_COLUMNS} FROM logfiles WHERE agent_id = ? AND id = ?",
-                (agent_id, logfile_id),
-            ).fetchone()
-            if row is None:
-                raise logfile_not_found(agent_id, logfile_id)
-            current = _logfile(row[1:])
+            seq, current = _select_logfile(db, project_id, agent_id, logfile_id)
             updated = change(current)
             if updated is not current:
                 db.execute(
                     "UPDATE logfiles SET date = ?, state = ? WHERE seq = ?",
-                    (_time_text(updated.date), updated.state.value, row[0]),
+                    (_time_text(updated.date), updated.state.value, seq),
                 )
         return updated
 
@@ -534,6 +534,20 @@ def _agent(row: Any) -> Agent:
         enabled=bool(row[4]),
         log_level=row[5],
     )
+
+
+def _select_logfile(
+    db: sqlite3.Connection, project_id: str, agent_id: str, logfile_id: str
+) -> tuple[int, LogFile]:
+    """The row's sequence number and the log file; NotFound for the agent, then the log file."""
+    _require_agent(db, project_id, agent_id)
+    row = db.execute(
+        f"SELECT seq, {_LOGFILE_COLUMNS} FROM logfiles WHERE agent_id = ? AND id = ?",
+        (agent_id, logfile_id),
+    ).fetchone()
+    if row is None:
+        raise logfile_not_found(agent_id, logfile_id)
+    return row[0], _logfile(row[1:])
 
 
 def _logfile(row: Any) -> LogFile:
