@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,13 +38,17 @@ class LiveServer:
         return self.log.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        """Signal the whole process group, wait, and make sure nothing of it is left."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout)
+                pass
+        # Workers that outlived their master (or a master stuck in shutdown) go too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout)
         return self.process.returncode
 
 
@@ -85,7 +90,7 @@ def wait_ready(server: LiveServer) -> None:
         try:
             if requests.get(server.url + "/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy to answer in time
             pass
         time.sleep(0.05)
     server.stop()
@@ -103,8 +108,10 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         wait: bool = True,
         command: tuple[str, ...] | None = None,
     ) -> LiveServer:
-        server = start_server(tmp_path, env, args, wait, command)
-        servers.append(server)
+        server = start_server(tmp_path, env, args, False, command)
+        servers.append(server)  # registered before waiting, so a failed start is stopped too
+        if wait:
+            wait_ready(server)
         return server
 
     yield _launch

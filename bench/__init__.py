@@ -1,0 +1,1 @@
+"""Benchmark of the stub against a bare Flask app (issue 4); run `python bench/run.py`."""

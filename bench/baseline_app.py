@@ -1,0 +1,66 @@
+"""The ceiling of our stack: bare Flask answering the benchmark's request shapes, doing nothing else.
+
+Served by the same gunicorn settings as the stub (gunicorn.conf.py), so the ratio of the stub's
+throughput to this app's is the share of the stack's capacity the stub's own code leaves.
+Bodies are rendered once at import: the same shape and roughly the same bytes as the stub's,
+with no per-request work beyond routing, so JSON encoding counts as the stub's cost.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, Response
+
+# The stub lists 100 log files per page by default; the bench's a10 agent has only 10.
+DEFAULT_PAGE = 100
+PAGE_SIZES = {"a10": 10}
+FAKE_ID = "00000000-0000-4000-8000-000000000000"
+FAKE_DATE = "2014-09-23T00:00:00.000000Z"
+
+
+def _logfile(project_id: str, agent_id: str, logfile_id: str) -> dict[str, object]:
+    href = f"http://127.0.0.1/v2/{project_id}/agents/{agent_id}/logfiles/{logfile_id}"
+    return {"date": FAKE_DATE, "id": logfile_id, "links": [{"href": href, "rel": "self"}], "state": "started"}
+
+
+def _json(document: object) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+DETAILS = _json(_logfile("p", "a10", FAKE_ID))
+PAGES = {size: _json({"logfiles": [_logfile("p", "a", FAKE_ID)] * size}) for size in {DEFAULT_PAGE, 10}}
+HEALTHY = _json({"status": "ok"})
+LOGFILES = "/v2/<project_id>/agents/<agent_id>/logfiles"
+
+app = Flask(__name__)
+
+
+def _answer(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status=status, headers=headers, content_type="application/json")
+
+
+@app.get("/healthz")
+def healthz() -> Response:
+    return _answer(HEALTHY)
+
+
+@app.patch(f"{LOGFILES}/<logfile_id>")
+def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> tuple[str, int]:
+    return "", 204
+
+
+@app.get(f"{LOGFILES}/<logfile_id>")
+def get_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
+    return _answer(DETAILS)
+
+
+@app.get(LOGFILES)
+def list_logfiles(project_id: str, agent_id: str) -> Response:
+    return _answer(PAGES[PAGE_SIZES.get(agent_id, DEFAULT_PAGE)])
+
+
+@app.post(LOGFILES)
+def request_logfile(project_id: str, agent_id: str) -> Response:
+    location = f"http://127.0.0.1/v2/{project_id}/agents/{agent_id}/logfiles/{FAKE_ID}"
+    return _answer(DETAILS, 202, {"Location": location})
