@@ -25,7 +25,7 @@ class Settings:
     control: bool = True  # LOGFILES_CONTROL (on/off)
     control_token: str | None = None  # LOGFILES_CONTROL_TOKEN
     journal_size: int = DEFAULT_JOURNAL_SIZE  # LOGFILES_JOURNAL_SIZE
-    access_log: bool = False  # LOGFILES_ACCESS_LOG: Flask-side log line per request
+    access_log: bool = True  # LOGFILES_ACCESS_LOG: gunicorn's line per request (on/off)
 
     def __post_init__(self) -> None:
         check_store_url(self.store_url)
@@ -46,7 +46,7 @@ class Settings:
             control=_switch(env, "LOGFILES_CONTROL", True),
             control_token=env.get("LOGFILES_CONTROL_TOKEN") or None,
             journal_size=_integer(env, "LOGFILES_JOURNAL_SIZE", DEFAULT_JOURNAL_SIZE),
-            access_log=_switch(env, "LOGFILES_ACCESS_LOG", False),
+            access_log=_switch(env, "LOGFILES_ACCESS_LOG", True),
         )
 
 

@@ -93,10 +93,14 @@ def get_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
 def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
     checks.authorize(project_id, Action.UPDATE)
     store = runtime().store
-    store.get_logfile(project_id, agent_id, logfile_id)
+    current = store.get_logfile(project_id, agent_id, logfile_id)
     checks.require_content_type(checks.JSON_PATCH)
     targets = parse_state_patch(checks.read_json())
-    store.update_logfile(project_id, agent_id, logfile_id, lambda logfile: change_state(logfile, targets))
+    # A retry that changes nothing (or a 409) is decided on what was just read, with no write:
+    # that read is a moment the answer was true. Only a real change goes through the store's
+    # atomic check-and-set, which applies the patch again to the state current by then.
+    if change_state(current, targets) is not current:
+        store.update_logfile(project_id, agent_id, logfile_id, lambda logfile: change_state(logfile, targets))
     return no_content()
 
 

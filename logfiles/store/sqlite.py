@@ -247,15 +247,8 @@ class SqliteStore:
     ) -> LogFile:
         """Read, change and write under one write lock, so two processes cannot both win.
 
-        A change that changes nothing (a same-value retry) or raises (a Conflict) is decided
-        on a read snapshot, without the write lock, which every agent's retry would otherwise
-        queue for; a real change reads again under the lock. Only `date` and `state` are
-        written back: the ids are the row's key.
+        Only `date` and `state` are written back: the ids are the row's key.
         """
-        with self._read() as db:
-            _, current = _select_logfile(db, project_id, agent_id, logfile_id)
-        if change(current) is current:
-            return current
         with self._write() as db:
             seq, current = _select_logfile(db, project_id, agent_id, logfile_id)
             updated = change(current)

@@ -14,6 +14,7 @@ def test_from_env_defaults_are_memory_and_open_mode() -> None:
     assert settings.tokens_file is None
     assert settings.object_store_url is None
     assert settings.control is True
+    assert settings.access_log is True
 
 
 def test_from_env_reads_every_variable() -> None:
@@ -25,8 +26,10 @@ def test_from_env_reads_every_variable() -> None:
             "LOGFILES_CONTROL": "off",
             "LOGFILES_CONTROL_TOKEN": "secret",
             "LOGFILES_JOURNAL_SIZE": "10",
+            "LOGFILES_ACCESS_LOG": "off",
         }
     )
+    assert settings.access_log is False
     assert settings.store_url == "sqlite:///tmp/x.db"
     assert settings.tokens_file == "/etc/tokens.json"
     assert settings.object_store_url == "https://s.example/v1/MossoCloudFS_{project_id}"
@@ -53,3 +56,21 @@ def test_from_env_bad_value_names_the_variable(variable: str, value: str) -> Non
         Settings.from_env({variable: value})
     assert info.value.variable == variable
     assert str(info.value).startswith(f"{variable}: ")
+
+
+def test_gunicorn_options_follow_the_store_and_the_access_log_switch() -> None:
+    from logfiles.serving import gunicorn_options
+
+    memory = gunicorn_options(Settings(), {})
+    assert (memory["workers"], memory["bind"], memory["accesslog"]) == (1, ["127.0.0.1:8080"], "-")
+    assert memory["limit_request_line"] == 0 and memory["limit_request_field_size"] >= 16 * 1024
+    sqlite = gunicorn_options(
+        Settings(store_url="sqlite:///x.db", access_log=False), {"LOGFILES_WORKERS": "3"}
+    )
+    assert (sqlite["workers"], sqlite["accesslog"]) == (3, None)
+    assert gunicorn_options(Settings(store_url="sqlite:///x.db"), {})["workers"] >= 2
+    with pytest.raises(ConfigError) as info:
+        gunicorn_options(Settings(), {"LOGFILES_WORKERS": "2"})
+    assert info.value.variable == "LOGFILES_WORKERS"
+    with pytest.raises(ConfigError):
+        gunicorn_options(Settings(), {"LOGFILES_WORKERS": "two"})
