@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from datetime import datetime
+
+from flask import Response, current_app, g
 
 from ..runtime import Runtime
 
@@ -10,6 +12,15 @@ from ..runtime import Runtime
 def runtime() -> Runtime:
     """The running app's store, settings, tokens, clock and id source."""
     return current_app.extensions["logfiles"]
+
+
+def now() -> datetime:
+    """The service clock, read once per request: one instant for every date a request writes
+    and its journal entry (and one query, not several, with the SQLite store)."""
+    if "now" not in g:
+        g.now = runtime().clock.now()
+    moment: datetime = g.now
+    return moment
 
 
 def no_content() -> Response:

@@ -10,7 +10,7 @@ from ..auth import Action
 from ..errors import Invalid
 from ..model import Agent, format_time
 from ..schemas import REGISTRATION, AgentSchema, ValidationError, flatten_messages
-from . import checks, no_content, runtime
+from . import checks, no_content, now, runtime
 from .links import agent_url
 
 bp = Blueprint("agents", __name__, url_prefix="/v2/<id:project_id>/agents")
@@ -45,7 +45,7 @@ def register_agent(project_id: str) -> tuple[Response, int, dict[str, str]]:
     agent = Agent(
         id=rt.new_id(),
         project_id=project_id,
-        registered_time=rt.clock.now(),
+        registered_time=now(),
         registration=registration,
     )
     rt.store.add_agent(agent)

@@ -25,7 +25,7 @@ from ..schemas import (
     ValidationError,
     flatten_messages,
 )
-from . import checks, no_content, runtime
+from . import checks, no_content, now, runtime
 from .errors import HTTP_MESSAGES, fault_response
 
 bp = Blueprint("control", __name__, url_prefix="/_control")
@@ -106,12 +106,12 @@ def export_state() -> Response:
 def _import(replace: bool) -> Response:
     document = load(STATE_DOCUMENT, "state document")
     rt = runtime()
-    now = rt.clock.now()
+    moment = now()
     agents = [
         Agent(
             id=item.get("id") or rt.new_id(),
             project_id=item["project_id"],
-            registered_time=item.get("registered_time") or now,
+            registered_time=item.get("registered_time") or moment,
             registration=item.get("registration") or REGISTRATION.load(DEFAULT_REGISTRATION),
             enabled=item["enabled"],
             log_level=item["log_level"],
@@ -135,14 +135,14 @@ def _import(replace: bool) -> Response:
             id=item.get("id") or rt.new_id(),
             project_id=projects[item["agent_id"]],
             agent_id=item["agent_id"],
-            date=item.get("date") or now,
+            date=item.get("date") or moment,
             state=LogFileState(item["state"]),
         )
         for item in document["logfiles"]
     ]
     for item in document["generate"]:
         project_id, agent_id = projects[item["agent_id"]], item["agent_id"]
-        date, state = item.get("date") or now, LogFileState(item["state"])
+        date, state = item.get("date") or moment, LogFileState(item["state"])
         logfiles.extend(LogFile(rt.new_id(), project_id, agent_id, date, state) for _ in range(item["count"]))
     rt.store.import_state(agents, logfiles, replace=replace)
     listed = logfiles[:MAX_LISTED_IDS]
@@ -340,7 +340,7 @@ def record_request(response: Response) -> Response:
         length = request.content_length
         data = request.get_data(cache=True) if length and length <= MAX_BODY_BYTES else b""
     entry = JournalEntry(
-        time=rt.clock.now(),
+        time=now(),
         method=request.method,
         path=request.path,
         query=request.query_string.decode("latin-1"),

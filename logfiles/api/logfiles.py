@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,7 +11,7 @@ from ..auth import Action
 from ..errors import Invalid
 from ..model import LogFile, change_state, format_time
 from ..patch import parse_state_patch
-from . import checks, no_content, runtime
+from . import checks, no_content, now, runtime
 from .links import agent_url, logfile_links, logfile_url
 
 bp = Blueprint("logfiles", __name__, url_prefix="/v2/<id:project_id>/agents/<id:agent_id>/logfiles")
@@ -28,14 +27,13 @@ def logfile_bodies(logfiles: list[LogFile], project_id: str, agent_id: str) -> l
     thousand, and the schema would only copy what is built here.
     """
     rt = runtime()
-    now = functools.cache(rt.clock.now)  # one clock read per request, and only if needed
     agent = agent_url(project_id, agent_id)
     return [
         {
             "id": logfile.id,
             "date": format_time(logfile.date),
             "state": logfile.state.value,
-            "links": logfile_links(rt.settings, logfile, now, agent),
+            "links": logfile_links(rt.settings, logfile, now, agent),  # reads the clock only if needed
         }
         for logfile in logfiles
     ]
@@ -57,9 +55,8 @@ def page_limit() -> int:
 def request_logfile(project_id: str, agent_id: str) -> tuple[Response, int, dict[str, str]]:
     checks.authorize(project_id, Action.CREATE)
     rt = runtime()
-    rt.store.get_agent(project_id, agent_id)
-    logfile = LogFile(id=rt.new_id(), project_id=project_id, agent_id=agent_id, date=rt.clock.now())
-    rt.store.add_logfile(logfile)
+    logfile = LogFile(id=rt.new_id(), project_id=project_id, agent_id=agent_id, date=now())
+    rt.store.add_logfile(logfile)  # NotFound when there is no such agent
     return (
         jsonify(logfile_bodies([logfile], project_id, agent_id)[0]),
         202,
