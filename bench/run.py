@@ -109,6 +109,17 @@ def configs(tmp: Path) -> tuple[Config, ...]:
             all_keys,
             sqlite=True,
         ),
+        Config(
+            "sqlite-nojournal",
+            "SQLite store, LOGFILES_WORKERS=4, LOGFILES_JOURNAL_SIZE=0",
+            {
+                "LOGFILES_STORE": f"sqlite:///{tmp / 'bench-nojournal.db'}",
+                "LOGFILES_WORKERS": "4",
+                "LOGFILES_JOURNAL_SIZE": "0",
+            },
+            ("patch",),
+            sqlite=True,
+        ),
     )
 
 

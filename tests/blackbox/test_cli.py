@@ -12,7 +12,8 @@ import requests
 
 from tests.blackbox.conftest import LiveServer
 
-CLI = (sys.executable, "-m", "logfiles.cli")
+# The console script that `pip install` made from setup.cfg's entry point, beside this python.
+CLI = (str(Path(sys.executable).parent / "logfiles-stub"),)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
