@@ -809,7 +809,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name).resolve()
         by_name = {c.name: c for c in configs(tmp)}
         for config in by_name.values():
-            disk = config.sqlite and "disk" in wanted
+            disk = config.name == "sqlite" and "disk" in wanted  # the fully seeded one
             with step(f"load, {config.name}"):
                 run_group(config, wanted, load, tmp, results, disk)
         if "startup" in wanted:
