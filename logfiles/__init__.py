@@ -19,12 +19,11 @@ __all__ = ["ConfigError", "Settings", "create_app"]
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from `settings` (default: the LOGFILES_* variables); ConfigError if bad."""
     # Flask is imported here, not at the top, so that the pure core never loads it.
-    from flask import Flask, request
-    from werkzeug.exceptions import MethodNotAllowed
+    from flask import Flask
 
     from .api import agents, control, errors, logfiles, meta
     from .api.jsonio import OrjsonProvider
-    from .api.routing import IdConverter
+    from .api.routing import IdConverter, check_route
 
     settings = settings or Settings.from_env()
     tokens = load_tokens(settings.tokens_file)
@@ -38,19 +37,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.extensions["logfiles"] = Runtime(settings=settings, store=store, tokens=tokens)
 
+    app.before_request(check_route)  # first, so its 404/405 come before faults and auth
     app.register_blueprint(meta.bp)
     app.register_blueprint(agents.bp)
     app.register_blueprint(logfiles.bp)
     if settings.control:
         control.install(app)
     errors.register(app)
-
-    @app.before_request
-    def only_contract_methods() -> None:
-        """SPEC: other methods on /v2 routes are 405, HEAD and OPTIONS included."""
-        rule = request.url_rule
-        if request.method in errors.IGNORED_METHODS and rule and rule.rule.startswith("/v2/"):
-            methods = app.url_map.bind_to_environ(request.environ).allowed_methods()
-            raise MethodNotAllowed(valid_methods=errors.allowed_methods(methods))
-
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -33,7 +34,7 @@ def require_content_type(expected: str) -> None:
 
 
 def read_body(limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, at most `limit` bytes (chunked included), else 413.
+    """The body, at most `limit` bytes (chunked included), else 413; 400 if it cannot be read.
 
     werkzeug's own limit silently truncates a chunked body at exactly the limit, so a
     chunked body is read here, one byte past the limit, to tell "exactly 1 MiB" from "more".
@@ -48,7 +49,13 @@ def read_body(limit: int = MAX_BODY_BYTES) -> bytes:
     if not request.environ.get("wsgi.input_terminated"):
         return b""
     stream = request.environ["wsgi.input"]
-    data = _read_up_to(stream, limit + 1)
+    try:
+        data = _read_up_to(stream, limit + 1)
+    except Exception:  # the server's chunked-encoding parser: a bad size, a missing CRLF...
+        raise Invalid(
+            "The request body could not be read.",
+            ["body: malformed chunked transfer encoding, or the body was cut short"],
+        ) from None
     if len(data) > limit:
         _drain(stream, DRAIN_BYTES)
         raise _too_large(limit)
@@ -74,11 +81,12 @@ def _read_up_to(stream: Any, limit: int) -> bytes:
 
 def _drain(stream: Any, limit: int) -> None:
     remaining = min(limit, DRAIN_BYTES)
-    while remaining > 0:
-        piece = stream.read(min(65536, remaining))
-        if not piece:
-            return
-        remaining -= len(piece)
+    with contextlib.suppress(Exception):  # a broken body changes nothing: 413 all the same
+        while remaining > 0:
+            piece = stream.read(min(65536, remaining))
+            if not piece:
+                return
+            remaining -= len(piece)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import request
 
@@ -21,20 +21,25 @@ def host_url() -> str:
     return request.host_url.rstrip("/")
 
 
+def segment(value: str) -> str:
+    """One path segment, percent-encoded: an id may hold a space, `?` or `#`."""
+    return quote(value, safe="")
+
+
 def agent_url(project_id: str, agent_id: str) -> str:
-    return f"{host_url()}/v2/{project_id}/agents/{agent_id}"
+    return f"{host_url()}/v2/{segment(project_id)}/agents/{segment(agent_id)}"
 
 
 def logfile_url(logfile: LogFile) -> str:
-    return f"{agent_url(logfile.project_id, logfile.agent_id)}/logfiles/{logfile.id}"
+    return f"{agent_url(logfile.project_id, logfile.agent_id)}/logfiles/{segment(logfile.id)}"
 
 
 def object_url(settings: Settings, logfile: LogFile) -> str:
     """SPEC: `.../CloudBackupLogs/v2/{agent_id}/{date with ':' replaced by '-'}.gz`."""
     base = settings.object_store_url or f"{host_url()}/cloudfiles/v1/MossoCloudFS_{{project_id}}"
-    base = base.rstrip("/").replace("{project_id}", logfile.project_id)
+    base = base.rstrip("/").replace("{project_id}", segment(logfile.project_id))
     name = format_time(logfile.date).replace(":", "-")
-    return f"{base}/CloudBackupLogs/v2/{logfile.agent_id}/{name}.gz"
+    return f"{base}/CloudBackupLogs/v2/{segment(logfile.agent_id)}/{name}.gz"
 
 
 def temp_url(settings: Settings, url: str, now: datetime) -> str:
@@ -55,7 +60,7 @@ def logfile_links(
     `agent` is the agent's URL when the caller has it already (a list page).
     """
     agent = agent or agent_url(logfile.project_id, logfile.agent_id)
-    links = [{"href": f"{agent}/logfiles/{logfile.id}", "rel": "self"}]
+    links = [{"href": f"{agent}/logfiles/{segment(logfile.id)}", "rel": "self"}]
     if logfile.state is LogFileState.COMPLETED:
         url = object_url(settings, logfile)
         links.append({"href": url, "rel": "logfile"})

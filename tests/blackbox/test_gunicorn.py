@@ -130,3 +130,44 @@ def test_unopenable_sqlite_store_stops_start_with_one_line(
     assert server.process.wait(30) != 0
     lines = [line for line in server.output().splitlines() if "LOGFILES_STORE" in line]
     assert len(lines) == 1 and "Traceback" not in server.output(), server.output()
+
+
+def _raw(server: LiveServer, request: bytes) -> tuple[bytes, bytes]:
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return head, payload
+
+
+def test_malformed_chunked_body_is_400_not_500(launch: Callable[..., LiveServer]) -> None:
+    server = launch()
+    for body in (b"ZZ\r\nabc\r\n0\r\n\r\n", b"5\r\nabcdefgh\r\n0\r\n\r\n"):
+        head, payload = _raw(
+            server,
+            b"POST /v2/p/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: t\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n" + body,
+        )
+        assert head.startswith(b"HTTP/1.1 400"), head
+        assert json.loads(payload)["errors"][0].startswith("body: ")
+    assert "Traceback" not in server.output()
+
+
+def test_leading_empty_segment_is_no_route(launch: Callable[..., LiveServer]) -> None:
+    server = launch()
+    body = json.dumps(REGISTRATION).encode()
+    head, payload = _raw(
+        server,
+        b"POST //v2/p/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: t\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body,
+    )
+    assert head.startswith(b"HTTP/1.1 404"), head
+    assert set(json.loads(payload)) == {"message", "errors"}
+    state = requests.get(f"{server.url}/_control/state").json()
+    assert state["agents"] == []
