@@ -54,7 +54,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     """Plain aligned columns, for a terminal."""
-    cells = [[str(row.get(c, "")) for c in columns] for row in rows]
+    cells = [["-" if row.get(c) is None else str(row[c]) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
@@ -76,6 +76,21 @@ def run_client(args: argparse.Namespace) -> int:
     elif args.command == "requests":
         rows = client.requests(args.method, args.path, args.status, args.since)
         print(table(rows, ("seq", "time", "method", "path", "status", "fault")))
+    elif args.command == "fault":
+        print(json.dumps(client.fault(**json.loads(args.rule)), indent=2))
+    elif args.command == "faults":
+        if args.clear:
+            client.clear_faults()
+        else:
+            print(table(client.faults(), ("id", "method", "path", "action", "status", "matched", "fired")))
+    elif args.command == "clock":
+        if args.action == "freeze":
+            shown = client.freeze(args.value or "now")
+        elif args.action == "advance":
+            shown = client.advance(float(args.value or 0))
+        else:
+            shown = client.real_time()
+        print(json.dumps(shown))
     return 0
 
 
@@ -92,6 +107,9 @@ def parser() -> argparse.ArgumentParser:
         ("export", "print the whole state as JSON"),
         ("reset", "forget everything"),
         ("requests", "print the request journal as a table"),
+        ("fault", "add a fault rule given as JSON, e.g. '{\"status\": 503}'"),
+        ("faults", "print the fault rules as a table (--clear removes them all)"),
+        ("clock", "freeze [TIME], advance SECONDS, or real"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--url", default=os.environ.get("LOGFILES_STUB_URL", DEFAULT_URL))
@@ -99,6 +117,13 @@ def parser() -> argparse.ArgumentParser:
         if name == "seed":
             sub.add_argument("file")
             sub.add_argument("--replace", action="store_true", help="replace instead of add")
+        if name == "fault":
+            sub.add_argument("rule", help="the rule's fields as a JSON object (README: fault rules)")
+        if name == "faults":
+            sub.add_argument("--clear", action="store_true")
+        if name == "clock":
+            sub.add_argument("action", choices=("freeze", "advance", "real"))
+            sub.add_argument("value", nargs="?", help="ISO time for freeze, seconds for advance")
         if name == "requests":
             sub.add_argument("--method")
             sub.add_argument("--path", help="glob, e.g. '/v2/*/logfiles/*'")
@@ -114,8 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_client(args)
     except ControlError as exc:
-        print(f"logfiles-stub: the server answered {exc}", file=sys.stderr)
+        print(f"logfiles-stub: the server answered {exc.status}: {json.dumps(exc.body)}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # a rule or state file that is not JSON, a bad number
+        print(f"logfiles-stub: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"logfiles-stub: cannot reach {args.url}: {exc}", file=sys.stderr)
         return 1

@@ -58,3 +58,28 @@ def test_cli_serve_refuses_several_workers_with_memory() -> None:
     result = cli("serve", "--workers", "3", "--bind", "127.0.0.1:9")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "LOGFILES_WORKERS" in result.stderr
+
+
+def test_cli_fault_faults_and_clock(launch: Callable[..., LiveServer]) -> None:
+    server = launch()
+    added = cli(
+        "fault", '{"method": "GET", "status": 503, "headers": {"Retry-After": "1"}}', "--url", server.url
+    )
+    assert added.returncode == 0, added.stderr
+    rule_id = json.loads(added.stdout)["id"]
+    got = requests.get(f"{server.url}/v2/p/agents/a", headers={"X-Auth-Token": "t"})
+    assert got.status_code == 503 and got.headers["Retry-After"] == "1"
+    listed = cli("faults", "--url", server.url).stdout.splitlines()
+    assert listed[0].split()[:2] == ["ID", "METHOD"] and rule_id in listed[1]
+    assert cli("faults", "--clear", "--url", server.url).returncode == 0
+    assert len(cli("faults", "--url", server.url).stdout.splitlines()) == 1
+
+    frozen = json.loads(cli("clock", "freeze", "2014-09-23T12:22:40.606703Z", "--url", server.url).stdout)
+    assert frozen == {"now": "2014-09-23T12:22:40.606703Z", "frozen": True, "offset_seconds": 0.0}
+    moved = json.loads(cli("clock", "advance", "60", "--url", server.url).stdout)
+    assert moved["now"] == "2014-09-23T12:23:40.606703Z"
+    assert json.loads(cli("clock", "real", "--url", server.url).stdout)["frozen"] is False
+
+    bad = cli("fault", '{"status": 200}', "--url", server.url)
+    assert bad.returncode == 1 and '"errors"' in bad.stderr
+    assert cli("fault", "not json", "--url", server.url).returncode == 2
