@@ -104,20 +104,14 @@ def test_unknown_store_stops_start(launch: Callable[..., LiveServer]) -> None:
 
 def test_raw_malformed_json_over_socket_gets_fault_body(launch: Callable[..., LiveServer]) -> None:
     server = launch()
-    port = int(server.url.rsplit(":", 1)[1])
     body = b"{not json"
-    request = (
+    head, payload = _raw(
+        server,
         b"POST /v2/p/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: t\r\n"
         b"Content-Type: application/json\r\nConnection: close\r\n"
         + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
+        + body,
     )
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(request)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, payload = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400")
     assert set(json.loads(payload)) == {"message", "errors"}
 
