@@ -80,7 +80,9 @@ class HostSchema(_Lenient):
 
 class RsaPublicKeySchema(_Lenient):
     modulus = _text()
-    exponent = IntegerOrString(required=True)
+    exponent = IntegerOrString(
+        required=True, metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]}
+    )
 
 
 class VaultSchema(_Lenient):
