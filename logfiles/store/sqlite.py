@@ -157,6 +157,17 @@ class SqliteStore:
             local.depth = 0
         return local.connection
 
+    def _statement(self) -> sqlite3.Connection:
+        """This thread's connection for one statement, which is a transaction of its own.
+
+        Inside another call's transaction it joins it; a transaction left open by a failed
+        COMMIT and ROLLBACK is rolled back first, so the statement never reads an old snapshot.
+        """
+        connection = self._connection()
+        if not self._local.depth and connection.in_transaction:
+            connection.execute("ROLLBACK")
+        return connection
+
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         """Commit when the block ends, roll back when it raises (a Conflict from a change, too).
@@ -234,7 +245,7 @@ class SqliteStore:
         # One statement is one snapshot: the agent and its log file in one query, so the
         # hottest read (every PATCH makes it) needs no BEGIN and COMMIT around it.
         row = (
-            self._connection()
+            self._statement()
             .execute(
                 "SELECT a.project_id, l.id, l.project_id, l.agent_id, l.date, l.state"
                 " FROM agents AS a LEFT JOIN logfiles AS l ON l.agent_id = a.id AND l.id = ?"
@@ -352,7 +363,7 @@ class SqliteStore:
         )
         # One statement is its own transaction; the trigger keeps the newest `capacity`.
         with self._writer:
-            self._connection().execute(
+            self._statement().execute(
                 "INSERT INTO journal (time, method, path, query, headers, body, status, fault, keep)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
@@ -399,7 +410,7 @@ class SqliteStore:
 
     def trigger_fault(self, method: str, path: str, headers: HeaderSource) -> FaultRule | None:
         """Count and fire under the write lock, so a rule fires `times` times across every worker."""
-        if self._connection().execute("SELECT 1 FROM faults LIMIT 1").fetchone() is None:
+        if self._statement().execute("SELECT 1 FROM faults LIMIT 1").fetchone() is None:
             return None  # the common case: one statement, no transaction, no write lock
         with self._write() as db:
             rows = db.execute("SELECT seq, rule FROM faults ORDER BY seq").fetchall()
@@ -411,7 +422,7 @@ class SqliteStore:
         return fired
 
     def get_clock(self) -> ClockSetting:
-        row = self._connection().execute("SELECT frozen_at, offset_microseconds FROM clock").fetchone()
+        row = self._statement().execute("SELECT frozen_at, offset_microseconds FROM clock").fetchone()
         if row is None:
             return REAL_TIME
         frozen_at = None if row[0] is None else _time(row[0])

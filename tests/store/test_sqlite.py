@@ -13,7 +13,7 @@ import pytest
 
 from logfiles.errors import ConfigError
 from logfiles.faults import FaultAction, FaultRule
-from logfiles.model import LogFile
+from logfiles.model import LogFile, LogFileState, change_state
 from logfiles.store import open_store
 from logfiles.store import sqlite as sqlite_module
 from logfiles.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
@@ -325,3 +325,23 @@ def test_open_fresh_file_from_several_processes_at_once(tmp_path: Path) -> None:
         process.join(timeout=DEADLINE)
     assert outcomes == ["ok"] * 3
     assert query(path, "SELECT count(*) FROM agents") == [(3,)]
+
+
+def test_lone_statement_reads_never_see_a_transaction_left_open(tmp_path: Path) -> None:
+    """A transaction left open on this thread's connection (a COMMIT and ROLLBACK that both
+    failed) must not freeze what the single-statement reads see."""
+    store = SqliteStore.open(tmp_path / "s.db")
+    other = SqliteStore.open(tmp_path / "s.db")
+    store.add_agent(make_agent())
+    (logfile,) = with_logfiles(store, 1)
+    store._connection().execute("BEGIN")
+    store._connection().execute("SELECT count(*) FROM logfiles").fetchone()  # takes a snapshot
+    done = threading.Thread(
+        target=lambda: other.update_logfile(
+            PROJECT, "agent-1", logfile.id, lambda lf: change_state(lf, [LogFileState.COMPLETED])
+        )
+    )
+    done.start()
+    done.join(10)
+    assert store.get_logfile(PROJECT, "agent-1", logfile.id).state == "completed"
+    assert store.trigger_fault("GET", "/v2/x", {}) is None
