@@ -13,13 +13,6 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class SystemClock:
-    """Real UTC time."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class ClockSetting:
     """What the control plane set: frozen at an instant, or real time shifted by an offset."""

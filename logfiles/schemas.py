@@ -80,9 +80,7 @@ class HostSchema(_Lenient):
 
 class RsaPublicKeySchema(_Lenient):
     modulus = _text()
-    exponent = IntegerOrString(
-        required=True, metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]}
-    )
+    exponent = IntegerOrString(required=True, metadata={"oneOf": [{"type": "integer"}, {"type": "string"}]})
 
 
 class VaultSchema(_Lenient):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from logfiles.errors import Conflict
-from logfiles.model import LogFile, LogFileState, change_state, format_time, parse_time
+from logfiles.model import TIME_FORMAT, LogFile, LogFileState, change_state, format_time, parse_time
 
 R, S, C = LogFileState.REQUESTED, LogFileState.STARTED, LogFileState.COMPLETED
 WHEN = datetime(2014, 9, 23, 12, 22, 40, 606703, tzinfo=UTC)
@@ -66,6 +66,12 @@ def test_format_time_is_iso_utc_with_microseconds_and_z() -> None:
     other_zone = WHEN.astimezone(timezone(timedelta(hours=-5)))
     assert format_time(other_zone) == "2014-09-23T12:22:40.606703Z"
     assert format_time(WHEN.replace(microsecond=0)) == "2014-09-23T12:22:40.000000Z"
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 606703, 999999])
+def test_format_time_matches_the_strftime_format(microsecond: int) -> None:
+    moment = WHEN.replace(microsecond=microsecond)
+    assert format_time(moment) == moment.strftime(TIME_FORMAT)
 
 
 def test_parse_time_round_trips_and_rejects_naive_times() -> None:
