@@ -35,21 +35,24 @@ CONTROL_MAX_BODY = 256 * 1024 * 1024
 # The answer to a seed lists at most this many new log-file ids (bulk `generate` makes more).
 MAX_LISTED_IDS = 1000
 
-# A seeded agent that names no registration shows the guide's example one.
-DEFAULT_REGISTRATION: dict[str, Any] = {
-    "name": "seeded agent",
-    "version": "1.0.0",
-    "host": {
-        "flavor": "nova",
-        "region": "DFW",
-        "machine": {"id": "00000000-0000-4000-8000-000000000000"},
-        "os": {"name": "Ubuntu", "version": "22.04", "architecture": "64-bit"},
-        "fingerprint": "seeded",
-        "addresses": [],
-    },
-    "rsa_public_key": {"modulus": "00", "exponent": 10001},
-    "vault": {"use_internal": False},
-}
+# A seeded agent that names no registration shows this generic one (loaded once, like a
+# registration the service accepted).
+DEFAULT_REGISTRATION: dict[str, Any] = REGISTRATION.load(
+    {
+        "name": "seeded agent",
+        "version": "1.0.0",
+        "host": {
+            "flavor": "nova",
+            "region": "DFW",
+            "machine": {"id": "00000000-0000-4000-8000-000000000000"},
+            "os": {"name": "Ubuntu", "version": "22.04", "architecture": "64-bit"},
+            "fingerprint": "seeded",
+            "addresses": [],
+        },
+        "rsa_public_key": {"modulus": "00", "exponent": 10001},
+        "vault": {"use_internal": False},
+    }
+)
 
 
 @bp.before_request
@@ -112,7 +115,7 @@ def _import(replace: bool) -> Response:
             id=item.get("id") or rt.new_id(),
             project_id=item["project_id"],
             registered_time=item.get("registered_time") or moment,
-            registration=item.get("registration") or REGISTRATION.load(DEFAULT_REGISTRATION),
+            registration=item.get("registration") or DEFAULT_REGISTRATION,
             enabled=item["enabled"],
             log_level=item["log_level"],
         )
