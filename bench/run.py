@@ -780,7 +780,8 @@ def step(what: str) -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    ensure_wrk()
+    if args.wanted & set(ALL_IDS):  # start-up, RSS and disk need no load generator
+        ensure_wrk()
     duration = args.duration or (1 if args.quick else 3)
     rounds = args.rounds or (1 if args.quick else 3)
     load = Load(duration, rounds, 0 if args.quick else 1, args.threads, args.connections)

@@ -38,3 +38,23 @@ def test_quick_patch_memory_makes_a_table(tmp_path: Path) -> None:
     assert result["id"] == "patch-memory"
     assert result["stub"]["non_2xx"] == 0
     assert result["baseline"]["rps"] > 0
+
+
+def test_quick_startup_and_rss_need_no_wrk(tmp_path: Path) -> None:
+    """The parts without load run everywhere, so the harness is exercised even without wrk."""
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--only", "startup,rss", "--results-dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (tmp_path / "latest.md").read_text()
+    startup = re.search(r"^\| memory \| 3 \| (\d+) \| (\d+) \|", table, re.M)
+    assert startup is not None, table
+    assert 0 < int(startup[1]) <= int(startup[2])
+    rss = re.search(r"^\| 100,000 \| ([\d.]+) \| (\d+) \|", table, re.M)
+    assert rss is not None, table
+    assert int(rss[2]) > 0
