@@ -146,7 +146,12 @@ def _import(replace: bool) -> Response:
     for item in document["generate"]:
         project_id, agent_id = projects[item["agent_id"]], item["agent_id"]
         date, state = item.get("date") or moment, LogFileState(item["state"])
-        logfiles.extend(LogFile(rt.new_id(), project_id, agent_id, date, state) for _ in range(item["count"]))
+        # One microsecond apart, as if requested one after another: distinct dates, so
+        # completed ones get distinct object URLs, and dates that follow the list order.
+        logfiles.extend(
+            LogFile(rt.new_id(), project_id, agent_id, date + timedelta(microseconds=n), state)
+            for n in range(item["count"])
+        )
     rt.store.import_state(agents, logfiles, replace=replace)
     listed = logfiles[:MAX_LISTED_IDS]
     return jsonify(

@@ -272,6 +272,9 @@ def test_state_generate_adds_logfiles_in_bulk(api: Api, client: FlaskClient) -> 
     page = api.list_logfiles("bulk", "limit=1000").get_json()
     assert len(page["logfiles"]) == 1000 and page["links"][0]["rel"] == "next"
     assert {lf["state"] for lf in page["logfiles"]} == {"started"}
+    dates = [lf["date"] for lf in page["logfiles"]]
+    assert dates[0] == WHEN and dates[1] == "2014-09-23T12:22:40.606704Z"
+    assert dates == sorted(dates) and len(set(dates)) == len(dates)
     assert_fault(control(client, "post", "state", {"generate": [{"agent_id": "nobody", "count": 1}]}), 400)
 
 
