@@ -6,7 +6,6 @@ with one line, before any worker is forked.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -22,7 +21,7 @@ def _fail(exc: ConfigError) -> None:
 
 try:
     _settings = Settings.from_env()
-    globals().update(gunicorn_options(_settings, os.environ))
+    globals().update(gunicorn_options(_settings))
     check_startup(_settings)
 except ConfigError as exc:
     _fail(exc)

@@ -34,7 +34,7 @@ def serve(args: argparse.Namespace) -> int:
             env[variable] = str(value)
     try:
         settings = Settings.from_env(env)
-        options = gunicorn_options(settings, env)
+        options = gunicorn_options(settings)
         check_startup(settings)
     except ConfigError as exc:
         print(f"logfiles: configuration error: {exc}", file=sys.stderr)

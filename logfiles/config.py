@@ -12,6 +12,11 @@ from .errors import ConfigError
 MAX_BODY_BYTES = 1024 * 1024  # SPEC: a body over 1 MiB is a 413; exactly 1 MiB is accepted.
 DEFAULT_TEMP_URL_KEY = "logfiles-stub-temp-url-key"
 DEFAULT_JOURNAL_SIZE = 1000
+DEFAULT_BIND = "127.0.0.1:8080"
+MEMORY_ONE_WORKER = (
+    "the memory store lives in one process, so it runs exactly one worker "
+    "(threads serve requests concurrently); for several workers use sqlite:///<path>"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,8 @@ class Settings:
     control_token: str | None = None  # LOGFILES_CONTROL_TOKEN
     journal_size: int = DEFAULT_JOURNAL_SIZE  # LOGFILES_JOURNAL_SIZE
     access_log: bool = True  # LOGFILES_ACCESS_LOG: gunicorn's line per request (on/off)
+    bind: str = DEFAULT_BIND  # LOGFILES_BIND: HOST:PORT for gunicorn and the dev server
+    workers: int | None = None  # LOGFILES_WORKERS; None: as the store needs (serving.py)
 
     def __post_init__(self) -> None:
         check_store_url(self.store_url)
@@ -33,11 +40,16 @@ class Settings:
             check_object_store_url(self.object_store_url)
         if self.journal_size < 0:
             raise ConfigError("LOGFILES_JOURNAL_SIZE", "must be 0 or a positive integer")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError("LOGFILES_WORKERS", "must be at least 1")
+        if self.workers is not None and self.workers > 1 and self.store_url == "memory":
+            raise ConfigError("LOGFILES_WORKERS", MEMORY_ONE_WORKER)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read LOGFILES_* from the environment; raise ConfigError on the first bad value."""
         env = os.environ if environ is None else environ
+        journal_size = _integer(env, "LOGFILES_JOURNAL_SIZE")
         return cls(
             store_url=env.get("LOGFILES_STORE", "").strip() or "memory",
             tokens_file=env.get("LOGFILES_TOKENS_FILE") or None,
@@ -45,8 +57,10 @@ class Settings:
             temp_url_key=env.get("LOGFILES_TEMP_URL_KEY") or DEFAULT_TEMP_URL_KEY,
             control=_switch(env, "LOGFILES_CONTROL", True),
             control_token=env.get("LOGFILES_CONTROL_TOKEN") or None,
-            journal_size=_integer(env, "LOGFILES_JOURNAL_SIZE", DEFAULT_JOURNAL_SIZE),
+            journal_size=DEFAULT_JOURNAL_SIZE if journal_size is None else journal_size,
             access_log=_switch(env, "LOGFILES_ACCESS_LOG", True),
+            bind=env.get("LOGFILES_BIND", "").strip() or DEFAULT_BIND,
+            workers=_integer(env, "LOGFILES_WORKERS"),
         )
 
 
@@ -80,10 +94,11 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(name, f"{raw!r} is not one of on/off")
 
 
-def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+def _integer(env: Mapping[str, str], name: str) -> int | None:
+    """The variable as an integer; None when unset or empty."""
     raw = env.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
         return int(raw)
     except ValueError:

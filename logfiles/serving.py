@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from typing import Any
 
-from .config import Settings
+from .config import MEMORY_ONE_WORKER, Settings
 from .errors import ConfigError
-
-DEFAULT_BIND = "127.0.0.1:8080"
-MEMORY_REFUSAL = (
-    "LOGFILES_STORE: the memory store lives in one process, so it runs exactly one worker "
-    "(threads serve requests concurrently); for several workers use sqlite:///<path>"
-)
 
 
 def default_workers() -> int:
@@ -21,20 +14,12 @@ def default_workers() -> int:
     return max(2, os.cpu_count() or 1)
 
 
-def gunicorn_options(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
-    """The gunicorn settings for this configuration; ConfigError for a bad LOGFILES_* value."""
-    workers_raw = environ.get("LOGFILES_WORKERS", "").strip()
-    if workers_raw and not workers_raw.isdecimal():
-        raise ConfigError("LOGFILES_WORKERS", f"{workers_raw!r} is not a positive integer")
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """The gunicorn settings for this configuration (Settings has checked every value)."""
     memory = settings.store_url == "memory"
-    workers = int(workers_raw) if workers_raw else (1 if memory else default_workers())
-    if workers < 1:
-        raise ConfigError("LOGFILES_WORKERS", "must be at least 1")
-    if memory and workers > 1:
-        raise ConfigError("LOGFILES_WORKERS", MEMORY_REFUSAL.removeprefix("LOGFILES_STORE: "))
     return {
-        "bind": [environ.get("LOGFILES_BIND", "").strip() or DEFAULT_BIND],
-        "workers": workers,
+        "bind": [settings.bind],
+        "workers": settings.workers or (1 if memory else default_workers()),
         "worker_class": "gthread",
         "threads": 8 if memory else 4,
         # SPEC: request lines up to 8 KiB and header fields up to 16 KiB must reach the
@@ -64,4 +49,4 @@ def check_startup(settings: Settings) -> None:
 def check_worker_count(settings: Settings, workers: int) -> None:
     """Refuse `gunicorn -w N` (N > 1) with the memory store: N processes, N different worlds."""
     if settings.store_url == "memory" and workers > 1:
-        raise ConfigError("LOGFILES_STORE", MEMORY_REFUSAL.removeprefix("LOGFILES_STORE: "))
+        raise ConfigError("LOGFILES_STORE", MEMORY_ONE_WORKER)

@@ -61,16 +61,14 @@ def test_from_env_bad_value_names_the_variable(variable: str, value: str) -> Non
 def test_gunicorn_options_follow_the_store_and_the_access_log_switch() -> None:
     from logfiles.serving import gunicorn_options
 
-    memory = gunicorn_options(Settings(), {})
+    memory = gunicorn_options(Settings())
     assert (memory["workers"], memory["bind"], memory["accesslog"]) == (1, ["127.0.0.1:8080"], "-")
     assert memory["limit_request_line"] == 0 and memory["limit_request_field_size"] >= 16 * 1024
-    sqlite = gunicorn_options(
-        Settings(store_url="sqlite:///x.db", access_log=False), {"LOGFILES_WORKERS": "3"}
-    )
+    sqlite = gunicorn_options(Settings(store_url="sqlite:///x.db", access_log=False, workers=3))
     assert (sqlite["workers"], sqlite["accesslog"]) == (3, None)
-    assert gunicorn_options(Settings(store_url="sqlite:///x.db"), {})["workers"] >= 2
+    assert gunicorn_options(Settings(store_url="sqlite:///x.db"))["workers"] >= 2
     with pytest.raises(ConfigError) as info:
-        gunicorn_options(Settings(), {"LOGFILES_WORKERS": "2"})
+        Settings.from_env({"LOGFILES_WORKERS": "2"})
     assert info.value.variable == "LOGFILES_WORKERS"
     with pytest.raises(ConfigError):
-        gunicorn_options(Settings(), {"LOGFILES_WORKERS": "two"})
+        Settings.from_env({"LOGFILES_WORKERS": "two"})
