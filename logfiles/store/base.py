@@ -64,7 +64,8 @@ class ControlState(Protocol):
         """Every agent, and every log file: grouped by agent, each group in request order."""
 
     def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
-        """Add (or, with `replace`, swap in) agents and log files at once; Conflict on a taken id."""
+        """Add (or, with `replace`, swap in) agents and log files at once; Conflict on a taken
+        id, Invalid for a log file whose agent is in neither; nothing changes on an error."""
 
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         """Append to the journal, keeping only the newest `capacity` entries."""
@@ -122,3 +123,8 @@ def fault_not_found(fault_id: str) -> NotFound:
 
 def id_taken(kind: str, item_id: str) -> Conflict:
     return Conflict(f"The state already holds this {kind} id.", [f"{kind}: id '{item_id}' is taken"])
+
+
+def agent_not_in_state(agent_id: str) -> Invalid:
+    """An imported log file whose agent is neither in the import nor in the store."""
+    return Invalid("The state document is not valid.", [f"logfiles: no agent '{agent_id}' in the state"])

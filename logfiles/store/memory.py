@@ -15,6 +15,7 @@ from .base import (
     LogFileChange,
     Page,
     agent_not_found,
+    agent_not_in_state,
     fault_not_found,
     id_taken,
     logfile_not_found,
@@ -131,6 +132,8 @@ class MemoryStore:
             for logfile in logfiles:
                 if logfile.id in taken:
                     raise id_taken("logfile", logfile.id)
+                if logfile.agent_id not in per_agent:
+                    raise agent_not_in_state(logfile.agent_id)
                 taken.add(logfile.id)
                 per_agent[logfile.agent_id][logfile.id] = logfile
             self._agents, self._logfiles = known, per_agent

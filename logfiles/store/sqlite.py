@@ -24,6 +24,7 @@ from .base import (
     LogFileChange,
     Page,
     agent_not_found,
+    agent_not_in_state,
     fault_not_found,
     id_taken,
     logfile_not_found,
@@ -345,7 +346,7 @@ class SqliteStore:
                 if logfile.id in taken:
                     raise id_taken("logfile", logfile.id)
                 if logfile.agent_id not in known:
-                    raise KeyError(logfile.agent_id)  # as in memory: the caller checks agents first
+                    raise agent_not_in_state(logfile.agent_id)
                 taken.add(logfile.id)
                 _insert_logfile(db, logfile)
 

@@ -17,6 +17,7 @@ from logfiles.model import LogFile, LogFileState, change_state
 from logfiles.store import FullStore, Page
 from logfiles.store.base import (
     agent_not_found,
+    agent_not_in_state,
     fault_not_found,
     id_taken,
     logfile_not_found,
@@ -529,6 +530,18 @@ def test_import_state_add_taken_ids_are_conflict(store: FullStore) -> None:
     with pytest.raises(Conflict) as excinfo:
         store.import_state([make_agent("agent-2")], [make_logfile(theirs.id, "agent-2")], replace=False)
     assert_error(excinfo, id_taken("logfile", theirs.id))
+    assert store.export_state() == before
+
+
+@pytest.mark.parametrize("replace_", [False, True])
+def test_import_state_logfile_of_an_unknown_agent_is_invalid_and_changes_nothing(
+    store: FullStore, replace_: bool
+) -> None:
+    with_logfiles(store, 1, "agent-1")
+    before = store.export_state()
+    with pytest.raises(Invalid) as excinfo:
+        store.import_state([make_agent("x")], [make_logfile("l", "nobody")], replace=replace_)
+    assert_error(excinfo, agent_not_in_state("nobody"))
     assert store.export_state() == before
 
 
