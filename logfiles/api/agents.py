@@ -7,9 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from ..auth import Action
-from ..errors import Invalid
 from ..model import Agent, format_time
-from ..schemas import REGISTRATION, AgentSchema, ValidationError, flatten_messages
+from ..schemas import REGISTRATION, AgentSchema
 from . import checks, no_content, now, runtime
 from .links import agent_url
 
@@ -35,12 +34,7 @@ def agent_body(agent: Agent, password: str | None = None) -> dict[str, Any]:
 @bp.post("")
 def register_agent(project_id: str) -> tuple[Response, int, dict[str, str]]:
     checks.authorize(project_id, Action.CREATE)
-    checks.require_content_type(checks.JSON)
-    document = checks.read_json()
-    try:
-        registration = REGISTRATION.load(document)
-    except ValidationError as exc:
-        raise Invalid("The agent registration is not valid.", flatten_messages(exc.messages)) from None
+    registration = checks.load_json(REGISTRATION, "The agent registration is not valid.")
     rt = runtime()
     agent = Agent(
         id=rt.new_id(),

@@ -6,11 +6,14 @@ import contextlib
 import json
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
+from marshmallow import Schema, ValidationError
 
-from ..auth import Action, TokenRegistry
+from ..auth import Action
 from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from ..schemas import flatten_messages
+from . import runtime
 
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
@@ -18,8 +21,8 @@ JSON_PATCH = "application/json-patch+json"
 
 def authorize(project_id: str, action: Action) -> None:
     """401 without a usable token, 403 when it may not do `action` on `project_id`."""
-    registry: TokenRegistry = current_app.extensions["logfiles"].tokens
-    registry.authorize(request.headers.get("X-Auth-Token", "").strip(), project_id, action)
+    token = request.headers.get("X-Auth-Token", "").strip()
+    runtime().tokens.authorize(token, project_id, action)
 
 
 def require_content_type(expected: str) -> None:
@@ -119,3 +122,13 @@ def read_json(limit: int = MAX_BODY_BYTES) -> Any:
     """413 for an oversized body, then 400 for one that is not JSON."""
     g.body = read_body(limit)  # kept for the request journal
     return parse_json(g.body)
+
+
+def load_json(schema: Schema, message: str, limit: int = MAX_BODY_BYTES) -> Any:
+    """An `application/json` body through `schema`: 415, 413, then 400 listing every problem."""
+    require_content_type(JSON)
+    document = read_json(limit)
+    try:
+        return schema.load(document)
+    except ValidationError as exc:
+        raise Invalid(message, flatten_messages(exc.messages)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import socket
 import time
@@ -22,8 +23,6 @@ from ..schemas import (
     FAULT_RULE,
     REGISTRATION,
     STATE_DOCUMENT,
-    ValidationError,
-    flatten_messages,
 )
 from . import checks, no_content, now, runtime
 from .errors import HTTP_MESSAGES, fault_response
@@ -64,13 +63,8 @@ def require_control_token() -> None:
 
 
 def load(schema: Schema, what: str) -> Any:
-    """Validate a JSON body for a control operation; 400 lists every problem."""
-    checks.require_content_type(checks.JSON)
-    document = checks.read_json(CONTROL_MAX_BODY)
-    try:
-        return schema.load(document)
-    except ValidationError as exc:
-        raise Invalid(f"The {what} is not valid.", flatten_messages(exc.messages)) from None
+    """A control operation's JSON body, validated; its own, larger size limit."""
+    return checks.load_json(schema, f"The {what} is not valid.", CONTROL_MAX_BODY)
 
 
 @bp.post("/reset")
@@ -84,26 +78,9 @@ def reset() -> Response:
 
 @bp.get("/state")
 def export_state() -> Response:
+    """Everything, in the form PUT and POST take back (the same schema both ways)."""
     agents, logfiles = runtime().store.export_state()
-    return jsonify(
-        {
-            "agents": [
-                {
-                    "id": a.id,
-                    "project_id": a.project_id,
-                    "registered_time": format_time(a.registered_time),
-                    "enabled": a.enabled,
-                    "log_level": a.log_level,
-                    "registration": dict(a.registration),
-                }
-                for a in agents
-            ],
-            "logfiles": [
-                {"id": lf.id, "agent_id": lf.agent_id, "date": format_time(lf.date), "state": lf.state}
-                for lf in logfiles
-            ],
-        }
-    )
+    return jsonify(STATE_DOCUMENT.dump({"agents": agents, "logfiles": logfiles}))
 
 
 def _import(replace: bool) -> Response:
@@ -323,14 +300,16 @@ def inject_fault() -> Response | None:
 
 
 def drop_connection() -> Response:
-    """Close the client's socket with no answer; only a real server has one to close."""
+    """Close the client's socket with no answer; only a real server has one to close.
+
+    The journal gets the entry (status 0) before the socket closes: once the client sees
+    the drop, a test reading the journal must find it, whichever worker it asks.
+    """
     sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
-        try:
+        g.journaled = journal(0)
+        with contextlib.suppress(OSError):  # the client may be gone already
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        g.dropped = True
         return Response(status=499)
     return fault_response(
         500,
@@ -340,9 +319,16 @@ def drop_connection() -> Response:
 
 
 def record_request(response: Response) -> Response:
+    if not g.get("journaled"):
+        journal(response.status_code)
+    return response
+
+
+def journal(status: int) -> bool:
+    """Record this /v2 request with `status` (0: dropped); False when nothing is recorded."""
     rt = runtime()
     if not _is_contract(request.path) or rt.settings.journal_size == 0:
-        return response
+        return False
     data: bytes | None = g.get("body")
     if data is None:
         length = request.content_length
@@ -354,11 +340,11 @@ def record_request(response: Response) -> Response:
         query=request.query_string.decode("latin-1"),
         headers=recorded_headers(request.environ),
         body=body_text(data),
-        status=0 if g.get("dropped") else response.status_code,
+        status=status,
         fault=g.get("fault"),
     )
     rt.store.record_request(entry, rt.settings.journal_size)
-    return response
+    return True
 
 
 def install(app: Flask) -> None:

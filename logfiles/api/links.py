@@ -30,8 +30,10 @@ def agent_url(project_id: str, agent_id: str) -> str:
     return f"{host_url()}/v2/{segment(project_id)}/agents/{segment(agent_id)}"
 
 
-def logfile_url(logfile: LogFile) -> str:
-    return f"{agent_url(logfile.project_id, logfile.agent_id)}/logfiles/{segment(logfile.id)}"
+def logfile_url(logfile: LogFile, agent: str | None = None) -> str:
+    """`agent` is the agent's URL when the caller has it already (a list page)."""
+    agent = agent or agent_url(logfile.project_id, logfile.agent_id)
+    return f"{agent}/logfiles/{segment(logfile.id)}"
 
 
 def object_url(settings: Settings, logfile: LogFile) -> str:
@@ -57,10 +59,8 @@ def logfile_links(
     """`self` always; `logfile` and `logfile_temp_url` once the upload is completed.
 
     `now` is called only for a completed log file: reading the clock may cost a query.
-    `agent` is the agent's URL when the caller has it already (a list page).
     """
-    agent = agent or agent_url(logfile.project_id, logfile.agent_id)
-    links = [{"href": f"{agent}/logfiles/{segment(logfile.id)}", "rel": "self"}]
+    links = [{"href": logfile_url(logfile, agent), "rel": "self"}]
     if logfile.state is LogFileState.COMPLETED:
         url = object_url(settings, logfile)
         links.append({"href": url, "rel": "logfile"})

@@ -1,4 +1,4 @@
-"""URL converters for the /v2 routes."""
+"""Routing: the id converter of the /v2 routes, and the routing rules werkzeug leaves to us."""
 
 from __future__ import annotations
 
