@@ -21,9 +21,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Flask is imported here, not at the top, so that the pure core never loads it.
     from flask import Flask
 
-    from .api import agents, control, errors, logfiles, meta
+    from .api import agents, control, errors, logfiles, meta, pipeline
     from .api.jsonio import OrjsonProvider
-    from .api.routing import IdConverter, check_route
+    from .api.routing import IdConverter
 
     settings = settings or Settings.from_env()
     tokens = load_tokens(settings.tokens_file)
@@ -37,11 +37,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.extensions["logfiles"] = Runtime(settings=settings, store=store, tokens=tokens)
 
-    app.before_request(check_route)  # first, so its 404/405 come before faults and auth
+    pipeline.install(app, control=settings.control)  # the order of checks: see pipeline.py
     app.register_blueprint(meta.bp)
     app.register_blueprint(agents.bp)
     app.register_blueprint(logfiles.bp)
     if settings.control:
-        control.install(app)
+        app.register_blueprint(control.bp)
     errors.register(app)
     return app

@@ -47,3 +47,20 @@ class SettingClock:
 
 class ClockSource(Protocol):
     def get_clock(self) -> ClockSetting: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClockCommand:
+    """One control-plane command: freeze (at an instant, or None for "now"), advance, or real time."""
+
+    freeze: bool = False
+    at: datetime | None = None
+    advance: timedelta | None = None
+
+    def apply(self, current: ClockSetting) -> ClockSetting:
+        """The setting after this command; "now" means the service's time, not real time."""
+        if self.freeze:
+            return ClockSetting(frozen_at=self.at or current.now())
+        if self.advance is not None:
+            return current.advanced(self.advance)
+        return REAL_TIME

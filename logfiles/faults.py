@@ -7,7 +7,10 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import Protocol
+from typing import Any, Protocol
+
+# A rule with no path matches every request of the contract (the only ones rules see).
+DEFAULT_PATH = "/v2/*"
 
 
 class HeaderSource(Protocol):
@@ -34,20 +37,37 @@ class FaultRule:
     id: str
     action: FaultAction
     method: str | None = None
-    path: str = "*"
+    path: str = DEFAULT_PATH
     header: str | None = None
     header_value: str | None = None
-    status: int = 503
+    status: int | None = 503  # a `status` rule's answer; None on the other kinds
     message: str | None = None
     errors: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
-    latency: float = 0.0
+    latency: float | None = None  # a `latency` rule's wait, in seconds
     times: int | None = 1
     every: int = 1
     probability: float = 1.0
     seed: int = 0
     matched: int = 0
     fired: int = 0
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> FaultRule:
+        """A rule from plain values (JSON's lists and strings), as loaded or stored."""
+        values = dict(fields)
+        values["action"] = FaultAction(values["action"])
+        values["errors"] = tuple(values.get("errors", ()))
+        values["headers"] = dict(values.get("headers", {}))
+        return cls(**values)
+
+    def as_fields(self) -> dict[str, Any]:
+        """The rule as plain JSON values; `from_fields` reads them back."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values["action"] = self.action.value
+        values["errors"] = list(self.errors)
+        values["headers"] = dict(self.headers)
+        return values
 
     def matches(self, method: str, path: str, headers: HeaderSource) -> bool:
         """Method (any case), path glob (fnmatch, case-sensitive) and an optional header."""

@@ -54,7 +54,8 @@ ALLOWED: frozenset[tuple[LogFileState, LogFileState]] = frozenset(
     }
 )
 
-# The values a client may ask for in a PATCH.
+# Every state, in order, and the values a client may ask for in a PATCH.
+STATES: tuple[str, ...] = tuple(state.value for state in LogFileState)
 TARGET_STATES: tuple[str, ...] = (LogFileState.STARTED.value, LogFileState.COMPLETED.value)
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .model import TARGET_STATES, format_time, parse_time
+from .clock import ClockCommand
+from .faults import DEFAULT_PATH, FaultAction, FaultRule
+from .journal import JournalFilter
+from .model import STATES, TARGET_STATES, format_time, parse_time
 
 
 class _Lenient(Schema):
@@ -124,7 +128,7 @@ class LogFileSchema(Schema):
 
     id = fields.String()
     date = fields.String()
-    state = fields.String(validate=validate.OneOf(["requested", *TARGET_STATES]))
+    state = fields.String(validate=validate.OneOf(STATES))
     links = fields.List(fields.Nested(LinkSchema))
 
 
@@ -188,9 +192,6 @@ def flatten_messages(messages: Any, *, style: str = "dotted", where: str = "") -
     return out
 
 
-# The control plane (/_control/): seeding documents, fault rules, clock commands.
-
-
 class IsoTime(fields.Field):
     """ISO-8601 with a timezone (`Z` or an offset), as the service writes times."""
 
@@ -206,6 +207,59 @@ class IsoTime(fields.Field):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return None if value is None else format_time(value)
+
+
+# Query strings: every value is text, so numbers are checked as digits before they are numbers.
+
+DEFAULT_LIMIT = 100  # (ours) as the guide's other lists page, 100 by default
+MAX_LIMIT = 1000
+MAX_QUERY_DIGITS = 9  # int() of a long digit string costs quadratic time; nothing here needs more
+MAX_GLOB_LENGTH = 1024  # a path glob: longer than any path the request line lets through
+MAX_ID_LENGTH = 1024
+
+
+class QueryInteger(fields.Integer):
+    """A whole number written in ASCII digits, at most MAX_QUERY_DIGITS of them."""
+
+    default_error_messages = {"invalid": f"Not a whole number of at most {MAX_QUERY_DIGITS} digits."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        text = value if isinstance(value, str) else ""
+        if not (text.isascii() and text.isdigit() and len(text) <= MAX_QUERY_DIGITS):
+            raise self.make_error("invalid")
+        return int(text)
+
+
+class PageQuerySchema(_Lenient):
+    """`?limit=&marker=` of a list (other parameters are ignored, as the guide says nothing of them)."""
+
+    limit = QueryInteger(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(1, MAX_LIMIT, error=f"must be an integer from 1 to {MAX_LIMIT}"),
+    )
+    marker = fields.String(
+        validate=validate.Length(min=1, max=MAX_ID_LENGTH),
+        metadata={"description": "The last id of the previous page; one that is not in the list is a 400."},
+    )
+
+
+class JournalQuerySchema(Schema):
+    """`GET /_control/requests` filters; an unknown one (a typo such as `stauts`) is a 400."""
+
+    class Meta:
+        unknown = RAISE
+
+    method = fields.String(validate=validate.Length(min=1, max=32))
+    path = fields.String(validate=validate.Length(min=1, max=MAX_GLOB_LENGTH))
+    status = QueryInteger(validate=validate.Range(0, 599))
+    since = IsoTime()
+
+    @post_load
+    def make_filter(self, data: dict[str, Any], **kwargs: Any) -> JournalFilter:
+        return JournalFilter(**data)
+
+
+# The control plane (/_control/): seeding documents, fault rules, clock commands.
 
 
 class SeedAgentSchema(Schema):
@@ -225,7 +279,7 @@ class SeedLogFileSchema(Schema):
     id = fields.String(validate=validate.Length(min=1))
     agent_id = fields.String(required=True, validate=validate.Length(min=1))
     date = IsoTime()
-    state = fields.String(load_default="requested", validate=validate.OneOf(["requested", *TARGET_STATES]))
+    state = fields.String(load_default=STATES[0], validate=validate.OneOf(STATES))
 
 
 class GenerateSchema(Schema):
@@ -234,7 +288,7 @@ class GenerateSchema(Schema):
     agent_id = fields.String(required=True, validate=validate.Length(min=1))
     count = StrictInteger(required=True, validate=validate.Range(1, 2_000_000))
     date = IsoTime()
-    state = fields.String(load_default="requested", validate=validate.OneOf(["requested", *TARGET_STATES]))
+    state = fields.String(load_default=STATES[0], validate=validate.OneOf(STATES))
 
 
 class StateDocumentSchema(Schema):
@@ -245,40 +299,109 @@ class StateDocumentSchema(Schema):
     generate = fields.List(fields.Nested(GenerateSchema), load_default=list, load_only=True)
 
 
-class FaultRuleSchema(Schema):
-    """POST /_control/faults: what to match, what to answer, and when."""
+class StrictNumber(fields.Float):
+    """Only JSON numbers (no strings of digits, no booleans); NaN and infinities are refused."""
 
-    action = fields.String(load_default="status", validate=validate.OneOf(["status", "latency", "drop"]))
-    method = fields.String(load_default=None, allow_none=True)
-    path = fields.String(load_default="/v2/*")
-    header = fields.String(load_default=None, allow_none=True)
-    header_value = fields.String(load_default=None, allow_none=True)
-    status = StrictInteger(load_default=503, validate=validate.Range(400, 599))
-    message = fields.String(load_default=None, allow_none=True)
-    errors = fields.List(fields.String(), load_default=list)
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+MAX_LATENCY_SECONDS = 60
+MAX_FAULT_TEXT = 1024  # a message or one of its errors
+MAX_FAULT_ERRORS = 100
+_ACTIONS = [action.value for action in FaultAction]
+
+
+class FaultRuleSchema(Schema):
+    """POST /_control/faults: what to match, what to answer, and when; loads into a FaultRule.
+
+    `status` belongs to `status` rules (default 503) and `latency` to `latency` rules; each is
+    null on the other kinds, so a listed rule never shows an answer it does not give.
+    """
+
+    action = fields.String(load_default=FaultAction.STATUS.value, validate=validate.OneOf(_ACTIONS))
+    method = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 32))
+    path = fields.String(load_default=DEFAULT_PATH, validate=validate.Length(1, MAX_GLOB_LENGTH))
+    header = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 256))
+    header_value = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=MAX_GLOB_LENGTH)
+    )
+    status = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(400, 599))
+    message = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_FAULT_TEXT))
+    errors = fields.List(
+        fields.String(validate=validate.Length(max=MAX_FAULT_TEXT)),
+        load_default=list,
+        validate=validate.Length(max=MAX_FAULT_ERRORS),
+    )
     headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
-    latency = fields.Float(load_default=0.0, validate=validate.Range(0, 60))
+    latency = StrictNumber(
+        load_default=None, allow_none=True, validate=validate.Range(0, MAX_LATENCY_SECONDS)
+    )
     times = StrictInteger(load_default=1, allow_none=True, validate=validate.Range(min=1))
     every = StrictInteger(load_default=1, validate=validate.Range(min=1))
-    probability = fields.Float(load_default=1.0, validate=validate.Range(0, 1))
+    probability = StrictNumber(load_default=1.0, validate=validate.Range(0, 1))
     seed = StrictInteger(load_default=0)
     # Shown, never loaded: the rule's id and counters.
     id = fields.String(dump_only=True)
     matched = fields.Integer(dump_only=True)
     fired = fields.Integer(dump_only=True)
 
+    @validates_schema
+    def fields_of_the_action(self, data: dict[str, Any], **kwargs: Any) -> None:
+        action = data.get("action")
+        for name, owner in (("status", FaultAction.STATUS), ("latency", FaultAction.LATENCY)):
+            if data.get(name) is not None and action != owner:
+                raise ValidationError(f"only a '{owner}' rule has a {name}, not a '{action}' rule", name)
+
+    @post_load
+    def make_rule(self, data: dict[str, Any], **kwargs: Any) -> FaultRule:
+        """A rule without its id, which the caller gives it."""
+        action = FaultAction(data["action"])
+        if action is FaultAction.STATUS and data["status"] is None:
+            data["status"] = 503
+        if action is FaultAction.LATENCY and data["latency"] is None:
+            data["latency"] = 0.0
+        return FaultRule.from_fields({**data, "id": ""})
+
+
+MAX_ADVANCE_SECONDS = 100 * 365 * 24 * 3600  # a century either way
+
+
+class NowOrTime(IsoTime):
+    """`"now"` (None: the service's current time) or an ISO-8601 time."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        return None if value == "now" else super()._deserialize(value, attr, data, **kwargs)
+
 
 class ClockCommandSchema(Schema):
     """POST /_control/clock: exactly one of freeze (a time, or "now"), advance (seconds), real."""
 
-    freeze = fields.String()
-    advance = fields.Float()
-    real = StrictBoolean()
+    freeze = NowOrTime()
+    advance = StrictNumber(validate=validate.Range(-MAX_ADVANCE_SECONDS, MAX_ADVANCE_SECONDS))
+    real = StrictBoolean(validate=validate.Equal(True, error="must be true"))
+
+    @validates_schema
+    def exactly_one(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if len(data) != 1:
+            raise ValidationError("give exactly one of 'freeze', 'advance', 'real'", "body")
+
+    @post_load
+    def make_command(self, data: dict[str, Any], **kwargs: Any) -> ClockCommand:
+        if "freeze" in data:
+            return ClockCommand(freeze=True, at=data["freeze"])
+        if "advance" in data:
+            return ClockCommand(advance=timedelta(seconds=data["advance"]))
+        return ClockCommand()
 
 
 STATE_DOCUMENT = StateDocumentSchema()
 FAULT_RULE = FaultRuleSchema()
 CLOCK_COMMAND = ClockCommandSchema()
+PAGE_QUERY = PageQuerySchema()
+JOURNAL_QUERY = JournalQuerySchema()
 
 
 REGISTRATION = AgentRegistrationSchema()
@@ -287,6 +410,8 @@ PATCH_OPERATIONS = PatchOperationSchema(many=True)
 __all__ = [
     "CLOCK_COMMAND",
     "FAULT_RULE",
+    "JOURNAL_QUERY",
+    "PAGE_QUERY",
     "REGISTRATION",
     "STATE_DOCUMENT",
     "PATCH_OPERATIONS",

@@ -127,8 +127,17 @@ def read_json(limit: int = MAX_BODY_BYTES) -> Any:
 def load_json(schema: Schema, message: str, limit: int = MAX_BODY_BYTES) -> Any:
     """An `application/json` body through `schema`: 415, 413, then 400 listing every problem."""
     require_content_type(JSON)
-    document = read_json(limit)
+    return validated(schema, read_json(limit), message)
+
+
+def validated(schema: Schema, data: Any, message: str) -> Any:
+    """`schema.load(data)`, or Invalid with one `where: problem` entry per problem."""
     try:
-        return schema.load(document)
+        return schema.load(data)
     except ValidationError as exc:
         raise Invalid(message, flatten_messages(exc.messages)) from None
+
+
+def load_query(schema: Schema, message: str) -> Any:
+    """The query string through `schema` (the first value of each name); 400 on a problem."""
+    return validated(schema, request.args.to_dict(flat=True), message)

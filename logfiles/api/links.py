@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import request
 
@@ -19,6 +19,17 @@ TEMP_URL_LIFETIME = timedelta(days=1)
 def host_url() -> str:
     """`<scheme>://<host>` of the request, as the client addressed us."""
     return request.host_url.rstrip("/")
+
+
+def next_link(limit: int, marker: str) -> dict[str, str]:
+    """The `next` page of the list being answered: the same URL, the same limit, after `marker`."""
+    query = urlencode({"limit": limit, "marker": marker})
+    return {"href": f"{request.base_url}?{query}", "rel": "next"}
+
+
+def version_url(version: str) -> str:
+    """Where the versions document sends a client to read one version."""
+    return f"{host_url()}/{version}"
 
 
 def segment(value: str) -> str:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from ..auth import Action
-from ..errors import Invalid
 from ..model import LogFile, change_state, format_time
 from ..patch import parse_state_patch
+from ..schemas import PAGE_QUERY
 from . import checks, no_content, now, runtime
-from .links import agent_url, logfile_links, logfile_url
+from .links import agent_url, logfile_links, logfile_url, next_link
 
 bp = Blueprint("logfiles", __name__, url_prefix="/v2/<id:project_id>/agents/<id:agent_id>/logfiles")
-
-DEFAULT_LIMIT = 100  # (ours) as the guide's other lists page, 100 by default
-MAX_LIMIT = 1000
-
 
 def logfile_bodies(logfiles: list[LogFile], project_id: str, agent_id: str) -> list[dict[str, Any]]:
     """The guide's log file bodies, in its member order (LogFileSchema documents them).
@@ -39,18 +34,6 @@ def logfile_bodies(logfiles: list[LogFile], project_id: str, agent_id: str) -> l
     ]
 
 
-def page_limit() -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise Invalid(
-            "The limit parameter is not valid.",
-            [f"limit: must be an integer from 1 to {MAX_LIMIT}, not '{raw}'"],
-        )
-    return int(raw)
-
-
 @bp.post("")
 def request_logfile(project_id: str, agent_id: str) -> tuple[Response, int, dict[str, str]]:
     checks.authorize(project_id, Action.CREATE)
@@ -69,13 +52,11 @@ def list_logfiles(project_id: str, agent_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     rt = runtime()
     rt.store.get_agent(project_id, agent_id)
-    limit = page_limit()
-    marker = request.args.get("marker") or None
-    page = rt.store.list_logfiles(project_id, agent_id, limit, marker)
+    query = checks.load_query(PAGE_QUERY, "The list parameters are not valid.")
+    page = rt.store.list_logfiles(project_id, agent_id, query["limit"], query.get("marker"))
     body: dict[str, Any] = {"logfiles": logfile_bodies(page.items, project_id, agent_id)}
     if page.more:
-        query = urlencode({"limit": limit, "marker": page.items[-1].id})
-        body["links"] = [{"href": f"{request.base_url}?{query}", "rel": "next"}]
+        body["links"] = [next_link(query["limit"], page.items[-1].id)]
     return jsonify(body)
 
 

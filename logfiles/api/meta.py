@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from .links import host_url
+from .links import version_url
 from .openapi import build_spec
 
 bp = Blueprint("meta", __name__)
@@ -26,12 +26,24 @@ def openapi() -> Response:
     return jsonify(_spec())
 
 
+def _version() -> dict[str, Any]:
+    link = {"href": version_url(API_VERSION), "rel": "self"}
+    return {"id": API_VERSION, "status": "CURRENT", "updated": UPDATED, "links": [link]}
+
+
 @bp.get("/")
 def versions() -> Response:
     """The guide's "retrieve versions": which API versions this endpoint serves."""
-    link = {"href": f"{host_url()}/{API_VERSION}/", "rel": "self"}
-    version = {"id": API_VERSION, "status": "CURRENT", "updated": UPDATED, "links": [link]}
-    return jsonify({"versions": [version]})
+    return jsonify({"versions": [_version()]})
+
+
+@bp.get(f"/{API_VERSION}")
+def version() -> Response:
+    """(ours) Where the versions document's link leads: that one version, as OpenStack shows it.
+
+    Version discovery needs no token, like `GET /`.
+    """
+    return jsonify({"version": _version()})
 
 
 @bp.get("/healthz")

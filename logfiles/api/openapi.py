@@ -51,10 +51,8 @@ class Operation:
 
 AGENTS = "/v2/{project_id}/agents"
 LOGFILES = AGENTS + "/{agent_id}/logfiles"
-PAGING = (
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-    {"name": "marker", "in": "query", "schema": {"type": "string"}},
-)
+# apispec expands the schema that validates the query into one parameter per field.
+PAGING = ({"in": "query", "schema": schemas.PageQuerySchema},)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("post", AGENTS, "register_agent", 201, (400, 413, 415),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -84,6 +85,20 @@ def test_versions_root_lists_versions(api: Api) -> None:
 
 def test_versions_root_needs_no_token(api: Api) -> None:
     assert api.client.get("/", headers={"X-Auth-Token": ""}).status_code == 200
+
+
+def test_versions_root_link_leads_to_a_version_document(api: Api) -> None:
+    (listed,) = api.client.get("/").get_json()["versions"]
+    (link,) = listed["links"]
+    href = urlsplit(link["href"])
+    assert href.scheme == "http" and href.netloc == "localhost"
+    response = api.client.get(href.path)  # no token: discovery is open, like the root
+    assert response.status_code == 200
+    assert response.get_json() == {"version": listed}
+
+
+def test_version_document_has_no_trailing_slash_twin(api: Api) -> None:
+    assert api.client.get("/v2/").status_code == 404
 
 
 def test_healthz_is_200(api: Api) -> None:

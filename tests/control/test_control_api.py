@@ -283,3 +283,108 @@ def test_state_document_may_exceed_the_contracts_1_mib(api: Api, client: FlaskCl
     document = {"agents": [{"id": "big", "project_id": api.project_id}], "logfiles": logfiles}
     response = control(client, "post", "state", document)
     assert response.status_code == 200 and response.get_json()["counts"]["logfiles"] == 20_000
+
+
+# One rule for every method: a fault answers before routing, as an outage in front would.
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "HEAD", "OPTIONS", "PATCH"])
+@pytest.mark.parametrize("route", ["agent", "unknown"])
+def test_fault_answers_every_method_before_routing(
+    api: Api, client: FlaskClient, method: str, route: str
+) -> None:
+    agent_id = api.agent()
+    path = api.url("agents", agent_id) if route == "agent" else api.url("backups", "nothing")
+    control(client, "post", "faults", {"method": method, "status": 503, "times": None})
+    answer = client.open(path, method=method, headers=api.headers())
+    assert answer.status_code == 503
+    if method != "HEAD":
+        assert_fault(answer, 503)
+    control(client, "delete", "faults")
+    expected = {"GET": 200, "PATCH": 405} if route == "agent" else {}
+    assert client.open(path, method=method, headers=api.headers()).status_code == expected.get(
+        method, 405 if route == "agent" else 404
+    )
+
+
+def test_fault_default_path_is_every_contract_route(client: FlaskClient) -> None:
+    (rule,) = [control(client, "post", "faults", {}).get_json()]
+    assert rule["path"] == "/v2/*"
+    assert client.get("/v2/p/agents/a", headers={"X-Auth-Token": "t"}).status_code == 503
+    control(client, "post", "faults", {})
+    assert client.get("/healthz").status_code == 200  # outside the contract: never faulted
+
+
+def test_fault_latency_rule_shows_no_status_and_is_journaled(api: Api, client: FlaskClient) -> None:
+    agent_id = api.agent()
+    rule = control(client, "post", "faults", {"action": "latency", "latency": 0.001}).get_json()
+    assert rule["status"] is None and rule["latency"] == 0.001
+    status_rule = control(client, "post", "faults", {"path": "/nothing"}).get_json()
+    assert status_rule["status"] == 503 and status_rule["latency"] is None
+    assert api.get_agent(agent_id).status_code == 200
+    (entry,) = control(client, "get", "requests?method=GET").get_json()["requests"]
+    assert (entry["status"], entry["fault"]) == (200, rule["id"])
+
+
+@pytest.mark.parametrize(
+    ("rule", "where"),
+    [
+        ({"action": "latency", "status": 503}, "status"),
+        ({"action": "drop", "latency": 1}, "latency"),
+        ({"action": "status", "latency": 1}, "latency"),
+        ({"latency": "1", "action": "latency"}, "latency"),
+        ({"path": ""}, "path"),
+        ({"path": "*" * 1025}, "path"),
+        ({"errors": ["x"] * 101}, "errors"),
+        ({"message": "m" * 1025}, "message"),
+        ({"probability": True}, "probability"),
+        ({"stauts": 500}, "stauts"),
+    ],
+)
+def test_fault_rule_out_of_bounds_is_400(client: FlaskClient, rule: dict[str, Any], where: str) -> None:
+    body = assert_fault(control(client, "post", "faults", rule), 400)
+    assert any(e.startswith(where) for e in body["errors"]), body
+    assert control(client, "get", "faults").get_json() == {"faults": []}
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("stauts=409", "stauts"),
+        ("status=" + "9" * 5000, "status"),
+        ("status=600", "status"),
+        ("status=-1", "status"),
+        ("path=" + "*" * 1025, "path"),
+        ("since=2014-09-23T12:22:40", "since"),
+    ],
+)
+def test_requests_filter_out_of_bounds_or_unknown_is_400(client: FlaskClient, query: str, where: str) -> None:
+    body = assert_fault(control(client, "get", f"requests?{query}"), 400)
+    assert any(e.startswith(where) for e in body["errors"]), body
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"real": False},
+        {"advance": "5"},
+        {"advance": True},
+        {"advance": 100 * 366 * 24 * 3600},
+        {"advance": -100 * 366 * 24 * 3600},
+        {"freeze": "2014-09-23T12:22:40"},
+        {"freeze": 1},
+    ],
+)
+def test_clock_command_out_of_bounds_is_400_and_changes_nothing(
+    client: FlaskClient, command: dict[str, Any]
+) -> None:
+    before = control(client, "post", "clock", {"freeze": WHEN}).get_json()
+    assert_fault(control(client, "post", "clock", command), 400)
+    assert control(client, "get", "clock").get_json() == before
+
+
+def test_clock_freeze_now_after_advance_is_the_service_time(client: FlaskClient) -> None:
+    control(client, "post", "clock", {"freeze": WHEN})
+    control(client, "post", "clock", {"advance": 3600})
+    frozen = control(client, "post", "clock", {"freeze": "now"}).get_json()
+    assert frozen["now"] == "2014-09-23T13:22:40.606703Z" and frozen["frozen"] is True

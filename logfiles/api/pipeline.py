@@ -1,0 +1,135 @@
+"""What happens to every request around its view: fault rules, routing rules, the journal.
+
+This docstring is the one place that writes down the whole order of checks; the code
+follows it, hooks first (installed here, in this order), then the view:
+
+1. **Fault rules** (`inject_fault`, only with the control plane on): a rule whose method,
+   path glob and header match a `/v2` request answers it before anything else looks at
+   the request, whatever its method (HEAD and OPTIONS included) and whether or not the
+   route exists, as an outage in front of the service would. A `latency` rule waits and
+   lets the request go on; a `drop` rule closes the connection.
+2. **Routing** (`check_route`, then werkzeug): an unknown route is 404 and a method the
+   route does not have is 405 with `Allow`, whatever the token. HEAD and OPTIONS are 405
+   on `/v2` routes (werkzeug would answer them by itself).
+3. In the view, in SPEC order: **401** (no or unknown token), **403** (other project, or
+   a role without the right), **404** (agent, then log file), **415** (content type),
+   **413** (body size, read only now), **400** (JSON, then the schema or patch), and
+   **409** (the change does not fit the current state).
+4. **Journal** (`record_request`, after the view or the error handler): every `/v2`
+   request, with the status it got and the fault rule that fired, if one did. A dropped
+   connection is journaled (status 0) before its socket closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+
+from ..config import MAX_BODY_BYTES
+from ..faults import FaultAction
+from ..journal import JournalEntry, body_text, recorded_headers
+from . import now, runtime
+from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
+
+CONTRACT_PREFIX = "/v2"
+
+
+def is_contract(path: str) -> bool:
+    """Whether `path` is under the contract's `/v2` (the requests faults and the journal see)."""
+    return path == CONTRACT_PREFIX or path.startswith(CONTRACT_PREFIX + "/")
+
+
+def inject_fault() -> Response | None:
+    """Step 1: a matching rule answers before the model runs (mimic's behaviours)."""
+    if not is_contract(request.path):
+        return None
+    rule = runtime().store.trigger_fault(request.method, request.path, request.headers)
+    if rule is None:
+        return None
+    g.fault = rule.id
+    if rule.action is FaultAction.LATENCY:
+        time.sleep(rule.latency or 0.0)
+        return None
+    if rule.action is FaultAction.DROP:
+        return drop_connection()
+    status = rule.status or 503
+    message = rule.message or HTTP_MESSAGES.get(status, "The request failed.")
+    problems = list(rule.errors) or [f"fault: injected by rule {rule.id}"]
+    return fault_response(status, message, problems, rule.headers)
+
+
+def drop_connection() -> Response:
+    """Close the client's socket with no answer; only a real server has one to close.
+
+    The journal gets the entry (status 0) before the socket closes: once the client sees
+    the drop, a test reading the journal must find it, whichever worker it asks.
+    """
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        g.journaled = journal(0)
+        with contextlib.suppress(OSError):  # the client may be gone already
+            sock.shutdown(socket.SHUT_RDWR)
+        return Response(status=499)
+    return fault_response(
+        500,
+        "The connection would have been dropped.",
+        ["fault: this server gives no socket to drop (Flask's test client?)"],
+    )
+
+
+def check_route() -> None:
+    """Step 2: the routing rules werkzeug does not enforce by itself.
+
+    - A path starting with `//` is no route (werkzeug would match it without the slashes).
+    - SPEC: other methods on /v2 routes are 405, HEAD and OPTIONS included, with an Allow
+      header that lists only the contract's methods.
+    """
+    if request.environ.get("PATH_INFO", "").startswith("//"):
+        raise NotFound()
+    rule = request.url_rule
+    if request.method in IGNORED_METHODS and rule and is_contract(rule.rule):
+        methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods()
+        raise MethodNotAllowed(valid_methods=allowed_methods(methods))
+
+
+def record_request(response: Response) -> Response:
+    """Step 4: journal the request with the status it got (unless a drop journaled it)."""
+    if not g.get("journaled"):
+        journal(response.status_code)
+    return response
+
+
+def journal(status: int) -> bool:
+    """Record this /v2 request with `status` (0: dropped); False when nothing is recorded."""
+    rt = runtime()
+    if not is_contract(request.path) or rt.settings.journal_size == 0:
+        return False
+    data: bytes | None = g.get("body")
+    if data is None:
+        length = request.content_length
+        data = request.get_data(cache=True) if length and length <= MAX_BODY_BYTES else b""
+    entry = JournalEntry(
+        time=now(),
+        method=request.method,
+        path=request.path,
+        query=request.query_string.decode("latin-1"),
+        headers=recorded_headers(request.environ),
+        body=body_text(data),
+        status=status,
+        fault=g.get("fault"),
+    )
+    rt.store.record_request(entry, rt.settings.journal_size)
+    return True
+
+
+def install(app: Flask, control: bool) -> None:
+    """Register the hooks in the order above; faults and the journal only with the control plane."""
+    if control:
+        app.before_request(inject_fault)
+    app.before_request(check_route)
+    if control:
+        app.after_request(record_request)
