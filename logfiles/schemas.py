@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -42,7 +42,7 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class IntegerOrString(fields.Field):
+class IntegerOrString(fields.Field[int | str]):
     """The guide sends `exponent` as the bare integer 10001; a string is accepted too."""
 
     default_error_messages = {"invalid": "Not a valid integer or string."}
@@ -192,12 +192,12 @@ def flatten_messages(messages: Any, *, style: str = "dotted", where: str = "") -
     return out
 
 
-class IsoTime(fields.Field):
+class IsoTime(fields.Field[datetime]):
     """ISO-8601 with a timezone (`Z` or an offset), as the service writes times."""
 
     default_error_messages = {"invalid": "Not an ISO-8601 time with a timezone."}
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str):
             raise self.make_error("invalid")
         try:

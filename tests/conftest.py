@@ -37,7 +37,7 @@ def state_patch(*values: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture(params=["memory", "sqlite"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every app-level test runs against both stores (issue 3: one suite, two stores)."""
+    """Every app-level test runs against both stores: one suite, two stores."""
     return "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'store.db'}"
 
 

@@ -11,7 +11,8 @@ from ..runtime import Runtime
 
 def runtime() -> Runtime:
     """The running app's store, settings, tokens, clock and id source."""
-    return current_app.extensions["logfiles"]
+    found: Runtime = current_app.extensions["logfiles"]
+    return found
 
 
 def now() -> datetime:

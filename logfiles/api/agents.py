@@ -28,7 +28,8 @@ def agent_body(agent: Agent, password: str | None = None) -> dict[str, Any]:
     )
     if password is not None:
         body["password"] = password
-    return AGENT.dump(body)
+    shown: dict[str, Any] = AGENT.dump(body)
+    return shown
 
 
 @bp.post("")
