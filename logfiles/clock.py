@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from .errors import Invalid
+from .model import EARLIEST, LATEST, check_time
+
 
 class Clock(Protocol):
     """Anything that tells the current UTC time."""
@@ -58,9 +61,22 @@ class ClockCommand:
     advance: timedelta | None = None
 
     def apply(self, current: ClockSetting) -> ClockSetting:
-        """The setting after this command; "now" means the service's time, not real time."""
-        if self.freeze:
-            return ClockSetting(frozen_at=self.at or current.now())
-        if self.advance is not None:
-            return current.advanced(self.advance)
-        return REAL_TIME
+        """The setting after this command; "now" means the service's time, not real time.
+
+        Invalid when the time it gives is out of the range every date the service writes
+        must stay in (a frozen time or an offset pushed there by repeated advances).
+        """
+        if not self.freeze and self.advance is None:
+            return REAL_TIME
+        try:
+            if self.freeze:
+                setting = ClockSetting(frozen_at=self.at or current.now())
+            else:
+                setting = current.advanced(self.advance or timedelta())
+            check_time(setting.now())
+        except (ValueError, OverflowError):
+            raise Invalid(
+                "The clock command is not valid.",
+                [f"body: the service time would leave the years {EARLIEST.year} to {LATEST.year}"],
+            ) from None
+        return setting

@@ -16,7 +16,11 @@ _ENVIRON_KEYS = {
     else "HTTP_" + name.upper().replace("-", "_")
     for name in RECORDED_HEADERS
 }
+# What one entry keeps at most; past it a value is cut, and says so, so that the journal's
+# memory is bounded by its size in entries whatever the requests carry.
 MAX_RECORDED_BODY = 64 * 1024
+MAX_RECORDED_TEXT = 2048  # the path, the query, each header value
+SHOWN_TOKEN_PREFIX = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +57,29 @@ class JournalFilter:
         return [entry for entry in entries if self.accepts(entry)]
 
 
-def recorded_headers(environ: Mapping[str, object]) -> dict[str, str]:
-    """The recorded headers under their usual names, read straight from the WSGI environ."""
-    return {name: str(environ[key]) for name, key in _ENVIRON_KEYS.items() if key in environ}
+def recorded_headers(environ: Mapping[str, object], hide_token: bool = False) -> dict[str, str]:
+    """The recorded headers under their usual names, read straight from the WSGI environ.
+
+    `hide_token`: the token is a configured secret (a tokens file is in use), so only its
+    first characters are kept; anyone who can read the journal could otherwise use it.
+    """
+    headers = {name: clip(str(environ[key])) for name, key in _ENVIRON_KEYS.items() if key in environ}
+    token = headers.get("X-Auth-Token")
+    if hide_token and token:
+        headers["X-Auth-Token"] = token[:SHOWN_TOKEN_PREFIX] + "…(hidden)"
+    return headers
+
+
+def clip(text: str, limit: int = MAX_RECORDED_TEXT) -> str:
+    """`text`, or its first `limit` characters and a note of how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…(+{len(text) - limit} characters)"
 
 
 def body_text(data: bytes) -> str:
     """The body as text for the journal: UTF-8 with replacement, cut at 64 KiB."""
     text = data[:MAX_RECORDED_BODY].decode("utf-8", errors="replace")
-    return text + ("…" if len(data) > MAX_RECORDED_BODY else "")
+    if len(data) <= MAX_RECORDED_BODY:
+        return text
+    return f"{text}…(+{len(data) - MAX_RECORDED_BODY} bytes)"

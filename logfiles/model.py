@@ -24,14 +24,31 @@ def format_time(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
 
 
+# (ours) The times a client may set (seeded dates, the frozen clock): far enough inside
+# datetime's range that a day of temp-URL lifetime and a century of clock advance still fit.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def parse_time(text: str) -> datetime:
-    """Inverse of `format_time`; also takes any ISO-8601 time with an offset."""
+    """Inverse of `format_time`; also takes any ISO-8601 time with an offset, from EARLIEST to LATEST."""
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("time has no timezone")
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("time is out of range") from None
+    check_time(moment)
+    return moment
+
+
+def check_time(moment: datetime) -> None:
+    """ValueError unless EARLIEST <= moment < LATEST."""
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"time must be from {EARLIEST.year} to before {LATEST.year}")
 
 
 class LogFileState(enum.StrEnum):

@@ -8,7 +8,7 @@ import jsonpatch
 
 from .errors import Invalid
 from .model import LogFileState
-from .schemas import PATCH_OPERATIONS, flatten_messages
+from .schemas import MAX_PATCH_OPERATIONS, PATCH_OPERATIONS, flatten_messages
 
 _MESSAGE = "The request body is not a JSON Patch document this log file accepts."
 
@@ -24,6 +24,8 @@ def parse_state_patch(document: Any) -> list[LogFileState]:
     if not document:
         # (ours) SPEC: PATCH, an empty document is a 400, not a no-op.
         raise Invalid(_MESSAGE, ["body: must hold at least one operation"])
+    if len(document) > MAX_PATCH_OPERATIONS:
+        raise Invalid(_MESSAGE, [f"body: at most {MAX_PATCH_OPERATIONS} operations, not {len(document)}"])
     problems = PATCH_OPERATIONS.validate(document)
     if problems:
         raise Invalid(_MESSAGE, flatten_messages(problems, style="pointer"))

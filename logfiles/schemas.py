@@ -6,7 +6,17 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from .clock import ClockCommand
 from .faults import DEFAULT_PATH, FaultAction, FaultRule
@@ -53,6 +63,23 @@ class IntegerOrString(fields.Field[int | str]):
         return value
 
 
+class BoundedList(fields.List):
+    """A list of at most `max_items`, counted before any item is read: a 1 MiB body of
+    empty objects must not cost a validation of each of its third of a million items."""
+
+    def __init__(self, cls_or_instance: Any, *, max_items: int, **kwargs: Any) -> None:
+        super().__init__(cls_or_instance, **kwargs)
+        self.max_items = max_items
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[Any]:
+        if isinstance(value, list) and len(value) > self.max_items:
+            raise ValidationError(f"at most {self.max_items} items, not {len(value)}")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+MAX_ADDRESSES = 256
+
+
 def _text(**kwargs: Any) -> fields.String:
     return fields.String(required=True, **kwargs)
 
@@ -79,7 +106,7 @@ class HostSchema(_Lenient):
     machine = fields.Nested(MachineSchema, required=True)
     os = fields.Nested(OperatingSystemSchema, required=True)
     fingerprint = _text()
-    addresses = fields.List(fields.Nested(AddressSchema), required=True)
+    addresses = BoundedList(fields.Nested(AddressSchema), max_items=MAX_ADDRESSES, required=True)
 
 
 class RsaPublicKeySchema(_Lenient):
@@ -135,6 +162,9 @@ class LogFileSchema(Schema):
 class LogFileListSchema(Schema):
     logfiles = fields.List(fields.Nested(LogFileSchema))
     links = fields.List(fields.Nested(LinkSchema))
+
+
+MAX_PATCH_OPERATIONS = 100  # (ours) a log file has one member to change; a retry sends a few
 
 
 class PatchOperationSchema(_Lenient):
@@ -309,6 +339,13 @@ class StrictNumber(fields.Float):
 
 
 MAX_LATENCY_SECONDS = 60
+MAX_FAULT_HEADERS = 20
+# RFC 9110: a name is a token; a value is visible Latin-1 with inner spaces, never CR or LF.
+HEADER_NAME = r"\A[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}\Z"
+HEADER_VALUE = r"\A[\x21-\x7e\xa0-\xff]([\x20-\x7e\t\xa0-\xff]{0,1022}[\x21-\x7e\xa0-\xff])?\Z|\A\Z"
+FRAMING_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer", "te"}
+)
 MAX_FAULT_TEXT = 1024  # a message or one of its errors
 MAX_FAULT_ERRORS = 100
 _ACTIONS = [action.value for action in FaultAction]
@@ -330,12 +367,17 @@ class FaultRuleSchema(Schema):
     )
     status = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(400, 599))
     message = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_FAULT_TEXT))
-    errors = fields.List(
+    errors = BoundedList(
         fields.String(validate=validate.Length(max=MAX_FAULT_TEXT)),
+        max_items=MAX_FAULT_ERRORS,
         load_default=list,
-        validate=validate.Length(max=MAX_FAULT_ERRORS),
     )
-    headers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    headers = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(HEADER_NAME, error="not an HTTP header name")),
+        values=fields.String(validate=validate.Regexp(HEADER_VALUE, error="not a one-line Latin-1 value")),
+        load_default=dict,
+        validate=validate.Length(max=MAX_FAULT_HEADERS),
+    )
     latency = StrictNumber(
         load_default=None, allow_none=True, validate=validate.Range(0, MAX_LATENCY_SECONDS)
     )
@@ -347,6 +389,13 @@ class FaultRuleSchema(Schema):
     id = fields.String(dump_only=True)
     matched = fields.Integer(dump_only=True)
     fired = fields.Integer(dump_only=True)
+
+    @validates("headers")
+    def no_framing_headers(self, value: dict[str, str], **kwargs: Any) -> None:
+        """The server frames the answer; a rule that set these would break the connection."""
+        framing = sorted(name for name in value if name.lower() in FRAMING_HEADERS)
+        if framing:
+            raise ValidationError(f"{', '.join(framing)}: set by the server, not by a rule")
 
     @validates_schema
     def fields_of_the_action(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -110,10 +110,13 @@ def _no_constants(name: str) -> Any:
 
 
 def parse_json(data: bytes) -> Any:
-    """Strict RFC 8259: no NaN/Infinity, no duplicate members (RFC 6902 tests call them errors)."""
+    """Strict RFC 8259: UTF-8, no NaN/Infinity, no duplicate members (RFC 6902 tests call them errors)."""
     try:
-        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # Decoded here, not by json.loads, which would also take UTF-16 and UTF-32:
+        # RFC 8259 says JSON between systems is UTF-8.
+        text = data.decode("utf-8")
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
         detail = str(exc) if not isinstance(exc, RecursionError) else "nested too deeply"
         raise Invalid("The request body is not valid JSON.", [f"body: {detail}"]) from None
 

@@ -35,6 +35,7 @@ HTTP_MESSAGES: Mapping[int, str] = {
 }
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
+MAX_ERRORS = 100
 
 
 def fault_response(
@@ -43,8 +44,15 @@ def fault_response(
     problems: list[str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """Every 4xx/5xx body: `{"message": ..., "errors": [...]}` with at least one entry."""
-    body = json.dumps({"message": message, "errors": problems or [message]})
+    """Every 4xx/5xx body: `{"message": ..., "errors": [...]}` with at least one entry.
+
+    At most MAX_ERRORS entries, then one that counts the rest: a body of a million bad
+    items must not get an answer a million lines long.
+    """
+    problems = problems or [message]
+    if len(problems) > MAX_ERRORS:
+        problems = [*problems[:MAX_ERRORS], f"errors: {len(problems) - MAX_ERRORS} more not shown"]
+    body = json.dumps({"message": message, "errors": problems})
     response = Response(body + "\n", status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -8,14 +8,16 @@ follows it, hooks first (installed here, in this order), then the view:
    the request, whatever its method (HEAD and OPTIONS included) and whether or not the
    route exists, as an outage in front of the service would. A `latency` rule waits and
    lets the request go on; a `drop` rule closes the connection.
-2. **Routing** (`check_route`, then werkzeug): an unknown route is 404 and a method the
+2. **Host** (`check_host`): a `Host` header werkzeug cannot use (spaces, a path, a port
+   past 65535...) is 400, since every `self` link and `Location` is built from it.
+3. **Routing** (`check_route`, then werkzeug): an unknown route is 404 and a method the
    route does not have is 405 with `Allow`, whatever the token. HEAD and OPTIONS are 405
    on `/v2` routes (werkzeug would answer them by itself).
-3. In the view, in SPEC order: **401** (no or unknown token), **403** (other project, or
+4. In the view, in SPEC order: **401** (no or unknown token), **403** (other project, or
    a role without the right), **404** (agent, then log file), **415** (content type),
    **413** (body size, read only now), **400** (JSON, then the schema or patch), and
    **409** (the change does not fit the current state).
-4. **Journal** (`record_request`, after the view or the error handler): every `/v2`
+5. **Journal** (`record_request`, after the view or the error handler): every `/v2`
    request, with the status it got and the fault rule that fired, if one did. A dropped
    connection is journaled (status 0) before its socket closes.
 """
@@ -30,8 +32,9 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from ..config import MAX_BODY_BYTES
+from ..errors import Invalid
 from ..faults import FaultAction
-from ..journal import JournalEntry, body_text, recorded_headers
+from ..journal import JournalEntry, body_text, clip, recorded_headers
 from . import now, runtime
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
 
@@ -81,8 +84,18 @@ def drop_connection() -> Response:
     )
 
 
+def check_host() -> None:
+    """Step 2: werkzeug reads an unusable Host header as an empty host; links need a real one."""
+    if not request.host:
+        shown = clip(request.headers.get("Host", ""), 64)
+        raise Invalid(
+            "The Host header is not valid.",
+            [f"Host: '{shown}' is not a host name or address with an optional port"],
+        )
+
+
 def check_route() -> None:
-    """Step 2: the routing rules werkzeug does not enforce by itself.
+    """Step 3: the routing rules werkzeug does not enforce by itself.
 
     - A path starting with `//` is no route (werkzeug would match it without the slashes).
     - SPEC: other methods on /v2 routes are 405, HEAD and OPTIONS included, with an Allow
@@ -97,7 +110,7 @@ def check_route() -> None:
 
 
 def record_request(response: Response) -> Response:
-    """Step 4: journal the request with the status it got (unless a drop journaled it)."""
+    """Step 5: journal the request with the status it got (unless a drop journaled it)."""
     if not g.get("journaled"):
         journal(response.status_code)
     return response
@@ -115,9 +128,9 @@ def journal(status: int) -> bool:
     entry = JournalEntry(
         time=now(),
         method=request.method,
-        path=request.path,
-        query=request.query_string.decode("latin-1"),
-        headers=recorded_headers(request.environ),
+        path=clip(request.path),
+        query=clip(request.query_string.decode("latin-1")),
+        headers=recorded_headers(request.environ, hide_token=not rt.tokens.open),
         body=body_text(data),
         status=status,
         fault=g.get("fault"),
@@ -130,6 +143,7 @@ def install(app: Flask, control: bool) -> None:
     """Register the hooks in the order above; faults and the journal only with the control plane."""
     if control:
         app.before_request(inject_fault)
+    app.before_request(check_host)
     app.before_request(check_route)
     if control:
         app.after_request(record_request)
