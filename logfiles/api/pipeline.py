@@ -19,12 +19,14 @@ follows it, hooks first (installed here, in this order), then the view:
    **409** (the change does not fit the current state).
 5. **Journal** (`record_request`, after the view or the error handler): every `/v2`
    request, with the status it got and the fault rule that fired, if one did. A dropped
-   connection is journaled (status 0) before its socket closes.
+   connection is journaled (status 0) before its socket closes. The journal is best
+   effort: an entry that cannot be written is logged and lost, and the answer stands.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import time
 
@@ -39,6 +41,7 @@ from . import now, runtime
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
 
 CONTRACT_PREFIX = "/v2"
+log = logging.getLogger("logfiles")
 
 
 def is_contract(path: str) -> bool:
@@ -135,7 +138,13 @@ def journal(status: int) -> bool:
         status=status,
         fault=g.get("fault"),
     )
-    rt.store.record_request(entry, rt.settings.journal_size)
+    try:
+        rt.store.record_request(entry, rt.settings.journal_size)
+    except Exception:
+        # Best effort: the answer was decided (and any change committed) before this, so a
+        # journal that cannot be written must not turn it into a 500 that a client retries.
+        log.warning("journal entry lost for %s %s", request.method, request.path, exc_info=True)
+        return False
     return True
 
 

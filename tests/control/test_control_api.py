@@ -388,3 +388,22 @@ def test_clock_freeze_now_after_advance_is_the_service_time(client: FlaskClient)
     control(client, "post", "clock", {"advance": 3600})
     frozen = control(client, "post", "clock", {"freeze": "now"}).get_json()
     assert frozen["now"] == "2014-09-23T13:22:40.606703Z" and frozen["frozen"] is True
+
+
+def test_journal_failure_never_changes_the_answer(api: Api, client: FlaskClient, monkeypatch: Any) -> None:
+    agent_id = api.agent()
+    logfile_id = api.logfile(agent_id)
+    store = client.application.extensions["logfiles"].store
+
+    def broken(*args: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "record_request", broken)
+    assert api.patch_state(agent_id, logfile_id, "started").status_code == 204
+    monkeypatch.undo()
+    assert api.get_logfile(agent_id, logfile_id).get_json()["state"] == "started"
+    assert [e["method"] for e in control(client, "get", "requests").get_json()["requests"]] == [
+        "POST",
+        "POST",
+        "GET",
+    ]
