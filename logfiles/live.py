@@ -105,7 +105,8 @@ class LiveServer:
     url: str
     log: Path
     name: str = "stub"
-    ready_path: str = field(default=READY_PATH)
+    ready_path: str = READY_PATH
+    _stopped: bool = field(default=False, init=False, repr=False)
 
     @property
     def port(self) -> int:
@@ -156,6 +157,8 @@ class LiveServer:
         its SIGQUIT handler, which deadlocks when the signal lands inside submit() (CPython issue
         121649), and the master then waits its graceful timeout before killing it.
         """
+        if self._stopped:  # the group is gone; its id may belong to someone else by now
+            return self.process.wait()
         pid = self.process.pid
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -165,7 +168,9 @@ class LiveServer:
         # master is still unreaped here, so its pid, the group's id, cannot have been reused.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        return self.process.wait(timeout)
+        code = self.process.wait(timeout)
+        self._stopped = True
+        return code
 
     def __enter__(self) -> LiveServer:
         return self

@@ -50,6 +50,7 @@ def test_start_default_command_serves_healthz_and_stop_leaves_no_process(tmp_pat
         code = server.stop()
     assert code == 0
     assert group_members(server.process.pid) == []
+    assert server.stop() == 0  # a second stop signals nothing
     assert "GET /healthz" in server.output()
 
 
