@@ -159,7 +159,7 @@ class Api:
     ) -> TestResponse:
         url = self.url(*parts, project_id=project_id) + (f"?{query}" if query else "")
         headers = self.headers(token, **(extra_headers or {}))
-        return getattr(self.client, method)(url, data=data, headers=headers)  # type: ignore[no-any-return]
+        return getattr(self.client, method)(url, data=data, headers=headers)
 
 
 @pytest.fixture

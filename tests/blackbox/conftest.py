@@ -1,58 +1,25 @@
-"""A real `gunicorn wsgi:app` on a free 127.0.0.1 port, stopped by PID when the test ends."""
+"""A real `gunicorn wsgi:app` on a free 127.0.0.1 port, stopped with its workers when the test ends.
+
+The mechanics (port, environment, readiness, log, stop) are logfiles/live.py's, shared with
+bench/; this file only says what our black-box tests start: gunicorn from the repository
+root, so that it reads gunicorn.conf.py as a user's `gunicorn wsgi:app` does.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
+
+from logfiles import live
+from logfiles.live import LiveServer, free_port
+
+# Other test files import these names from here.
+__all__ = ["LiveServer", "free_port", "start_server", "wait_ready"]
 
 ROOT = Path(__file__).resolve().parents[2]
 START_DEADLINE = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    """One gunicorn process group; `url` is its base URL."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        """Signal the whole process group, wait, and make sure nothing of it is left."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        # Workers that outlived their master (or a master stuck in shutdown) go too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout)
-        return self.process.returncode
-
-
-GUNICORN = (sys.executable, "-m", "gunicorn")
 
 
 def start_server(
@@ -62,39 +29,15 @@ def start_server(
     wait: bool = True,
     command: tuple[str, ...] | None = None,
 ) -> LiveServer:
-    """Start gunicorn from the repository root (so it reads gunicorn.conf.py)."""
-    port = free_port()
-    log = tmp_path / f"gunicorn-{port}.log"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("LOGFILES_")}
-    environ.update({"LOGFILES_BIND": f"127.0.0.1:{port}", **(env or {})})
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [*GUNICORN, *args, "wsgi:app"] if command is None else [*command, *args],
-            cwd=ROOT,
-            env=environ,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = LiveServer(process, f"http://127.0.0.1:{port}", log)
-    if wait:
-        wait_ready(server)
-    return server
+    """Start gunicorn (or `command`, followed by `args`) from the repository root."""
+    argv = live.gunicorn_command("wsgi:app", *args) if command is None else (*command, *args)
+    return live.start(
+        argv, log_dir=tmp_path, env=env, cwd=ROOT, name="gunicorn", wait=wait, timeout=START_DEADLINE
+    )
 
 
 def wait_ready(server: LiveServer) -> None:
-    deadline = time.monotonic() + START_DEADLINE
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"gunicorn exited early:\n{server.output()}")
-        try:
-            if requests.get(server.url + "/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or too busy to answer in time
-            pass
-        time.sleep(0.05)
-    server.stop()
-    raise AssertionError(f"gunicorn not ready in {START_DEADLINE}s:\n{server.output()}")
+    server.wait_ready(START_DEADLINE)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -30,7 +31,7 @@ def sqlite_env(tmp_path: Path, workers: int = 4, **extra: str) -> dict[str, str]
 
 
 def seed(server: LiveServer, logfiles: int) -> list[str]:
-    document = {
+    document: dict[str, Any] = {
         "agents": [{"id": "agent", "project_id": "p"}],
         "generate": [{"agent_id": "agent", "count": logfiles}],
     }
@@ -194,7 +195,7 @@ def test_faults_journal_and_clock_are_shared_by_every_worker(
     server = launch(env=sqlite_env(tmp_path, workers=3))
     (logfile_id,) = seed(server, 1)
     url = f"{server.url}/v2/p/agents/agent/logfiles/{logfile_id}"
-    rule = {"method": "GET", "path": "/v2/*/logfiles/*", "status": 503, "times": 4}
+    rule: dict[str, Any] = {"method": "GET", "path": "/v2/*/logfiles/*", "status": 503, "times": 4}
     rule_id = requests.post(f"{server.url}/_control/faults", json=rule).json()["id"]
     statuses = []
     for _ in range(24):  # fresh connections, so the requests spread over the workers

@@ -77,7 +77,12 @@ def test_register_agent_any_body_is_201_or_400_and_a_400_adds_nothing(fuzz_api: 
     store = fuzz_api.client.application.extensions["logfiles"].store
     added: list[object] = []
     original = store.add_agent
-    store.add_agent = lambda agent: (added.append(agent), original(agent))[1]
+
+    def recording_add_agent(agent: object) -> Any:
+        added.append(agent)
+        return original(agent)
+
+    store.add_agent = recording_add_agent
     try:
         response = fuzz_api.register_agent(data=encode(document))
     finally:

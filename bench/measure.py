@@ -1,0 +1,152 @@
+"""Measurements: each configuration's load rows (with SQLite's disk use), start-up time, worker RSS."""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.load import Load
+from bench.report import Results, Row
+from bench.scenarios import LIST_AGENTS, PATCH_BODY, PATCH_HEADERS, POST_AGENT, SCENARIO_BY_KEY, Config
+from bench.servers import FAILURES, BenchError, Server, baseline, first_logfile, generate, running, seed, stub
+
+# Seeding the RSS server in chunks keeps the transient cost of one huge request small.
+RSS_CHUNK = 100_000
+
+
+def run_group(config: Config, wanted: set[str], load: Load, tmp: Path, results: Results, disk: bool) -> None:
+    """Stub and baseline up side by side, seeded once, then each scenario in alternating rounds."""
+    keys = [k for k in config.scenarios if f"{k}-{config.name}" in wanted]
+    rows = [Row(k, SCENARIO_BY_KEY[k].label, config.name) for k in keys]
+    results.rows.extend(rows)
+    if not rows and not disk:
+        return
+    server, bare = stub(config, tmp), baseline(config, tmp)
+    try:
+        with running(server, bare):
+            seed_and_measure_disk(config, server, tmp, results, disk)
+            logfile_id = first_logfile(server)
+            for row in rows:
+                scenario = SCENARIO_BY_KEY[row.scenario]
+                path = scenario.path.format(id=logfile_id)
+                row.record(load.pair(server, bare, scenario, path))
+    except FAILURES as exc:
+        # The SQLite store may not work yet: its rows say so and the bench goes on.
+        reason = f"unavailable: {exc}" if config.sqlite else f"failed: {exc}"
+        for row in rows:
+            if row.stub is None:
+                row.status = reason
+        if disk and not results.disk:
+            results.disk = {"status": reason}
+        if not config.sqlite:
+            results.failed = True
+
+
+def seed_and_measure_disk(config: Config, server: Server, tmp: Path, results: Results, disk: bool) -> None:
+    """Seed the scenarios' agents; for SQLite with `disk`, measure the file before and after."""
+    # A PATCH-only configuration needs a10 only.
+    agents = dict(LIST_AGENTS) if len(config.scenarios) > 1 else {"a10": LIST_AGENTS["a10"]}
+    if not (config.sqlite and disk):
+        seed(server, agents, (POST_AGENT,))
+        return
+    db = Path(config.env["LOGFILES_STORE"].removeprefix("sqlite:///"))
+    empty = sqlite_bytes(db)
+    seed(server, agents, (POST_AGENT,))
+    full = sqlite_bytes(db)
+    count = sum(agents.values())
+    results.disk = {
+        "status": "ok",
+        "logfiles": count,
+        "empty_bytes": empty,
+        "seeded_bytes": full,
+        "bytes_per_logfile": (full - empty) / count,
+    }
+
+
+def sqlite_bytes(db: Path) -> int:
+    """The database's size with its WAL, after a checkpoint that moves the WAL into the file."""
+    with sqlite3.connect(db, timeout=30) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return sum(p.stat().st_size for p in (db, db.with_name(db.name + "-wal")) if p.exists())
+
+
+def measure_startup(config: Config, repeats: int, tmp: Path, as_baseline: bool = False) -> dict[str, Any]:
+    """Launch to the first 200 on /healthz, and launch to the first PATCH 204.
+
+    A fresh stub holds nothing, so its PATCH sequence is: /healthz 200, seed one agent with one
+    log file, list it, PATCH it (204). The baseline has nothing to seed: /healthz, then PATCH.
+    """
+    health: list[float] = []
+    sequence: list[float] = []
+    name = f"baseline-{config.name}" if as_baseline else config.name
+    for attempt in range(repeats):
+        env = dict(config.env)
+        if config.sqlite:
+            env["LOGFILES_STORE"] = f"sqlite:///{tmp / f'startup-{attempt}.db'}"
+        server = Server(name, "bench.baseline_app:app" if as_baseline else "wsgi:app", env, tmp)
+        try:
+            started = time.perf_counter()
+            server.launch()
+            server.wait_ready()
+            health.append(time.perf_counter() - started)
+            if as_baseline:
+                path = "/v2/p/agents/a10/logfiles/x"
+            else:
+                seed(server, {"a10": 1})
+                path = f"/v2/p/agents/a10/logfiles/{first_logfile(server)}"
+            status, body = server.request("PATCH", path, PATCH_BODY, PATCH_HEADERS)
+            if status != 204:
+                raise BenchError(f"{name}: first PATCH answered {status}: {body[:200]!r}")
+            sequence.append(time.perf_counter() - started)
+        finally:
+            server.stop()
+    return {
+        "config": name,
+        "repeats": repeats,
+        "healthz_ms": statistics.median(health) * 1000,
+        "first_patch_ms": statistics.median(sequence) * 1000,
+        "healthz_all_ms": [round(t * 1000, 1) for t in health],
+        "first_patch_all_ms": [round(t * 1000, 1) for t in sequence],
+    }
+
+
+def vm_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+def measure_rss(config: Config, points: tuple[int, ...], tmp: Path) -> list[dict[str, Any]]:
+    """The worker's RSS after bulk `generate` up to each point; bytes per log file from the delta.
+
+    The 0 point is taken after one warm-up seed of one log file (so imports, schemas and the
+    store's first allocations are not charged to the log files) and one list request.
+    """
+    server = stub(config, tmp)
+    rows: list[dict[str, Any]] = []
+    try:
+        with running(server):
+            seed(server, {"rss": 1})
+            first_logfile(server, "rss")
+            workers = server.worker_pids()
+            if len(workers) != 1:
+                raise BenchError(f"expected one worker, found {workers}")
+            worker = workers[0]
+            base = vm_rss(worker)
+            rows.append({"logfiles": 0, "rss_bytes": base, "bytes_per_logfile": None})
+            made = 0
+            for point in points:
+                while made < point:
+                    chunk = min(RSS_CHUNK, point - made)
+                    generate(server, "rss", chunk)
+                    made += chunk
+                rss = vm_rss(worker)
+                rows.append({"logfiles": point, "rss_bytes": rss, "bytes_per_logfile": (rss - base) / point})
+    except FAILURES as exc:
+        rows.append({"logfiles": None, "status": f"failed: {exc}"})
+    return rows

@@ -1,0 +1,149 @@
+"""The bench's results (rows, start-up, RSS, disk) and how they are rendered: markdown and JSON."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bench.load import WrkResult, combine
+
+
+@dataclass
+class Row:
+    scenario: str
+    label: str
+    config: str
+    status: str = "ok"
+    stub: WrkResult | None = None  # medians over the rounds
+    baseline: WrkResult | None = None
+    ratios: list[float] = field(default_factory=list)  # stub ÷ baseline req/s, one per round
+
+    @property
+    def id(self) -> str:
+        return f"{self.scenario}-{self.config}"
+
+    @property
+    def ratio(self) -> float | None:
+        return statistics.median(self.ratios) if self.ratios else None
+
+    def record(self, rounds: list[tuple[WrkResult, WrkResult]]) -> None:
+        self.stub = combine([stub for stub, _ in rounds])
+        self.baseline = combine([bare for _, bare in rounds])
+        self.ratios = [stub.rps / bare.rps for stub, bare in rounds if bare.rps]
+
+
+@dataclass
+class Results:
+    meta: dict[str, Any] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    startup: list[dict[str, Any]] = field(default_factory=list)
+    rss: list[dict[str, Any]] = field(default_factory=list)
+    disk: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    failed: bool = False  # a part other than the SQLite store's failed: exit 1
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def spread(values: list[float]) -> str:
+    return f" ({min(values):.2f}–{max(values):.2f})" if len(values) > 1 else ""
+
+
+def render(results: Results) -> str:
+    meta = results.meta
+    warmup = f"a {meta['warmup_s']} s warm-up" if meta["warmup_s"] else "no warm-up"
+    out = [
+        "# logfiles-stub benchmark",
+        "",
+        f"- when: {meta['when']}; commit {meta['commit']}; Python {meta['python']}; "
+        f"{meta['cpus']} CPUs; load average before/after: {meta['load_before']} / {meta.get('load_after')}",
+        f"- load: `{meta['wrk']}`; per scenario {warmup}, then {meta['rounds']} "
+        f"round(s) of {meta['duration_s']} s on the stub and on the bare-Flask baseline, alternating; "
+        f"{'quick mode' if meta['quick'] else 'full mode'}; both under identical gunicorn settings "
+        "(gunicorn.conf.py, same LOGFILES_WORKERS)",
+        "- req/s, p50, p99: medians over the rounds; non-2xx and socket errors: totals",
+        *(f"- `{name}`: {text}" for name, text in meta["configs"].items()),
+        "- ratio = stub req/s ÷ baseline req/s, median over the rounds (range in brackets); "
+        "1.0 = as fast as bare Flask on the same stack",
+        "",
+    ]
+    if results.rows:
+        out += [
+            "## Throughput",
+            "",
+            "| scenario | config | req/s | p50 ms | p99 ms | non-2xx | sock err | baseline req/s "
+            "| baseline p50 ms | ratio (range) |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for row in results.rows:
+            s, b = row.stub, row.baseline
+            if s is None:
+                out.append(f"| {row.label} | {row.config} | {row.status} | | | | | | | |")
+                continue
+            out.append(
+                f"| {row.label} | {row.config} | {fmt(s.rps)} | {fmt(s.p50_ms, 2)} | {fmt(s.p99_ms, 2)} "
+                f"| {s.non_2xx} | {s.socket_errors} | {fmt(b.rps if b else None)} "
+                f"| {fmt(b.p50_ms if b else None, 2)} | {fmt(row.ratio, 2)}{spread(row.ratios)} |"
+            )
+        out.append("")
+    if results.startup:
+        out += [
+            "## Start-up (median of the starts, ms)",
+            "",
+            "launch = `Popen` of `python -m gunicorn …`; **healthz** = first 200 on `/healthz`; "
+            "**first PATCH** = first 204 on a PATCH of a log file, after seeding one through "
+            "`/_control/state` (the baseline has nothing to seed).",
+            "",
+            "| config | starts | healthz 200 | first PATCH 204 | all healthz | all first PATCH |",
+            "| --- | ---: | ---: | ---: | --- | --- |",
+        ]
+        for start in results.startup:
+            if "status" in start:
+                out.append(f"| {start['config']} | | {start['status']} | | | |")
+                continue
+            out.append(
+                f"| {start['config']} | {start['repeats']} | {fmt(start['healthz_ms'], 0)} "
+                f"| {fmt(start['first_patch_ms'], 0)} "
+                f"| {', '.join(f'{t:.0f}' for t in start['healthz_all_ms'])} "
+                f"| {', '.join(f'{t:.0f}' for t in start['first_patch_all_ms'])} |"
+            )
+        out.append("")
+    if results.rss:
+        out += [
+            "## Memory store: worker RSS (VmRSS)",
+            "",
+            "| log files | RSS MiB | bytes per log file (ΔRSS ÷ count) |",
+            "| ---: | ---: | ---: |",
+        ]
+        for r in results.rss:
+            if r.get("logfiles") is None:
+                out.append(f"| – | {r['status']} | |")
+                continue
+            out.append(
+                f"| {r['logfiles']:,} | {fmt(r['rss_bytes'] / 2**20)} | {fmt(r['bytes_per_logfile'], 0)} |"
+            )
+        out.append("")
+    if results.disk:
+        d = results.disk
+        out += ["## SQLite store: on disk (database + WAL after a TRUNCATE checkpoint)", ""]
+        if d.get("status") != "ok":
+            out.append(f"{d.get('status')}")
+        else:
+            out += [
+                "| log files | empty bytes | seeded bytes | bytes per log file (Δ ÷ count) |",
+                "| ---: | ---: | ---: | ---: |",
+                f"| {d['logfiles']:,} | {d['empty_bytes']:,} | {d['seeded_bytes']:,} "
+                f"| {fmt(d['bytes_per_logfile'], 0)} |",
+            ]
+        out.append("")
+    if results.notes:
+        out += ["## Notes", "", *(f"- {n}" for n in results.notes), ""]
+    return "\n".join(out)
+
+
+def as_json(results: Results) -> dict[str, Any]:
+    rows = [{**asdict(row), "id": row.id, "ratio": row.ratio} for row in results.rows]
+    return {**asdict(results), "rows": rows}

@@ -1,0 +1,177 @@
+"""The servers the bench runs: the stub and its bare-Flask baseline under gunicorn, and seeding them.
+
+Starting, readiness and stopping are logfiles/live.py's (the black-box tests use the same):
+each server runs in its own session, so stopping its process group stops the master and its
+workers alike.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.scenarios import TOKEN, Config
+from logfiles import live
+
+REPO = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 60.0
+# A start-up is timed to the first 200 on /healthz: a fine poll keeps the wait out of the number.
+READY_POLL = 0.005
+
+
+class BenchError(Exception):
+    """A server or a tool did not do what the benchmark needs; the message says what."""
+
+
+# What a misbehaving server or tool can raise; caught per part so one part cannot sink the rest.
+FAILURES = (BenchError, OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError)
+
+
+class Server:
+    """One gunicorn master (and its workers), launched and stopped through logfiles.live."""
+
+    def __init__(self, name: str, app: str, env: Mapping[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.app = app
+        self.env = dict(env)
+        self.log_dir = log_dir
+        self.port = live.free_port()
+        self.live: live.LiveServer | None = None
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        if self.live is None:
+            raise BenchError(f"{self.name}: not launched")
+        return self.live.process
+
+    def launch(self) -> None:
+        # The stub's gunicorn.conf.py for both: the baseline gets identical gunicorn settings
+        # (the control socket off included, so that servers side by side do not share one).
+        self.live = live.start(
+            live.gunicorn_command(self.app, "-c", "gunicorn.conf.py"),
+            log_dir=self.log_dir,
+            env=self.env,
+            cwd=REPO,
+            port=self.port,
+            name=self.name,
+            wait=False,
+        )
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Poll /healthz until a 200; fail early, with the log's tail, if gunicorn exits."""
+        if self.live is None:
+            raise BenchError(f"{self.name}: not launched")
+        try:
+            self.live.wait_ready(timeout, poll=READY_POLL)
+        except live.StartError as exc:
+            raise BenchError(f"{exc.reason}: {self.log_tail()}") from exc
+
+    def start(self) -> Server:
+        self.launch()
+        self.wait_ready()
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM to the group (graceful, nothing is in flight), SIGKILL to it if it lingers."""
+        if self.live is not None:
+            self.live.stop()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 120.0,
+    ) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=dict(headers or {}))
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def log_tail(self, lines: int = 5) -> str:
+        """The log's last lines on one line, for a table cell."""
+        if self.live is None:
+            return "(no log)"
+        return " | ".join(self.live.output().strip().splitlines()[-lines:]) or "(empty log)"
+
+    def worker_pids(self) -> list[int]:
+        """The master's children: gunicorn's workers."""
+        pids: list[int] = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields_ = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields_[1]) == self.proc.pid:
+                pids.append(int(stat.parent.name))
+        return sorted(pids)
+
+
+@contextmanager
+def running(*servers: Server) -> Iterator[None]:
+    """Start every server (all or none) and stop them all, whatever happens."""
+    try:
+        for server in servers:
+            server.launch()
+        for server in servers:
+            server.wait_ready()
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def stub(config: Config, log_dir: Path, env: Mapping[str, str] | None = None) -> Server:
+    return Server(config.name, "wsgi:app", {**config.env, **(env or {})}, log_dir)
+
+
+def baseline(config: Config, log_dir: Path) -> Server:
+    """Bare Flask under the same LOGFILES_* (so the same workers and threads) as `config`."""
+    return Server(f"baseline-{config.name}", "bench.baseline_app:app", config.env, log_dir)
+
+
+# Seeding through the control plane.
+
+
+def seed(server: Server, agents: Mapping[str, int], extra_agents: tuple[str, ...] = ()) -> dict[str, Any]:
+    """POST /_control/state: the agents, then `generate` for each non-zero count."""
+    document = {
+        "agents": [{"id": a, "project_id": "p"} for a in (*agents, *extra_agents)],
+        "generate": [{"agent_id": a, "count": n} for a, n in agents.items() if n],
+    }
+    status, body = server.request(
+        "POST", "/_control/state", json.dumps(document).encode(), {"Content-Type": "application/json"}
+    )
+    if status != 200:
+        raise BenchError(f"{server.name}: seeding answered {status}: {body[:300]!r}")
+    answer: dict[str, Any] = json.loads(body)
+    return answer
+
+
+def generate(server: Server, agent: str, count: int) -> None:
+    document = {"generate": [{"agent_id": agent, "count": count}]}
+    status, body = server.request(
+        "POST", "/_control/state", json.dumps(document).encode(), {"Content-Type": "application/json"}
+    )
+    if status != 200:
+        raise BenchError(f"{server.name}: generate answered {status}: {body[:300]!r}")
+
+
+def first_logfile(server: Server, agent: str = "a10") -> str:
+    status, body = server.request("GET", f"/v2/p/agents/{agent}/logfiles?limit=1", headers=TOKEN)
+    if status != 200:
+        raise BenchError(f"{server.name}: list answered {status}: {body[:300]!r}")
+    logfile_id: str = json.loads(body)["logfiles"][0]["id"]
+    return logfile_id
