@@ -1,1 +1,1 @@
-"""Benchmark of the stub against a bare Flask app (issue 4); run `python bench/run.py`."""
+"""Benchmark of the stub against a bare Flask app; run `python bench/run.py`."""
