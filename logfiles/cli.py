@@ -21,7 +21,7 @@ def serve(args: argparse.Namespace) -> int:
     from . import create_app
     from .config import Settings
     from .errors import ConfigError
-    from .serving import check_startup, gunicorn_options
+    from .serving import check_startup, gunicorn_options, report_config_error
 
     env = dict(os.environ)
     for variable, value in (
@@ -37,8 +37,7 @@ def serve(args: argparse.Namespace) -> int:
         options = gunicorn_options(settings)
         check_startup(settings)
     except ConfigError as exc:
-        print(f"logfiles: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return report_config_error(exc)
 
     class Stub(BaseApplication):
         def load_config(self) -> None:

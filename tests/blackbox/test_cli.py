@@ -11,6 +11,7 @@ from pathlib import Path
 import requests
 
 from tests.blackbox.conftest import LiveServer
+from tests.blackbox.test_entry_config_errors import CONFIG_ERROR_STATUS
 
 # The console script that `pip install` made from setup.cfg's entry point, beside this python.
 CLI = (str(Path(sys.executable).parent / "logfiles-stub"),)
@@ -56,7 +57,7 @@ def test_cli_reports_an_unreachable_server() -> None:
 
 def test_cli_serve_refuses_several_workers_with_memory() -> None:
     result = cli("serve", "--workers", "3", "--bind", "127.0.0.1:9")
-    assert result.returncode == 2
+    assert result.returncode == CONFIG_ERROR_STATUS
     assert result.stderr.count("\n") == 1 and "LOGFILES_WORKERS" in result.stderr
 
 
