@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from logfiles.config import bind_address
 from wsgi import app
 
 if __name__ == "__main__":
-    host, _, port = app.extensions["logfiles"].settings.bind.rpartition(":")
-    app.run(host=host or "127.0.0.1", port=int(port), threaded=True)
+    # Settings has checked the value, so this is the address gunicorn would listen on too.
+    host, port = bind_address(app.extensions["logfiles"].settings.bind)
+    app.run(host=host, port=port, threaded=True)

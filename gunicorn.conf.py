@@ -6,25 +6,20 @@ with one line, before any worker is forked.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from logfiles.config import Settings
 from logfiles.errors import ConfigError
-from logfiles.serving import check_startup, check_worker_count, gunicorn_options
+from logfiles.serving import check_startup, check_worker_count, exit_on_config_error, gunicorn_options
 
-
-def _fail(exc: ConfigError) -> None:
-    print(f"logfiles: configuration error: {exc}", file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
+# gunicorn lets SystemExit out of a configuration file (any other exception is a traceback),
+# so the status is CONFIG_ERROR_STATUS, the same as every other entry point's.
 try:
     _settings = Settings.from_env()
     globals().update(gunicorn_options(_settings))
     check_startup(_settings)
 except ConfigError as exc:
-    _fail(exc)
+    exit_on_config_error(exc)
 
 
 def on_starting(server: Any) -> None:
@@ -32,4 +27,4 @@ def on_starting(server: Any) -> None:
     try:
         check_worker_count(_settings, server.cfg.workers)
     except ConfigError as exc:
-        _fail(exc)
+        exit_on_config_error(exc)

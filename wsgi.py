@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 from logfiles import ConfigError, create_app
+from logfiles.serving import exit_on_config_error
 
 try:
     app = create_app()
 except ConfigError as exc:
-    print(f"logfiles: configuration error: {exc}", file=sys.stderr, flush=True)
-    # 4 is gunicorn's APP_LOAD_ERROR: the arbiter halts instead of restarting the worker.
-    sys.exit(4)
+    # Status 4 (serving.CONFIG_ERROR_STATUS) also makes gunicorn's arbiter halt, not respawn.
+    exit_on_config_error(exc)

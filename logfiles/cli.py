@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from typing import Any
 
 from .client import ControlError, StubClient
@@ -21,7 +23,7 @@ def serve(args: argparse.Namespace) -> int:
     from . import create_app
     from .config import Settings
     from .errors import ConfigError
-    from .serving import check_startup, gunicorn_options
+    from .serving import check_startup, gunicorn_options, report_config_error
 
     env = dict(os.environ)
     for variable, value in (
@@ -37,8 +39,7 @@ def serve(args: argparse.Namespace) -> int:
         options = gunicorn_options(settings)
         check_startup(settings)
     except ConfigError as exc:
-        print(f"logfiles: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return report_config_error(exc)
 
     class Stub(BaseApplication):
         def load_config(self) -> None:
@@ -61,6 +62,49 @@ def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+class UsageError(Exception):
+    """A command's input is wrong (a file, a JSON argument, a number); nothing was sent."""
+
+
+def read_json_file(path: str) -> Any:
+    """The file's JSON; UsageError naming the file if it cannot be read or is not JSON."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not JSON: it is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path} is not JSON: {exc}") from None
+
+
+def json_object(text: str, what: str) -> dict[str, Any]:
+    """A command-line argument that must be a JSON object."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{what} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{what} must be a JSON object, e.g. '{{\"status\": 503}}'")
+    return value
+
+
+def seconds(text: str | None) -> float:
+    """`clock advance`'s argument: a finite number of seconds (negative moves back)."""
+    if text is None:
+        raise UsageError("clock advance needs SECONDS, e.g. `clock advance 60`")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise UsageError(f"clock advance: {text!r} is not a number of seconds, e.g. 60 or -0.5")
+    return value
+
+
 def run_client(args: argparse.Namespace) -> int:
     client = StubClient(args.url, args.control_token)
     if args.command == "reset":
@@ -68,67 +112,107 @@ def run_client(args: argparse.Namespace) -> int:
     elif args.command == "export":
         print(json.dumps(client.state(), indent=2))
     elif args.command == "seed":
-        with open(args.file, encoding="utf-8") as handle:
-            document = json.load(handle)
-        result = client.seed(replace=args.replace, **document)
+        document = read_json_file(args.file)
+        if not isinstance(document, dict):
+            raise UsageError(f"{args.file} is not a state document: it must be a JSON object")
+        # The document goes as it is, so the server's validation (one place) names every problem.
+        result = client.call("PUT" if args.replace else "POST", "/_control/state", document)
         counts = result["counts"]
         print(f"seeded {counts['agents']} agents, {counts['logfiles']} log files")
     elif args.command == "requests":
         rows = client.requests(args.method, args.path, args.status, args.since)
         print(table(rows, ("seq", "time", "method", "path", "status", "fault")))
     elif args.command == "fault":
-        print(json.dumps(client.fault(**json.loads(args.rule)), indent=2))
+        print(json.dumps(client.fault(**json_object(args.rule, "the rule")), indent=2))
     elif args.command == "faults":
         if args.clear:
             client.clear_faults()
         else:
             print(table(client.faults(), ("id", "method", "path", "action", "status", "matched", "fired")))
     elif args.command == "clock":
+        if args.action == "real" and args.value is not None:
+            raise UsageError(f"clock real takes no value, got {args.value!r}")
         if args.action == "freeze":
             shown = client.freeze(args.value or "now")
         elif args.action == "advance":
-            shown = client.advance(float(args.value or 0))
-        else:
+            shown = client.advance(seconds(args.value))
+        elif args.action == "real":
             shown = client.real_time()
+        else:
+            shown = client.clock()
         print(json.dumps(shown))
     return 0
 
 
+def package_version() -> str:
+    """This distribution's version from its installed metadata (setup.cfg), not a copy in code."""
+    try:
+        return metadata.version("logfiles-stub")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+CLIENT_COMMANDS = (
+    ("seed", "add (or --replace) agents and log files from a JSON state file"),
+    ("export", "print the whole state as JSON"),
+    ("reset", "forget everything"),
+    ("requests", "print the request journal as a table"),
+    ("fault", "add a fault rule given as JSON, e.g. '{\"status\": 503}'"),
+    ("faults", "print the fault rules as a table (--clear removes them all)"),
+    ("clock", "show the clock; or freeze [TIME], advance SECONDS, real"),
+)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="logfiles-stub", description=__doc__)
-    commands = top.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("serve", help="serve the stub with gunicorn")
-    run.add_argument("--store", help="memory (default) or sqlite:///<path>")
-    run.add_argument("--bind", help="HOST:PORT (default 127.0.0.1:8080)")
-    run.add_argument("--workers", type=int, help="worker processes (sqlite store only)")
-    run.add_argument("--tokens-file", help="JSON tokens file (default: open mode)")
-    for name, text in (
-        ("seed", "add (or --replace) agents and log files from a JSON state file"),
-        ("export", "print the whole state as JSON"),
-        ("reset", "forget everything"),
-        ("requests", "print the request journal as a table"),
-        ("fault", "add a fault rule given as JSON, e.g. '{\"status\": 503}'"),
-        ("faults", "print the fault rules as a table (--clear removes them all)"),
-        ("clock", "freeze [TIME], advance SECONDS, or real"),
-    ):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--url", default=os.environ.get("LOGFILES_STUB_URL", DEFAULT_URL))
-        sub.add_argument("--control-token", default=os.environ.get("LOGFILES_CONTROL_TOKEN"))
+    top.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {package_version()}",
+        help="print the version and exit",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "serve", help="serve the stub with gunicorn", description="serve the stub with gunicorn"
+    )
+    run.add_argument("--store", help="memory (default) or sqlite:///<path>; sets LOGFILES_STORE")
+    run.add_argument("--bind", help="HOST:PORT or [IPv6]:PORT (default 127.0.0.1:8080); sets LOGFILES_BIND")
+    run.add_argument(
+        "--workers", type=int, help="worker processes (sqlite store only); sets LOGFILES_WORKERS"
+    )
+    run.add_argument("--tokens-file", help="JSON tokens file (default: open mode); sets LOGFILES_TOKENS_FILE")
+    for name, text in CLIENT_COMMANDS:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument(
+            "--url",
+            default=os.environ.get("LOGFILES_STUB_URL", DEFAULT_URL),
+            help=f"base URL of the running stub (default: $LOGFILES_STUB_URL or {DEFAULT_URL})",
+        )
+        sub.add_argument(
+            "--control-token",
+            default=os.environ.get("LOGFILES_CONTROL_TOKEN"),
+            help="X-Control-Token, if the stub requires one (default: $LOGFILES_CONTROL_TOKEN)",
+        )
         if name == "seed":
-            sub.add_argument("file")
-            sub.add_argument("--replace", action="store_true", help="replace instead of add")
+            sub.add_argument("file", help='a state document: {"agents": [...], "logfiles": [...]}')
+            sub.add_argument("--replace", action="store_true", help="replace everything instead of adding")
         if name == "fault":
             sub.add_argument("rule", help="the rule's fields as a JSON object (README: fault rules)")
         if name == "faults":
-            sub.add_argument("--clear", action="store_true")
+            sub.add_argument("--clear", action="store_true", help="remove every fault rule")
         if name == "clock":
-            sub.add_argument("action", choices=("freeze", "advance", "real"))
+            sub.add_argument(
+                "action",
+                nargs="?",
+                choices=("freeze", "advance", "real"),
+                help="freeze at TIME (default now), advance by SECONDS, or back to real time; none: show",
+            )
             sub.add_argument("value", nargs="?", help="ISO time for freeze, seconds for advance")
         if name == "requests":
-            sub.add_argument("--method")
-            sub.add_argument("--path", help="glob, e.g. '/v2/*/logfiles/*'")
-            sub.add_argument("--status", type=int)
-            sub.add_argument("--since", help="ISO-8601 time")
+            sub.add_argument("--method", help="only this method, e.g. PATCH")
+            sub.add_argument("--path", help="only paths matching this glob, e.g. '/v2/*/logfiles/*'")
+            sub.add_argument("--status", type=int, help="only this status, e.g. 503 (0: dropped)")
+            sub.add_argument("--since", help="only requests at or after this ISO-8601 time")
     return top
 
 
@@ -138,14 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     try:
         return run_client(args)
+    except UsageError as exc:
+        print(f"logfiles-stub: {exc}", file=sys.stderr)
+        return 2
     except ControlError as exc:
         print(f"logfiles-stub: the server answered {exc.status}: {json.dumps(exc.body)}", file=sys.stderr)
         return 1
-    except ValueError as exc:  # a rule or state file that is not JSON, a bad number
-        print(f"logfiles-stub: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:
         print(f"logfiles-stub: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # a --url urllib cannot use, an answer that is not JSON
+        print(f"logfiles-stub: {args.url}: {exc}", file=sys.stderr)
         return 1
 
 

@@ -102,6 +102,11 @@ class StubClient:
     def clear_faults(self) -> None:
         self.call("DELETE", "/_control/faults")
 
+    def clock(self) -> dict[str, Any]:
+        """The service's clock: `now`, whether it is `frozen`, and `offset_seconds` from real time."""
+        result: dict[str, Any] = self.call("GET", "/_control/clock")
+        return result
+
     def freeze(self, at: str = "now") -> dict[str, Any]:
         """Stop the clock at an ISO-8601 time (or the current one)."""
         result: dict[str, Any] = self.call("POST", "/_control/clock", {"freeze": at})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -36,6 +38,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_store_url(self.store_url)
+        bind_address(self.bind)
         if self.object_store_url is not None:
             check_object_store_url(self.object_store_url)
         if self.journal_size < 0:
@@ -71,6 +74,61 @@ def check_store_url(url: str) -> None:
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         return
     raise ConfigError("LOGFILES_STORE", f"unknown store {url!r}; use 'memory' or 'sqlite:///<path>'")
+
+
+_HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_BIND_EXAMPLE = "use HOST:PORT, e.g. 127.0.0.1:8080, or [::1]:8080 for IPv6"
+
+
+def bind_address(bind: str) -> tuple[str, int]:
+    """Split LOGFILES_BIND into (host, port), IPv6 brackets removed; ConfigError if it is not HOST:PORT.
+
+    Checked here rather than left to the servers because each reads a bad value its own
+    way: gunicorn takes `host:1:2` as port 1, retries an address without a port for
+    seconds, and dies with a traceback on port 99999; `app.py` would pick another port.
+    """
+    if bind.startswith(("unix:", "fd://")):
+        # (ours) One meaning for every entry: the development server cannot listen on a
+        # Unix socket, and gunicorn's own --bind (which wins over gunicorn.conf.py) can.
+        raise ConfigError(
+            "LOGFILES_BIND",
+            f"{bind!r}: only TCP is served from this variable; for a Unix socket run "
+            "`gunicorn --bind unix:PATH wsgi:app`",
+        )
+    if bind.startswith("["):
+        host, closing, rest = bind[1:].partition("]")
+        if not closing or not rest.startswith(":"):
+            raise ConfigError("LOGFILES_BIND", f"{bind!r} is not [IPv6]:PORT; {_BIND_EXAMPLE}")
+        port = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ConfigError("LOGFILES_BIND", f"{host!r} in {bind!r} is not an IPv6 address") from None
+    else:
+        host, colon, port = bind.partition(":")
+        if not colon or ":" in port:
+            raise ConfigError("LOGFILES_BIND", f"{bind!r} is not HOST:PORT; {_BIND_EXAMPLE}")
+        if not _is_host(host):
+            raise ConfigError(
+                "LOGFILES_BIND", f"{host!r} in {bind!r} is not a host name or IPv4 address; {_BIND_EXAMPLE}"
+            )
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError("LOGFILES_BIND", f"port {port!r} in {bind!r} is not an integer from 1 to 65535")
+    return host, int(port)
+
+
+def _is_host(host: str) -> bool:
+    """A host name (RFC 1123 labels) or a dotted IPv4 address; names are not resolved here."""
+    if not host or len(host) > 253:
+        return False
+    labels = host.split(".")
+    if all(label.isascii() and label.isdigit() for label in labels):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+        return True
+    return all(_HOSTNAME_LABEL.fullmatch(label) for label in labels)
 
 
 def check_object_store_url(url: str) -> None:

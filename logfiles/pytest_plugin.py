@@ -9,11 +9,11 @@ def test_upload(logfiles_stub):
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from . import testing
 from .client import StubClient
 
 
@@ -33,28 +33,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def logfiles_server(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Base URL of a stub for the whole session: given by --logfiles-url, or started here.
+    """Base URL of the session's stub, e.g. http://127.0.0.1:41234: --logfiles-url, or started here.
 
-    The one started here serves the app (memory store, open mode) from a thread of this
-    process on a free 127.0.0.1 port: no subprocess, ready in milliseconds.
+    The one started here is `logfiles.testing.running_stub()`, the same stub a unittest
+    suite gets: the app (memory store, open mode) served from a thread of this process on
+    a free 127.0.0.1 port, with no subprocess, ready at once.
     """
     given = request.config.getoption("--logfiles-url")
     if given:
         yield str(given).rstrip("/")
         return
-    from werkzeug.serving import make_server
-
-    from . import Settings, create_app
-
-    server = make_server("127.0.0.1", 0, create_app(Settings()), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="logfiles-stub", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    # The one way to start a stub, looked up through the module when called so a suite can wrap it.
+    with testing.running_stub() as stub:
+        yield stub.url
 
 
 @pytest.fixture

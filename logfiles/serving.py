@@ -1,12 +1,33 @@
-"""gunicorn settings derived from LOGFILES_* (one source for gunicorn.conf.py and the CLI)."""
+"""gunicorn settings derived from LOGFILES_*, and how every entry point stops on a bad one."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 from .config import MEMORY_ONE_WORKER, Settings
 from .errors import ConfigError
+
+# The exit status of every entry point (gunicorn.conf.py, wsgi.py, app.py, `logfiles-stub
+# serve`) when a LOGFILES_* value is bad. It is 4, gunicorn's APP_LOAD_ERROR, because that is
+# the one status that works from a worker too: when wsgi.py fails inside a gunicorn worker
+# (gunicorn run without our gunicorn.conf.py), the arbiter halts and exits with the worker's
+# status only for 3 (WORKER_BOOT_ERROR) and 4; any other status makes it fork the worker
+# again, forever. 4 also differs from 1 (a crash) and 2 (a command-line usage error), so a
+# script can tell a bad configuration from either.
+CONFIG_ERROR_STATUS = 4
+
+
+def report_config_error(error: ConfigError) -> int:
+    """Print the one line that names the variable; return the status to exit with."""
+    print(f"logfiles: configuration error: {error}", file=sys.stderr, flush=True)
+    return CONFIG_ERROR_STATUS
+
+
+def exit_on_config_error(error: ConfigError) -> NoReturn:
+    """For the entry scripts: the one line, then exit with CONFIG_ERROR_STATUS."""
+    sys.exit(report_config_error(error))
 
 
 def default_workers() -> int:

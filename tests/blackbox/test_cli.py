@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
+import pytest
 import requests
 
+from logfiles.cli import parser
 from tests.blackbox.conftest import LiveServer
+from tests.blackbox.test_entry_config_errors import CONFIG_ERROR_STATUS
 
 # The console script that `pip install` made from setup.cfg's entry point, beside this python.
 CLI = (str(Path(sys.executable).parent / "logfiles-stub"),)
@@ -56,7 +61,7 @@ def test_cli_reports_an_unreachable_server() -> None:
 
 def test_cli_serve_refuses_several_workers_with_memory() -> None:
     result = cli("serve", "--workers", "3", "--bind", "127.0.0.1:9")
-    assert result.returncode == 2
+    assert result.returncode == CONFIG_ERROR_STATUS
     assert result.stderr.count("\n") == 1 and "LOGFILES_WORKERS" in result.stderr
 
 
@@ -74,8 +79,12 @@ def test_cli_fault_faults_and_clock(launch: Callable[..., LiveServer]) -> None:
     assert cli("faults", "--clear", "--url", server.url).returncode == 0
     assert len(cli("faults", "--url", server.url).stdout.splitlines()) == 1
 
+    shown = cli("clock", "--url", server.url)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["frozen"] is False
     frozen = json.loads(cli("clock", "freeze", "2014-09-23T12:22:40.606703Z", "--url", server.url).stdout)
     assert frozen == {"now": "2014-09-23T12:22:40.606703Z", "frozen": True, "offset_seconds": 0.0}
+    assert json.loads(cli("clock", "--url", server.url).stdout) == frozen
     moved = json.loads(cli("clock", "advance", "60", "--url", server.url).stdout)
     assert moved["now"] == "2014-09-23T12:23:40.606703Z"
     assert json.loads(cli("clock", "real", "--url", server.url).stdout)["frozen"] is False
@@ -83,3 +92,81 @@ def test_cli_fault_faults_and_clock(launch: Callable[..., LiveServer]) -> None:
     bad = cli("fault", '{"status": 200}', "--url", server.url)
     assert bad.returncode == 1 and '"errors"' in bad.stderr
     assert cli("fault", "not json", "--url", server.url).returncode == 2
+
+
+# Nothing listens on port 9 (discard): an input error must be found before anything is sent.
+NOWHERE = ("--url", "http://127.0.0.1:9")
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The command failed as a usage error, with one line on stderr and nothing on stdout."""
+    assert result.returncode == 2, result
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result
+    assert "Traceback" not in result.stderr and "cannot reach" not in result.stderr
+    return result.stderr
+
+
+def test_cli_seed_missing_file_names_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    line = one_error_line(cli("seed", str(missing), *NOWHERE))
+    assert line == f"logfiles-stub: cannot read {missing}: No such file or directory\n"
+
+
+def test_cli_seed_file_that_is_not_json_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "state.json"
+    bad.write_text("{not json")
+    line = one_error_line(cli("seed", str(bad), *NOWHERE))
+    assert line.startswith(f"logfiles-stub: {bad} is not JSON: "), line
+    bad.write_bytes(b"\xff\xfe")
+    assert f"{bad} is not JSON" in one_error_line(cli("seed", str(bad), *NOWHERE))
+    bad.write_text("[]")
+    assert f"{bad} is not a state document" in one_error_line(cli("seed", str(bad), *NOWHERE))
+
+
+def test_cli_seed_document_problems_come_from_the_server(
+    launch: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    server = launch()
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps({"agents": [{"id": "a1"}]}))  # no project_id
+    result = cli("seed", str(odd), "--url", server.url)
+    assert result.returncode == 1 and "answered 400" in result.stderr and "project_id" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("advance", "abc"), "clock advance: 'abc' is not a number of seconds, e.g. 60 or -0.5"),
+        (("advance", "nan"), "clock advance: 'nan' is not a number of seconds, e.g. 60 or -0.5"),
+        (("advance",), "clock advance needs SECONDS, e.g. `clock advance 60`"),
+        (("real", "5"), "clock real takes no value, got '5'"),
+    ],
+    ids=["not-a-number", "nan", "no-value", "real-with-value"],
+)
+def test_cli_clock_bad_value_is_a_clear_message(args: tuple[str, ...], message: str) -> None:
+    line = one_error_line(cli("clock", *args, *NOWHERE))
+    assert line == f"logfiles-stub: {message}\n"
+    assert "float" not in line
+
+
+def test_cli_fault_rule_must_be_a_json_object() -> None:
+    assert "the rule is not JSON: " in one_error_line(cli("fault", "{status: 503}", *NOWHERE))
+    assert "the rule must be a JSON object" in one_error_line(cli("fault", "[503]", *NOWHERE))
+
+
+def test_cli_version_comes_from_the_package_metadata() -> None:
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"logfiles-stub {metadata.version('logfiles-stub')}\n"
+
+
+def test_cli_every_option_and_argument_has_help() -> None:
+    top = parser()
+    (commands,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in [("logfiles-stub", top), *commands.choices.items()]:
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help, f"{name}: {action.option_strings or action.dest} has no help"
+    shown = cli("seed", "--help").stdout
+    assert "a state document" in shown and "base URL of the running stub" in shown

@@ -72,3 +72,70 @@ def test_gunicorn_options_follow_the_store_and_the_access_log_switch() -> None:
     assert info.value.variable == "LOGFILES_WORKERS"
     with pytest.raises(ConfigError):
         Settings.from_env({"LOGFILES_WORKERS": "two"})
+
+
+@pytest.mark.parametrize(
+    ("bind", "address"),
+    [
+        ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+        ("0.0.0.0:1", ("0.0.0.0", 1)),
+        ("localhost:65535", ("localhost", 65535)),
+        ("stub-1.ci.example:8080", ("stub-1.ci.example", 8080)),
+        ("[::1]:8080", ("::1", 8080)),
+        ("[::]:9000", ("::", 9000)),
+    ],
+)
+def test_from_env_bind_is_host_and_port(bind: str, address: tuple[str, int]) -> None:
+    from logfiles.config import bind_address
+
+    settings = Settings.from_env({"LOGFILES_BIND": bind})
+    assert settings.bind == bind
+    assert bind_address(settings.bind) == address
+
+
+@pytest.mark.parametrize(
+    "bind",
+    [
+        "nope",  # no port
+        "127.0.0.1",
+        ":8080",  # no host
+        "127.0.0.1:",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "127.0.0.1:99999",
+        "127.0.0.1:-1",
+        "127.0.0.1:80a",
+        "127.0.0.1: 80",
+        "127.0.0.1:8080:9",  # gunicorn would take 8080, a naive split 9
+        "::1:8080",  # IPv6 needs brackets
+        "[::1]",
+        "[::1]8080",
+        "[nope]:8080",
+        "[::1:8080",
+        "999.0.0.1:8080",
+        "1.2.3:8080",
+        "bad_host:8080",
+        "-dash:8080",
+        "a b:8080",
+        "http://127.0.0.1:8080",
+        "unix:/tmp/stub.sock",  # the development server cannot listen on it
+        "unix:///tmp/stub.sock",
+        "fd://3",
+    ],
+)
+def test_from_env_bad_bind_names_the_variable(bind: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"LOGFILES_BIND": bind})
+    assert info.value.variable == "LOGFILES_BIND"
+    assert bind in str(info.value) or "port" in str(info.value)
+
+
+def test_settings_checks_bind_when_built_in_code_too() -> None:
+    with pytest.raises(ConfigError):
+        Settings(bind="127.0.0.1:0")
+
+
+def test_unix_socket_bind_error_says_how_to_get_one() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"LOGFILES_BIND": "unix:/tmp/stub.sock"})
+    assert "gunicorn --bind unix:PATH wsgi:app" in info.value.reason
