@@ -19,6 +19,7 @@ from logfiles.live import LiveServer, free_port
 __all__ = ["LiveServer", "free_port", "start_server", "wait_ready"]
 
 ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = live.gunicorn_command("")[:-1]  # `python -m gunicorn`, for tests that give every argument
 START_DEADLINE = 20.0
 
 
