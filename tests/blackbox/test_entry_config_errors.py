@@ -19,7 +19,7 @@ DEADLINE = 15.0
 CLI = (str(Path(sys.executable).parent / "logfiles-stub"),)
 
 ENTRY_POINTS = {
-    "gunicorn wsgi:app": None,  # the launch fixture's default: gunicorn.conf.py is read
+    "gunicorn wsgi:app": (*GUNICORN, "wsgi:app"),  # from the repository root: gunicorn.conf.py is read
     "python app.py": (sys.executable, "app.py"),
     "logfiles-stub serve": (*CLI, "serve"),
 }
@@ -47,7 +47,9 @@ def stopped_output(server: LiveServer) -> tuple[int, str]:
 def test_bad_bind_stops_every_entry_point_with_one_line(
     launch: Callable[..., LiveServer], entry: str, bind: str
 ) -> None:
-    server = launch(env={"LOGFILES_BIND": bind}, command=ENTRY_POINTS[entry], wait=False)
+    # The live-server helper sets LOGFILES_BIND to the port it chose; `env` puts the bad one back.
+    command = ("env", f"LOGFILES_BIND={bind}", *ENTRY_POINTS[entry])
+    server = launch(command=command, wait=False)
     status, output = stopped_output(server)
     assert status == CONFIG_ERROR_STATUS, output
     assert output.startswith("logfiles: configuration error: LOGFILES_BIND: "), output
