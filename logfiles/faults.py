@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from fnmatch import fnmatchcase
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class HeaderSource(Protocol):
@@ -48,6 +48,29 @@ class FaultRule:
     seed: int = 0
     matched: int = 0
     fired: int = 0
+
+    @classmethod
+    def from_fields(cls, values: Mapping[str, Any]) -> FaultRule:
+        """A rule from plain values (a loaded request, a stored JSON document).
+
+        Plain values carry the action as text and lists for tuples; the rule wants its enum
+        and immutable fields. Missing fields take the rule's defaults.
+        """
+        converted = dict(values)
+        converted["action"] = FaultAction(converted["action"])
+        if "errors" in converted:
+            converted["errors"] = tuple(converted["errors"])
+        if "headers" in converted:
+            converted["headers"] = dict(converted["headers"])
+        return cls(**converted)
+
+    def as_fields(self) -> dict[str, Any]:
+        """Every field as a JSON-ready value; `from_fields` takes them back."""
+        values = {each.name: getattr(self, each.name) for each in fields(self)}
+        values["action"] = self.action.value
+        values["errors"] = list(self.errors)
+        values["headers"] = dict(self.headers)
+        return values
 
     def matches(self, method: str, path: str, headers: HeaderSource) -> bool:
         """Method (any case), path glob (fnmatch, case-sensitive) and an optional header."""

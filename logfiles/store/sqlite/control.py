@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import timedelta
 
 from ...clock import REAL_TIME, ClockSetting
-from ...faults import FaultAction, FaultRule, HeaderSource, first_firing
+from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile
 from ..base import agent_not_in_state, fault_not_found, id_taken
@@ -153,14 +152,8 @@ class SqliteControl:
 
 
 def _rule_text(rule: FaultRule) -> str:
-    fields = {field.name: getattr(rule, field.name) for field in dataclasses.fields(rule)}
-    fields["headers"] = dict(rule.headers)
-    return json.dumps(fields)
+    return json.dumps(rule.as_fields())
 
 
 def _rule(text: str) -> FaultRule:
-    """JSON gives back lists and strings; the rule wants its tuple and its enum."""
-    fields = json.loads(text)
-    fields["action"] = FaultAction(fields["action"])
-    fields["errors"] = tuple(fields["errors"])
-    return FaultRule(**fields)
+    return FaultRule.from_fields(json.loads(text))
