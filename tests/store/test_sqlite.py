@@ -16,7 +16,15 @@ from logfiles.faults import FaultAction, FaultRule
 from logfiles.model import LogFile, LogFileState, change_state
 from logfiles.store import open_store
 from logfiles.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, schema
-from tests.store.helpers import PROJECT, Attempt, assert_consistent, make_agent, race, with_logfiles
+from tests.store.helpers import (
+    PROJECT,
+    Attempt,
+    assert_consistent,
+    make_agent,
+    make_logfile,
+    race,
+    with_logfiles,
+)
 
 DEADLINE = 20.0  # seconds; the processes take well under one when nothing is wrong
 ROUNDS = 100  # per process; few log files and many rounds, so the two keep meeting on one row
@@ -83,6 +91,33 @@ def test_open_older_schema_runs_the_missing_migrations(
     store.close()
     assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
     assert query(path, "SELECT nickname FROM agents") == [("new",)]
+
+
+def test_open_schema_2_file_with_a_logfile_id_under_two_agents_adds_the_id_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.db"
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:2])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    store = SqliteStore.open(path)
+    for agent_id in ("agent-1", "agent-2"):
+        store.add_agent(make_agent(agent_id))
+        store.add_logfile(make_logfile("shared", agent_id))
+    store.close()
+    monkeypatch.undo()
+    SqliteStore.open(path).close()
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert query(path, "SELECT agent_id FROM logfiles WHERE id = 'shared' ORDER BY seq") == [
+        ("agent-1",),
+        ("agent-2",),
+    ]
+
+
+def test_import_looks_logfile_ids_up_by_index_not_by_scan(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    SqliteStore.open(path).close()
+    plan = query(path, "EXPLAIN QUERY PLAN SELECT id FROM logfiles WHERE id IN ('a', 'b')")
+    assert any("USING COVERING INDEX logfiles_id" in row[-1] for row in plan), plan
 
 
 def test_open_again_keeps_everything(tmp_path: Path) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import timedelta
 
 from ...clock import REAL_TIME, ClockSetting
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile
-from ..base import agent_not_in_state, fault_not_found, id_taken
+from ..base import fault_not_found, import_into
 from . import rows
 from .connection import Connections
 
@@ -39,24 +40,11 @@ class SqliteControl:
     def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
         """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
         with self._db.write() as db:
-            if replace:
-                db.execute("DELETE FROM logfiles")
-                db.execute("DELETE FROM agents")
-            known = {row[0] for row in db.execute("SELECT id FROM agents")}
-            # As in memory, a log file id must be new across every agent, not only its own.
-            taken = {row[0] for row in db.execute("SELECT id FROM logfiles")}
-            for agent in agents:
-                if agent.id in known:
-                    raise id_taken("agent", agent.id)
-                known.add(agent.id)
-                rows.insert_agent(db, agent)
-            for logfile in logfiles:
-                if logfile.id in taken:
-                    raise id_taken("logfile", logfile.id)
-                if logfile.agent_id not in known:
-                    raise agent_not_in_state(logfile.agent_id)
-                taken.add(logfile.id)
-                rows.insert_logfile(db, logfile)
+            import_into(rows.SqlRows(db), agents, logfiles, replace)
+
+    def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
+        with self._db.read() as db:
+            return dict(rows.select_in(db, "SELECT id, project_id FROM agents WHERE id IN ({})", agent_ids))
 
     # The journal.
 

@@ -71,6 +71,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         END
         """,
     ),
+    # 3: log-file ids looked up across agents, so that an import checks only its own ids.
+    # Not UNIQUE: log files of two agents may share an id (add_logfile allows it, and older
+    # files may hold such pairs), only an import refuses one.
+    ("CREATE INDEX logfiles_id ON logfiles (id)",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

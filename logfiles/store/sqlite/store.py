@@ -6,7 +6,7 @@ import os
 import sqlite3
 
 from ...model import Agent, LogFile
-from ..base import LogFileChange, Page, agent_not_found, logfile_not_found, marker_not_found
+from ..base import LogFileChange, Page, add_agent, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
 from .connection import Connections
 from .control import SqliteControl
@@ -28,9 +28,7 @@ class SqliteStore(SqliteControl):
 
     def add_agent(self, agent: Agent) -> None:
         with self._db.write() as db:
-            # As in memory, an agent added again keeps its place but starts over without log files.
-            db.execute("DELETE FROM logfiles WHERE agent_id = ?", (agent.id,))
-            rows.insert_agent(db, agent)
+            add_agent(rows.SqlRows(db), agent)
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent:
         with self._db.read() as db:
