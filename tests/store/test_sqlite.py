@@ -93,7 +93,7 @@ def test_open_older_schema_runs_the_missing_migrations(
     assert query(path, "SELECT nickname FROM agents") == [("new",)]
 
 
-def test_open_schema_2_file_with_a_logfile_id_under_two_agents_adds_the_id_index(
+def test_open_schema_2_file_rekeys_logfiles_keeping_rows_order_and_sequence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "x.db"
@@ -103,21 +103,29 @@ def test_open_schema_2_file_with_a_logfile_id_under_two_agents_adds_the_id_index
     for agent_id in ("agent-1", "agent-2"):
         store.add_agent(make_agent(agent_id))
         store.add_logfile(make_logfile("shared", agent_id))
+    store.add_logfile(make_logfile("last", "agent-2"))
+    store.delete_logfile(PROJECT, "agent-2", "last")  # its seq, 3, must not come back
+    before = store.export_state()
     store.close()
     monkeypatch.undo()
-    SqliteStore.open(path).close()
+    store = SqliteStore.open(path)
+    assert store.export_state() == before
+    store.add_logfile(make_logfile("new", "agent-1"))
+    store.delete_agent(PROJECT, "agent-2")  # the foreign key still cascades
+    store.close()
     assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert query(path, "SELECT agent_id FROM logfiles WHERE id = 'shared' ORDER BY seq") == [
-        ("agent-1",),
-        ("agent-2",),
+    assert query(path, "SELECT seq, id, agent_id FROM logfiles ORDER BY seq") == [
+        (1, "shared", "agent-1"),
+        (4, "new", "agent-1"),
     ]
+    assert query(path, "PRAGMA foreign_key_check") == []
 
 
 def test_import_looks_logfile_ids_up_by_index_not_by_scan(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
     SqliteStore.open(path).close()
     plan = query(path, "EXPLAIN QUERY PLAN SELECT id FROM logfiles WHERE id IN ('a', 'b')")
-    assert any("USING COVERING INDEX logfiles_id" in row[-1] for row in plan), plan
+    assert any("USING COVERING INDEX sqlite_autoindex_logfiles_1" in row[-1] for row in plan), plan
 
 
 def test_open_again_keeps_everything(tmp_path: Path) -> None:

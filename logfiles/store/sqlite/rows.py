@@ -45,7 +45,7 @@ class SqlRows:
         return {row[0] for row in select_in(self.db, "SELECT id FROM agents WHERE id IN ({})", agent_ids)}
 
     def stored_logfiles(self, logfile_ids: set[str]) -> set[str]:
-        # The index logfiles_id (schema 3) makes this a lookup per id, not a scan of the table.
+        # The key (id, agent_id) (schema 3) makes this a lookup per id, not a scan of the table.
         query = "SELECT id FROM logfiles WHERE id IN ({})"
         return {row[0] for row in select_in(self.db, query, logfile_ids)}
 

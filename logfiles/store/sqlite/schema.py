@@ -71,10 +71,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         END
         """,
     ),
-    # 3: log-file ids looked up across agents, so that an import checks only its own ids.
-    # Not UNIQUE: log files of two agents may share an id (add_logfile allows it, and older
-    # files may hold such pairs), only an import refuses one.
-    ("CREATE INDEX logfiles_id ON logfiles (id)",),
+    # 3: log files keyed (id, agent_id) instead of (agent_id, id), so that an import looks up
+    # its own log-file ids across agents through the key, and no extra index slows every
+    # insert. Not UNIQUE (id) alone: log files of two agents may share an id (add_logfile
+    # allows it, and older files may hold such pairs); only an import refuses one.
+    # SQLite cannot change a table's constraints, so the table is rebuilt (its documented
+    # procedure), keeping every `seq` and the AUTOINCREMENT high-water mark.
+    (
+        """
+        CREATE TABLE logfiles_new (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL,
+            agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+            project_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            state TEXT NOT NULL,
+            UNIQUE (id, agent_id)
+        )
+        """,
+        "INSERT INTO logfiles_new (seq, id, agent_id, project_id, date, state)"
+        " SELECT seq, id, agent_id, project_id, date, state FROM logfiles",
+        "DELETE FROM sqlite_sequence WHERE name = 'logfiles_new'",
+        "UPDATE sqlite_sequence SET name = 'logfiles_new' WHERE name = 'logfiles'",
+        "DROP TABLE logfiles",
+        "ALTER TABLE logfiles_new RENAME TO logfiles",
+        "CREATE INDEX logfiles_agent_seq ON logfiles (agent_id, seq)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
