@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
@@ -53,17 +53,23 @@ class FaultRule:
     fired: int = 0
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, Any]) -> FaultRule:
-        """A rule from plain values (JSON's lists and strings), as loaded or stored."""
-        values = dict(fields)
-        values["action"] = FaultAction(values["action"])
-        values["errors"] = tuple(values.get("errors", ()))
-        values["headers"] = dict(values.get("headers", {}))
-        return cls(**values)
+    def from_fields(cls, values: Mapping[str, Any]) -> FaultRule:
+        """A rule from plain values (a loaded request, a stored JSON document).
+
+        Plain values carry the action as text and lists for tuples; the rule wants its enum
+        and immutable fields. Missing fields take the rule's defaults.
+        """
+        converted = dict(values)
+        converted["action"] = FaultAction(converted["action"])
+        if "errors" in converted:
+            converted["errors"] = tuple(converted["errors"])
+        if "headers" in converted:
+            converted["headers"] = dict(converted["headers"])
+        return cls(**converted)
 
     def as_fields(self) -> dict[str, Any]:
-        """The rule as plain JSON values; `from_fields` reads them back."""
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        """Every field as a JSON-ready value; `from_fields` takes them back."""
+        values = {each.name: getattr(self, each.name) for each in fields(self)}
         values["action"] = self.action.value
         values["errors"] = list(self.errors)
         values["headers"] = dict(self.headers)

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
-from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema
 
 from ..clock import ClockCommand, ClockSetting
-from ..errors import Invalid, Unauthorized
+from ..errors import Unauthorized
 from ..journal import JournalEntry
-from ..model import Agent, LogFile, LogFileState, format_time
+from ..model import format_time
 from ..schemas import (
     CLOCK_COMMAND,
     FAULT_RULE,
     JOURNAL_QUERY,
-    REGISTRATION,
     STATE_DOCUMENT,
 )
+from ..seeding import build_seed
 from . import checks, no_content, now, runtime
 
 bp = Blueprint("control", __name__, url_prefix="/_control")
@@ -29,25 +28,6 @@ bp = Blueprint("control", __name__, url_prefix="/_control")
 CONTROL_MAX_BODY = 256 * 1024 * 1024
 # The answer to a seed lists at most this many new log-file ids (bulk `generate` makes more).
 MAX_LISTED_IDS = 1000
-
-# A seeded agent that names no registration shows this generic one (loaded once, like a
-# registration the service accepted).
-DEFAULT_REGISTRATION: dict[str, Any] = REGISTRATION.load(
-    {
-        "name": "seeded agent",
-        "version": "1.0.0",
-        "host": {
-            "flavor": "nova",
-            "region": "DFW",
-            "machine": {"id": "00000000-0000-4000-8000-000000000000"},
-            "os": {"name": "Ubuntu", "version": "22.04", "architecture": "64-bit"},
-            "fingerprint": "seeded",
-            "addresses": [],
-        },
-        "rsa_public_key": {"modulus": "00", "exponent": 10001},
-        "vault": {"use_internal": False},
-    }
-)
 
 
 @bp.before_request
@@ -82,56 +62,15 @@ def export_state() -> Response:
 def _import(replace: bool) -> Response:
     document = load(STATE_DOCUMENT, "state document")
     rt = runtime()
-    moment = now()
-    agents = [
-        Agent(
-            id=item.get("id") or rt.new_id(),
-            project_id=item["project_id"],
-            registered_time=item.get("registered_time") or moment,
-            registration=item.get("registration") or DEFAULT_REGISTRATION,
-            enabled=item["enabled"],
-            log_level=item["log_level"],
-        )
-        for item in document["agents"]
-    ]
-    projects = {agent.id: agent.project_id for agent in agents}
-    if not replace:
-        known, _ = rt.store.export_state()
-        projects = {agent.id: agent.project_id for agent in known} | projects
-    problems = [
-        f"{kind}.{index}.agent_id: no agent '{item['agent_id']}' in the state"
-        for kind in ("logfiles", "generate")
-        for index, item in enumerate(document[kind])
-        if item["agent_id"] not in projects
-    ]
-    if problems:
-        raise Invalid("The state document is not valid.", problems)
-    logfiles = [
-        LogFile(
-            id=item.get("id") or rt.new_id(),
-            project_id=projects[item["agent_id"]],
-            agent_id=item["agent_id"],
-            date=item.get("date") or moment,
-            state=LogFileState(item["state"]),
-        )
-        for item in document["logfiles"]
-    ]
-    for item in document["generate"]:
-        project_id, agent_id = projects[item["agent_id"]], item["agent_id"]
-        date, state = item.get("date") or moment, LogFileState(item["state"])
-        # One microsecond apart, as if requested one after another: distinct dates, so
-        # completed ones get distinct object URLs, and dates that follow the list order.
-        logfiles.extend(
-            LogFile(rt.new_id(), project_id, agent_id, date + timedelta(microseconds=n), state)
-            for n in range(item["count"])
-        )
-    rt.store.import_state(agents, logfiles, replace=replace)
-    listed = logfiles[:MAX_LISTED_IDS]
+    # Replacing, the store's agents do not count; adding, only the ones the document names.
+    seed = build_seed(document, now(), rt.new_id, None if replace else rt.store.agent_projects)
+    rt.store.import_state(seed.agents, seed.logfiles, replace=replace)
+    listed = seed.logfiles[:MAX_LISTED_IDS]
     return jsonify(
         {
-            "agents": [{"id": a.id, "project_id": a.project_id} for a in agents],
+            "agents": [{"id": a.id, "project_id": a.project_id} for a in seed.agents],
             "logfiles": [{"id": lf.id, "agent_id": lf.agent_id} for lf in listed],
-            "counts": {"agents": len(agents), "logfiles": len(logfiles)},
+            "counts": {"agents": len(seed.agents), "logfiles": len(seed.logfiles)},
         }
     )
 
@@ -184,7 +123,7 @@ def clear_requests() -> Response:
 
 @bp.post("/faults")
 def add_fault() -> tuple[Response, int]:
-    rule = replace(load(FAULT_RULE, "fault rule"), id=runtime().new_id())
+    rule = dataclasses.replace(load(FAULT_RULE, "fault rule"), id=runtime().new_id())
     runtime().store.add_fault(rule)
     return jsonify(FAULT_RULE.dump(rule)), 201
 

@@ -1,8 +1,8 @@
-"""The Store protocol: what the API needs from storage, nothing SQL-shaped (model, errors only)."""
+"""The Store protocol and the rules every store shares, nothing SQL-shaped (model, errors only)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,7 +65,13 @@ class ControlState(Protocol):
 
     def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
         """Add (or, with `replace`, swap in) agents and log files at once; Conflict on a taken
-        id, Invalid for a log file whose agent is in neither; nothing changes on an error."""
+        id, Invalid for a log file whose agent is in neither; nothing changes on an error.
+
+        Its cost follows the import, not the store: only the imported ids are looked up.
+        """
+
+    def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
+        """The project of each of these agents that the store holds (the others are left out)."""
 
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         """Append to the journal, keeping only the newest `capacity` entries."""
@@ -128,3 +134,87 @@ def id_taken(kind: str, item_id: str) -> Conflict:
 def agent_not_in_state(agent_id: str) -> Invalid:
     """An imported log file whose agent is neither in the import nor in the store."""
     return Invalid("The state document is not valid.", [f"logfiles: no agent '{agent_id}' in the state"])
+
+
+# The rules every store shares. A store persists; these decide. Each store implements the
+# row operations below inside one of its own transactions (or under its lock) and calls
+# the rule from there, so the rule is written once and holds the same for every store.
+
+
+class AgentRows(Protocol):
+    """What a store writes for `add_agent`, inside one of its transactions."""
+
+    def put_agent(self, agent: Agent) -> None:
+        """Insert the agent, or overwrite it in place under a known id (it keeps its place)."""
+
+    def drop_logfiles(self, agent_id: str) -> None:
+        """Remove every log file of the agent, if any."""
+
+
+class ImportRows(AgentRows, Protocol):
+    """What a store reads and writes for `import_into`, inside one of its transactions."""
+
+    def stored_agents(self, agent_ids: set[str]) -> Container[str]:
+        """Those of `agent_ids` that the store holds."""
+
+    def stored_logfiles(self, logfile_ids: set[str]) -> Container[str]:
+        """Those of `logfile_ids` that name a log file of any agent in the store."""
+
+    def clear(self) -> None:
+        """Remove every agent and log file (not the journal, faults or clock)."""
+
+    def put_logfiles(self, logfiles: Sequence[LogFile]) -> None:
+        """Insert log files with new ids, each after its agent's others."""
+
+
+def add_agent(rows: AgentRows, agent: Agent) -> None:
+    """Add an agent; one added again keeps its place but starts over without log files.
+
+    Its log files were requested from the registration that the new one replaces.
+    """
+    rows.drop_logfiles(agent.id)
+    rows.put_agent(agent)
+
+
+def import_into(
+    rows: ImportRows, agents: Sequence[Agent], logfiles: Sequence[LogFile], replace: bool
+) -> None:
+    """Check the whole import first, then write it: a store whose writes cannot be rolled
+    back (memory) is left untouched by a bad one, and only the imported ids are looked up."""
+    if replace:
+        stored_agents: Container[str] = frozenset()
+        stored_logfiles: Container[str] = frozenset()
+    else:
+        stored_agents = rows.stored_agents({a.id for a in agents} | {lf.agent_id for lf in logfiles})
+        stored_logfiles = rows.stored_logfiles({lf.id for lf in logfiles})
+    check_import(agents, logfiles, stored_agents, stored_logfiles)
+    if replace:
+        rows.clear()
+    for agent in agents:
+        rows.put_agent(agent)
+    rows.put_logfiles(logfiles)
+
+
+def check_import(
+    agents: Sequence[Agent],
+    logfiles: Sequence[LogFile],
+    stored_agents: Container[str],
+    stored_logfiles: Container[str],
+) -> None:
+    """Raise the first problem of an import, in document order: agents, then log files.
+
+    `stored_*` need hold only the imported ids that the store already has. A log-file id
+    is taken if any agent has it, not only the log file's own.
+    """
+    new_agents: set[str] = set()
+    for agent in agents:
+        if agent.id in new_agents or agent.id in stored_agents:
+            raise id_taken("agent", agent.id)
+        new_agents.add(agent.id)
+    new_logfiles: set[str] = set()
+    for logfile in logfiles:
+        if logfile.id in new_logfiles or logfile.id in stored_logfiles:
+            raise id_taken("logfile", logfile.id)
+        if logfile.agent_id not in new_agents and logfile.agent_id not in stored_agents:
+            raise agent_not_in_state(logfile.agent_id)
+        new_logfiles.add(logfile.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from ..clock import REAL_TIME, ClockSetting
@@ -14,13 +15,52 @@ from ..model import Agent, LogFile
 from .base import (
     LogFileChange,
     Page,
+    add_agent,
     agent_not_found,
-    agent_not_in_state,
     fault_not_found,
-    id_taken,
+    import_into,
     logfile_not_found,
     marker_not_found,
 )
+
+
+class _Rows:
+    """The store's dicts as the shared rules in base.py see them; used under the store's lock."""
+
+    def __init__(self, agents: dict[str, Agent], logfiles: dict[str, dict[str, LogFile]]) -> None:
+        # The store's own dicts, never rebound: both sides see every change.
+        self.agents = agents
+        self.logfiles = logfiles
+
+    def put_agent(self, agent: Agent) -> None:
+        self.agents[agent.id] = agent
+        self.logfiles.setdefault(agent.id, {})
+
+    def drop_logfiles(self, agent_id: str) -> None:
+        # Assigned in place, so the agent's group keeps its place in the export order.
+        if agent_id in self.logfiles:
+            self.logfiles[agent_id] = {}
+
+    def stored_agents(self, agent_ids: set[str]) -> set[str]:
+        return {agent_id for agent_id in agent_ids if agent_id in self.agents}
+
+    def stored_logfiles(self, logfile_ids: set[str]) -> set[str]:
+        # A keys view intersected with a set walks the smaller of the two, so this costs
+        # what is imported, or what an agent holds if that is less, never a copy of the store.
+        found: set[str] = set()
+        if logfile_ids:
+            for per_agent in self.logfiles.values():
+                found |= per_agent.keys() & logfile_ids
+        return found
+
+    def clear(self) -> None:
+        self.agents.clear()
+        self.logfiles.clear()
+
+    def put_logfiles(self, logfiles: Sequence[LogFile]) -> None:
+        per_agent = self.logfiles
+        for logfile in logfiles:
+            per_agent[logfile.agent_id][logfile.id] = logfile
 
 
 class MemoryStore:
@@ -34,6 +74,7 @@ class MemoryStore:
         self._journal_seq = 0
         self._faults: list[FaultRule] = []
         self._clock = REAL_TIME
+        self._rows = _Rows(self._agents, self._logfiles)
 
     def _agent(self, project_id: str, agent_id: str) -> Agent:
         agent = self._agents.get(agent_id)
@@ -47,8 +88,7 @@ class MemoryStore:
 
     def add_agent(self, agent: Agent) -> None:
         with self._lock:
-            self._agents[agent.id] = agent
-            self._logfiles[agent.id] = {}
+            add_agent(self._rows, agent)
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent:
         with self._lock:
@@ -121,22 +161,15 @@ class MemoryStore:
 
     def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
         with self._lock:
-            known = {} if replace else dict(self._agents)
-            per_agent = {} if replace else {k: dict(v) for k, v in self._logfiles.items()}
-            taken = {lf_id for lfs in per_agent.values() for lf_id in lfs}
-            for agent in agents:
-                if agent.id in known:
-                    raise id_taken("agent", agent.id)
-                known[agent.id] = agent
-                per_agent[agent.id] = {}
-            for logfile in logfiles:
-                if logfile.id in taken:
-                    raise id_taken("logfile", logfile.id)
-                if logfile.agent_id not in per_agent:
-                    raise agent_not_in_state(logfile.agent_id)
-                taken.add(logfile.id)
-                per_agent[logfile.agent_id][logfile.id] = logfile
-            self._agents, self._logfiles = known, per_agent
+            import_into(self._rows, agents, logfiles, replace)
+
+    def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
+        with self._lock:
+            return {
+                agent_id: self._agents[agent_id].project_id
+                for agent_id in agent_ids
+                if agent_id in self._agents
+            }
 
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         with self._lock:

@@ -15,9 +15,16 @@ from logfiles.errors import ConfigError
 from logfiles.faults import FaultAction, FaultRule
 from logfiles.model import LogFile, LogFileState, change_state
 from logfiles.store import open_store
-from logfiles.store import sqlite as sqlite_module
-from logfiles.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore
-from tests.store.helpers import PROJECT, Attempt, assert_consistent, make_agent, race, with_logfiles
+from logfiles.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, schema
+from tests.store.helpers import (
+    PROJECT,
+    Attempt,
+    assert_consistent,
+    make_agent,
+    make_logfile,
+    race,
+    with_logfiles,
+)
 
 DEADLINE = 20.0  # seconds; the processes take well under one when nothing is wrong
 ROUNDS = 100  # per process; few log files and many rounds, so the two keep meeting on one row
@@ -53,12 +60,12 @@ def test_open_fresh_file_creates_the_schema_in_wal_mode(tmp_path: Path) -> None:
 
 def test_open_keeps_no_connection_for_a_fork_to_inherit(tmp_path: Path) -> None:
     store = SqliteStore.open(tmp_path / "x.db")
-    assert store._local.connection is None
+    assert store._db.local.connection is None
 
 
 def test_connection_has_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
     store = SqliteStore.open(tmp_path / "x.db")
-    db = store._connection()
+    db = store._db.connection()
     assert db.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
     assert db.isolation_level is None
@@ -77,13 +84,48 @@ def test_open_older_schema_runs_the_missing_migrations(
     with_logfiles(store, 1)
     store.close()
     upgrade = ("ALTER TABLE agents ADD COLUMN nickname TEXT", "UPDATE agents SET nickname = 'new'")
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*MIGRATIONS, upgrade))
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(schema, "MIGRATIONS", (*MIGRATIONS, upgrade))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     store = SqliteStore.open(path)
     assert store.get_agent(PROJECT, "agent-1") == make_agent()
     store.close()
     assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
     assert query(path, "SELECT nickname FROM agents") == [("new",)]
+
+
+def test_open_schema_2_file_rekeys_logfiles_keeping_rows_order_and_sequence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.db"
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:2])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    store = SqliteStore.open(path)
+    for agent_id in ("agent-1", "agent-2"):
+        store.add_agent(make_agent(agent_id))
+        store.add_logfile(make_logfile("shared", agent_id))
+    store.add_logfile(make_logfile("last", "agent-2"))
+    store.delete_logfile(PROJECT, "agent-2", "last")  # its seq, 3, must not come back
+    before = store.export_state()
+    store.close()
+    monkeypatch.undo()
+    store = SqliteStore.open(path)
+    assert store.export_state() == before
+    store.add_logfile(make_logfile("new", "agent-1"))
+    store.delete_agent(PROJECT, "agent-2")  # the foreign key still cascades
+    store.close()
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert query(path, "SELECT seq, id, agent_id FROM logfiles ORDER BY seq") == [
+        (1, "shared", "agent-1"),
+        (4, "new", "agent-1"),
+    ]
+    assert query(path, "PRAGMA foreign_key_check") == []
+
+
+def test_import_looks_logfile_ids_up_by_index_not_by_scan(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    SqliteStore.open(path).close()
+    plan = query(path, "EXPLAIN QUERY PLAN SELECT id FROM logfiles WHERE id IN ('a', 'b')")
+    assert any("USING COVERING INDEX sqlite_autoindex_logfiles_1" in row[-1] for row in plan), plan
 
 
 def test_open_again_keeps_everything(tmp_path: Path) -> None:
@@ -199,9 +241,9 @@ def test_close_closes_only_this_threads_connection(tmp_path: Path) -> None:
 def _use_inherited_store(store: SqliteStore, results: Any) -> None:
     """In a forked child: the store was used in the parent, so its connection must be replaced."""
     try:
-        inherited_pid = store._local.pid
+        inherited_pid = store._db.local.pid
         attempts = race(store, [store.get_logfile(PROJECT, "agent-1", "agent-1-lf-0")], 0, rounds=1)
-        results.put(("ok", inherited_pid, store._local.pid, attempts))
+        results.put(("ok", inherited_pid, store._db.local.pid, attempts))
     except BaseException as exc:
         results.put(("error", repr(exc)))
 
@@ -212,7 +254,7 @@ def _use_inherited_store(store: SqliteStore, results: Any) -> None:
 def test_store_used_before_fork_works_in_the_child(tmp_path: Path) -> None:
     store = SqliteStore.open(tmp_path / "x.db")
     logfiles = with_logfiles(store, 1)
-    parent_connection = store._connection()
+    parent_connection = store._db.connection()
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     child = context.Process(target=_use_inherited_store, args=(store, results))
@@ -223,7 +265,7 @@ def test_store_used_before_fork_works_in_the_child(tmp_path: Path) -> None:
     assert outcome[1] == os.getpid() != outcome[2]
     assert child.exitcode == 0
     # The parent's connection is untouched and sees the child's write.
-    assert store._connection() is parent_connection
+    assert store._db.connection() is parent_connection
     assert_consistent(store, logfiles, outcome[3])
     store.close()
 
@@ -334,8 +376,8 @@ def test_lone_statement_reads_never_see_a_transaction_left_open(tmp_path: Path) 
     other = SqliteStore.open(tmp_path / "s.db")
     store.add_agent(make_agent())
     (logfile,) = with_logfiles(store, 1)
-    store._connection().execute("BEGIN")
-    store._connection().execute("SELECT count(*) FROM logfiles").fetchone()  # takes a snapshot
+    store._db.connection().execute("BEGIN")
+    store._db.connection().execute("SELECT count(*) FROM logfiles").fetchone()  # takes a snapshot
     done = threading.Thread(
         target=lambda: other.update_logfile(
             PROJECT, "agent-1", logfile.id, lambda lf: change_state(lf, [LogFileState.COMPLETED])

@@ -1,0 +1,147 @@
+"""SQLite control-plane state: import and export, the journal, fault rules, the clock (stdlib only)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import timedelta
+
+from ...clock import REAL_TIME, ClockSetting
+from ...faults import FaultRule, HeaderSource, first_firing
+from ...journal import JournalEntry
+from ...model import Agent, LogFile
+from ..base import fault_not_found, import_into
+from . import rows
+from .connection import Connections
+
+_JOURNAL_COLUMNS = "seq, time, method, path, query, headers, body, status, fault"
+
+
+class SqliteControl:
+    """The control plane's state, in the same file, so that every worker sees the same."""
+
+    _db: Connections
+
+    def export_state(self) -> tuple[list[Agent], list[LogFile]]:
+        """As in memory: agents in the order added, and log files agent by agent, each in request order."""
+        with self._db.read() as db:
+            agents = [
+                rows.agent(row) for row in db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents ORDER BY seq")
+            ]
+            logfiles = [
+                rows.logfile(row)
+                for row in db.execute(
+                    "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
+                    " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
+                )
+            ]
+        return agents, logfiles
+
+    def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
+        """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
+        with self._db.write() as db:
+            import_into(rows.SqlRows(db), agents, logfiles, replace)
+
+    def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
+        with self._db.read() as db:
+            return dict(rows.select_in(db, "SELECT id, project_id FROM agents WHERE id IN ({})", agent_ids))
+
+    # The journal.
+
+    def record_request(self, entry: JournalEntry, capacity: int) -> None:
+        # One statement is its own transaction; the trigger keeps the newest `capacity`.
+        self._db.write_statement(
+            "INSERT INTO journal (time, method, path, query, headers, body, status, fault, keep)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                rows.time_text(entry.time),
+                entry.method,
+                entry.path,
+                entry.query,
+                json.dumps(dict(entry.headers)),
+                entry.body,
+                entry.status,
+                entry.fault,
+                capacity,
+            ),
+        )
+
+    def list_requests(self) -> list[JournalEntry]:
+        with self._db.read() as db:
+            found = db.execute(f"SELECT {_JOURNAL_COLUMNS} FROM journal ORDER BY seq").fetchall()
+        return [
+            JournalEntry(
+                time=rows.time_value(row[1]),
+                method=row[2],
+                path=row[3],
+                query=row[4],
+                headers=json.loads(row[5]),
+                body=row[6],
+                status=row[7],
+                fault=row[8],
+                seq=row[0],
+            )
+            for row in found
+        ]
+
+    def clear_requests(self) -> None:
+        with self._db.write() as db:
+            db.execute("DELETE FROM journal")
+
+    # Fault rules.
+
+    def add_fault(self, rule: FaultRule) -> None:
+        with self._db.write() as db:
+            db.execute("INSERT INTO faults (id, rule) VALUES (?, ?)", (rule.id, _rule_text(rule)))
+
+    def list_faults(self) -> list[FaultRule]:
+        with self._db.read() as db:
+            return [_rule(row[0]) for row in db.execute("SELECT rule FROM faults ORDER BY seq")]
+
+    def delete_fault(self, fault_id: str) -> None:
+        with self._db.write() as db:
+            if db.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount == 0:
+                raise fault_not_found(fault_id)
+
+    def clear_faults(self) -> None:
+        with self._db.write() as db:
+            db.execute("DELETE FROM faults")
+
+    def trigger_fault(self, method: str, path: str, headers: HeaderSource) -> FaultRule | None:
+        """Count and fire under the write lock, so a rule fires `times` times across every worker."""
+        if self._db.statement().execute("SELECT 1 FROM faults LIMIT 1").fetchone() is None:
+            return None  # the common case: one statement, no transaction, no write lock
+        with self._db.write() as db:
+            found = db.execute("SELECT seq, rule FROM faults ORDER BY seq").fetchall()
+            rules = [_rule(row[1]) for row in found]
+            updated, fired = first_firing(rules, method, path, headers)
+            for row, before, after in zip(found, rules, updated, strict=True):
+                if after is not before:
+                    db.execute("UPDATE faults SET rule = ? WHERE seq = ?", (_rule_text(after), row[0]))
+        return fired
+
+    # The clock.
+
+    def get_clock(self) -> ClockSetting:
+        row = self._db.statement().execute("SELECT frozen_at, offset_microseconds FROM clock").fetchone()
+        if row is None:
+            return REAL_TIME
+        frozen_at = None if row[0] is None else rows.time_value(row[0])
+        return ClockSetting(frozen_at=frozen_at, offset=timedelta(microseconds=row[1]))
+
+    def set_clock(self, setting: ClockSetting) -> None:
+        frozen_at = None if setting.frozen_at is None else rows.time_text(setting.frozen_at)
+        offset = setting.offset // timedelta(microseconds=1)  # exact: a timedelta is whole microseconds
+        with self._db.write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO clock (only_row, frozen_at, offset_microseconds) VALUES (1, ?, ?)",
+                (frozen_at, offset),
+            )
+
+
+def _rule_text(rule: FaultRule) -> str:
+    return json.dumps(rule.as_fields())
+
+
+def _rule(text: str) -> FaultRule:
+    return FaultRule.from_fields(json.loads(text))

@@ -1,0 +1,169 @@
+"""The SQLite schema: the migrations list, and bringing a file up to date at start (stdlib only)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+from ...errors import ConfigError
+from .connection import BUSY_TIMEOUT_SECONDS, VARIABLE, check_location, connect
+
+# MIGRATIONS[v] takes a database from schema version v to v + 1; the version lives in
+# PRAGMA user_version. To change the schema, append a migration; never edit a shipped one.
+# Every `seq` is an AUTOINCREMENT key: it keeps the order things arrived in, and is never reused.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE agents (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            project_id TEXT NOT NULL,
+            registered_time TEXT NOT NULL,
+            registration TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            log_level TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE logfiles (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL,
+            agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+            project_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            state TEXT NOT NULL,
+            UNIQUE (agent_id, id)
+        )
+        """,
+        "CREATE INDEX logfiles_agent_seq ON logfiles (agent_id, seq)",
+        """
+        CREATE TABLE journal (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            query TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            fault TEXT
+        )
+        """,
+        # A rule is one JSON document: only the store reads it, always whole.
+        "CREATE TABLE faults (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, rule TEXT NOT NULL)",
+        """
+        CREATE TABLE clock (
+            only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
+            frozen_at TEXT,
+            offset_microseconds INTEGER NOT NULL
+        )
+        """,
+    ),
+    # 2: the journal trims itself. Each entry says how many to keep, and a trigger drops the
+    # older ones, so recording a request is one INSERT: one statement, no explicit transaction.
+    (
+        "ALTER TABLE journal ADD COLUMN keep INTEGER NOT NULL DEFAULT 1000",
+        """
+        CREATE TRIGGER journal_ring AFTER INSERT ON journal
+        BEGIN
+            DELETE FROM journal WHERE seq <= NEW.seq - NEW.keep;
+        END
+        """,
+    ),
+    # 3: log files keyed (id, agent_id) instead of (agent_id, id), so that an import looks up
+    # its own log-file ids across agents through the key, and no extra index slows every
+    # insert. Not UNIQUE (id) alone: log files of two agents may share an id (add_logfile
+    # allows it, and older files may hold such pairs); only an import refuses one.
+    # SQLite cannot change a table's constraints, so the table is rebuilt (its documented
+    # procedure), keeping every `seq` and the AUTOINCREMENT high-water mark.
+    (
+        """
+        CREATE TABLE logfiles_new (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL,
+            agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+            project_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            state TEXT NOT NULL,
+            UNIQUE (id, agent_id)
+        )
+        """,
+        "INSERT INTO logfiles_new (seq, id, agent_id, project_id, date, state)"
+        " SELECT seq, id, agent_id, project_id, date, state FROM logfiles",
+        "DELETE FROM sqlite_sequence WHERE name = 'logfiles_new'",
+        "UPDATE sqlite_sequence SET name = 'logfiles_new' WHERE name = 'logfiles'",
+        "DROP TABLE logfiles",
+        "ALTER TABLE logfiles_new RENAME TO logfiles",
+        "CREATE INDEX logfiles_agent_seq ON logfiles (agent_id, seq)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def prepare_file(path: str | os.PathLike[str]) -> str:
+    """Check the file, create or migrate its schema; its absolute path, or ConfigError."""
+    full_path = os.path.abspath(os.fspath(path))
+    check_location(full_path)
+    connection = None
+    try:
+        connection = connect(full_path)
+        _prepare_patiently(connection, full_path)
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+            raise ConfigError(VARIABLE, f"{full_path} is not an SQLite database") from exc
+        raise ConfigError(VARIABLE, f"cannot use SQLite database {full_path}: {exc}") from exc
+    finally:
+        # Keep no connection from here: gunicorn may fork after this, and each worker
+        # thread opens its own on first use.
+        if connection is not None:
+            connection.close()
+    return full_path
+
+
+def _prepare_patiently(connection: sqlite3.Connection, path: str) -> None:
+    """Retry `_prepare` while another process holds the lock, up to the busy timeout.
+
+    Workers that start together race to switch the file to WAL and create the schema. Where
+    waiting could deadlock (a lock upgrade), SQLite answers "database is locked" at once
+    instead of calling its busy handler, so the wait is done here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            _prepare(connection, path)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _prepare(connection: sqlite3.Connection, path: str) -> None:
+    """Switch to WAL and bring the schema to SCHEMA_VERSION, in one transaction against racing workers."""
+    (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+    if mode != "wal":
+        raise ConfigError(VARIABLE, f"{path} cannot use write-ahead logging (journal mode {mode!r})")
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                VARIABLE,
+                f"{path} has schema version {version}, newer than this service's {SCHEMA_VERSION}",
+            )
+        if version == 0 and connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise ConfigError(VARIABLE, f"{path} holds tables of something else (schema version 0)")
+        for migration in MIGRATIONS[version:]:
+            for statement in migration:
+                connection.execute(statement)
+        if version != SCHEMA_VERSION:
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise

@@ -1,0 +1,129 @@
+"""The seeding builder: a loaded state document to agents and log files, without Flask or a store."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from logfiles.errors import Invalid
+from logfiles.model import Agent, LogFile, LogFileState
+from logfiles.schemas import STATE_DOCUMENT
+from logfiles.seeding import DEFAULT_REGISTRATION, Seed, build_seed
+
+NOW = datetime(2014, 9, 23, 12, 22, 40, 606703, tzinfo=UTC)
+WHEN = "2014-01-02T03:04:05.000006Z"
+
+
+def ids() -> Any:
+    counter = itertools.count(1)
+    return lambda: f"id-{next(counter)}"
+
+
+class Lookup:
+    """A store's agent_projects that remembers what it was asked."""
+
+    def __init__(self, projects: Mapping[str, str]) -> None:
+        self.projects = projects
+        self.asked: list[set[str]] = []
+
+    def __call__(self, agent_ids: Collection[str]) -> dict[str, str]:
+        self.asked.append(set(agent_ids))
+        return {agent_id: self.projects[agent_id] for agent_id in agent_ids if agent_id in self.projects}
+
+
+def seed(document: dict[str, Any], lookup: Lookup | None = None) -> Seed:
+    return build_seed(STATE_DOCUMENT.load(document), NOW, ids(), lookup)
+
+
+def test_build_seed_fills_in_the_defaults() -> None:
+    built = seed({"agents": [{"project_id": "p"}], "logfiles": [{"agent_id": "id-1"}]})
+    assert built == Seed(
+        [Agent("id-1", "p", NOW, DEFAULT_REGISTRATION, enabled=True, log_level="warn")],
+        [LogFile("id-2", "p", "id-1", NOW, LogFileState.REQUESTED)],
+    )
+
+
+def test_build_seed_keeps_what_the_document_gives() -> None:
+    built = seed(
+        {
+            "agents": [{"id": "a", "project_id": "p", "registered_time": WHEN, "enabled": False}],
+            "logfiles": [{"id": "l", "agent_id": "a", "date": WHEN, "state": "completed"}],
+        }
+    )
+    when = datetime(2014, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert built.agents[0].registered_time == when and built.agents[0].enabled is False
+    assert built.logfiles == [LogFile("l", "p", "a", when, LogFileState.COMPLETED)]
+
+
+def test_build_seed_asks_the_store_only_for_agents_the_document_lacks() -> None:
+    lookup = Lookup({"stored": "q", "a": "stale"})
+    built = seed(
+        {
+            "agents": [{"id": "a", "project_id": "p"}],
+            "logfiles": [{"agent_id": "a"}, {"agent_id": "stored"}],
+            "generate": [{"agent_id": "stored", "count": 1}],
+        },
+        lookup,
+    )
+    assert lookup.asked == [{"stored"}]
+    assert [(lf.agent_id, lf.project_id) for lf in built.logfiles] == [
+        ("a", "p"),
+        ("stored", "q"),
+        ("stored", "q"),
+    ]
+
+
+def test_build_seed_does_not_ask_the_store_when_the_document_holds_every_agent() -> None:
+    lookup = Lookup({})
+    seed({"agents": [{"id": "a", "project_id": "p"}], "logfiles": [{"agent_id": "a"}]}, lookup)
+    assert lookup.asked == []
+
+
+def test_build_seed_unknown_agents_are_invalid_listing_every_one() -> None:
+    document = {
+        "logfiles": [{"agent_id": "stored"}, {"agent_id": "x"}],
+        "generate": [{"agent_id": "y", "count": 3}],
+    }
+    with pytest.raises(Invalid) as excinfo:
+        seed(document, Lookup({"stored": "q"}))
+    assert excinfo.value.errors == [
+        "logfiles.1.agent_id: no agent 'x' in the state",
+        "generate.0.agent_id: no agent 'y' in the state",
+    ]
+
+
+def test_build_seed_replacing_the_stored_agents_do_not_count() -> None:
+    with pytest.raises(Invalid) as excinfo:
+        seed({"logfiles": [{"agent_id": "stored"}]}, None)
+    assert excinfo.value.errors == ["logfiles.0.agent_id: no agent 'stored' in the state"]
+
+
+def test_build_seed_generate_makes_logfiles_one_microsecond_apart_after_the_listed_ones() -> None:
+    built = seed(
+        {
+            "agents": [{"id": "a", "project_id": "p"}],
+            "logfiles": [{"id": "l", "agent_id": "a"}],
+            "generate": [{"agent_id": "a", "count": 3, "state": "started", "date": WHEN}],
+        }
+    )
+    when = datetime(2014, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert built.logfiles[1:] == [
+        LogFile(f"id-{n + 1}", "p", "a", when + timedelta(microseconds=n), LogFileState.STARTED)
+        for n in range(3)
+    ]
+    assert built.logfiles[0].id == "l"
+
+
+def test_seeding_imports_no_flask_or_werkzeug() -> None:
+    code = (
+        "import sys, logfiles.seeding, logfiles.store.sqlite\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
