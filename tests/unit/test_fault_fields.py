@@ -45,10 +45,10 @@ def test_as_fields_is_plain_json_values() -> None:
     assert fields["headers"] == {"Retry-After": "2"}
 
 
-def test_from_fields_of_a_loaded_request_takes_the_defaults_for_counters() -> None:
-    loaded = FAULT_RULE.load({"action": "drop", "errors": ["x: y"], "headers": {"A": "b"}})
-    rule = FaultRule.from_fields({**loaded, "id": "f9"})
+def test_loaded_request_is_a_rule_with_the_defaults_for_counters() -> None:
+    rule = FAULT_RULE.load({"action": "drop", "errors": ["x: y"], "headers": {"A": "b"}})
     assert rule.action is FaultAction.DROP
+    assert rule.status is None and rule.latency is None
     assert rule.errors == ("x: y",)
     assert (rule.matched, rule.fired) == (0, 0)
 
