@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from logfiles import Settings, create_app  # noqa: E402
+from logfiles import Settings, create_app
 
 PATCH_BODY = b'[{"op":"replace","path":"/state","value":"started"}]'
 HEADERS = {"X-Auth-Token": "t", "Content-Type": "application/json-patch+json"}

@@ -41,7 +41,7 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return report_config_error(exc)
 
-    class Stub(BaseApplication):
+    class Stub(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -98,7 +98,8 @@ class FaultRule:
         matched = self.matched + 1
         fires = not self.exhausted and matched % self.every == 0
         if fires and self.probability < 1.0:
-            fires = random.Random(f"{self.seed}:{matched}").random() < self.probability
+            # Not for secrets: a seeded generator, so a run of the same rule repeats exactly.
+            fires = random.Random(f"{self.seed}:{matched}").random() < self.probability  # noqa: S311
         return replace(self, matched=matched, fired=self.fired + fires), fires
 
 

@@ -63,7 +63,7 @@ class IntegerOrString(fields.Field[int | str]):
         return value
 
 
-class BoundedList(fields.List):
+class BoundedList(fields.List[Any]):
     """A list of at most `max_items`, counted before any item is read: a 1 MiB body of
     empty objects must not cost a validation of each of its third of a million items."""
 
@@ -210,8 +210,10 @@ def flatten_messages(messages: Any, *, style: str = "dotted", where: str = "") -
                 continue
             if style == "pointer":
                 child = f"{where}/{key}"
+            elif where:
+                child = f"{where}.{key}"
             else:
-                child = f"{where}.{key}" if where else str(key)
+                child = str(key)
             out.extend(flatten_messages(value, style=style, where=child))
     elif isinstance(messages, list | tuple):
         for item in messages:
@@ -461,9 +463,9 @@ __all__ = [
     "FAULT_RULE",
     "JOURNAL_QUERY",
     "PAGE_QUERY",
+    "PATCH_OPERATIONS",
     "REGISTRATION",
     "STATE_DOCUMENT",
-    "PATCH_OPERATIONS",
     "ValidationError",
     "flatten_messages",
 ]

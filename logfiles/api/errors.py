@@ -88,7 +88,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
 
 def handle_unexpected(exc: Exception) -> Response:
     """Never send a traceback: log it, and answer the fault body."""
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return fault_response(500, HTTP_MESSAGES[500], ["server: an unexpected error was logged"])
 
 

@@ -15,6 +15,7 @@ from .links import agent_url, logfile_links, logfile_url, next_link
 
 bp = Blueprint("logfiles", __name__, url_prefix="/v2/<id:project_id>/agents/<id:agent_id>/logfiles")
 
+
 def logfile_bodies(logfiles: list[LogFile], project_id: str, agent_id: str) -> list[dict[str, Any]]:
     """The guide's log file bodies, in its member order (LogFileSchema documents them).
 

@@ -78,7 +78,7 @@ def test_gunicorn_options_follow_the_store_and_the_access_log_switch() -> None:
     ("bind", "address"),
     [
         ("127.0.0.1:8080", ("127.0.0.1", 8080)),
-        ("0.0.0.0:1", ("0.0.0.0", 1)),
+        ("0.0.0.0:1", ("0.0.0.0", 1)),  # noqa: S104 (a value to parse, not a bind)
         ("localhost:65535", ("localhost", 65535)),
         ("stub-1.ci.example:8080", ("stub-1.ci.example", 8080)),
         ("[::1]:8080", ("::1", 8080)),

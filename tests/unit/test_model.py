@@ -77,5 +77,5 @@ def test_format_time_matches_the_strftime_format(microsecond: int) -> None:
 def test_parse_time_round_trips_and_rejects_naive_times() -> None:
     assert parse_time(format_time(WHEN)) == WHEN
     assert parse_time("2014-09-23T07:22:40.606703-05:00") == WHEN
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no timezone"):
         parse_time("2014-09-23T12:22:40")

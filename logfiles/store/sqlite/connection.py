@@ -181,7 +181,7 @@ def begin_write(connection: sqlite3.Connection) -> None:
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
                     raise
-            time.sleep(pause * (0.5 + random.random()))
+            time.sleep(pause * (0.5 + random.random()))  # noqa: S311 (jitter, not a secret)
             pause = min(pause * 2, 0.002)
     finally:
         connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
