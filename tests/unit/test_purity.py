@@ -14,7 +14,12 @@ CORE = [
     "logfiles.clock",
     "logfiles.ids",
     "logfiles.schemas",
+    "logfiles.faults",
+    "logfiles.journal",
+    "logfiles.seeding",
     "logfiles.store",
+    "logfiles.store.memory",
+    "logfiles.store.sqlite",
     "logfiles.runtime",
 ]
 
