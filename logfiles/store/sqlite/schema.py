@@ -9,8 +9,24 @@ import time
 from ...errors import ConfigError
 from .connection import BUSY_TIMEOUT_SECONDS, VARIABLE, check_location, connect
 
+
+def _logfiles_table(name: str, key: str) -> str:
+    """The log-files table; migration 3 rebuilds it with its key's columns swapped."""
+    return f"""
+        CREATE TABLE {name} (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL,
+            agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+            project_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            state TEXT NOT NULL,
+            UNIQUE ({key})
+        )
+        """
+
+
 # MIGRATIONS[v] takes a database from schema version v to v + 1; the version lives in
-# PRAGMA user_version. To change the schema, append a migration; never edit a shipped one.
+# PRAGMA user_version. To change the schema, append a migration; never change what a shipped one does.
 # Every `seq` is an AUTOINCREMENT key: it keeps the order things arrived in, and is never reused.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -25,17 +41,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             log_level TEXT NOT NULL
         )
         """,
-        """
-        CREATE TABLE logfiles (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            id TEXT NOT NULL,
-            agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-            project_id TEXT NOT NULL,
-            date TEXT NOT NULL,
-            state TEXT NOT NULL,
-            UNIQUE (agent_id, id)
-        )
-        """,
+        _logfiles_table("logfiles", "agent_id, id"),
         "CREATE INDEX logfiles_agent_seq ON logfiles (agent_id, seq)",
         """
         CREATE TABLE journal (
@@ -78,17 +84,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # SQLite cannot change a table's constraints, so the table is rebuilt (its documented
     # procedure), keeping every `seq` and the AUTOINCREMENT high-water mark.
     (
-        """
-        CREATE TABLE logfiles_new (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            id TEXT NOT NULL,
-            agent_id TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
-            project_id TEXT NOT NULL,
-            date TEXT NOT NULL,
-            state TEXT NOT NULL,
-            UNIQUE (id, agent_id)
-        )
-        """,
+        _logfiles_table("logfiles_new", "id, agent_id"),
         "INSERT INTO logfiles_new (seq, id, agent_id, project_id, date, state)"
         " SELECT seq, id, agent_id, project_id, date, state FROM logfiles",
         "DELETE FROM sqlite_sequence WHERE name = 'logfiles_new'",
