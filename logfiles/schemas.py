@@ -294,22 +294,29 @@ class JournalQuerySchema(Schema):
 # The control plane (/_control/): seeding documents, fault rules, clock commands.
 
 
+# (ours) What one state document may create, so that a document's cost is bounded before
+# anything is built; `generate` counts towards the log files.
+MAX_SEEDED_AGENTS = 100_000
+MAX_SEEDED_LOGFILES = 2_000_000
+_ID = validate.Length(min=1, max=MAX_ID_LENGTH)
+
+
 class SeedAgentSchema(Schema):
     """An agent as exported, or as a test seeds it (only `project_id` is required)."""
 
-    id = fields.String(validate=validate.Length(min=1))
-    project_id = fields.String(required=True, validate=validate.Length(min=1))
+    id = fields.String(validate=_ID)
+    project_id = fields.String(required=True, validate=_ID)
     registered_time = IsoTime()
     enabled = StrictBoolean(load_default=True)
-    log_level = fields.String(load_default="warn")
+    log_level = fields.String(load_default="warn", validate=validate.Length(max=32))
     registration = fields.Nested(AgentRegistrationSchema)
 
 
 class SeedLogFileSchema(Schema):
     """A log file as exported, or as a test seeds it: any state, any date."""
 
-    id = fields.String(validate=validate.Length(min=1))
-    agent_id = fields.String(required=True, validate=validate.Length(min=1))
+    id = fields.String(validate=_ID)
+    agent_id = fields.String(required=True, validate=_ID)
     date = IsoTime()
     state = fields.String(load_default=STATES[0], validate=validate.OneOf(STATES))
 
@@ -317,14 +324,18 @@ class SeedLogFileSchema(Schema):
 class GenerateSchema(Schema):
     """Bulk seeding: `count` log files for one agent, with fresh ids, all alike."""
 
-    agent_id = fields.String(required=True, validate=validate.Length(min=1))
-    count = StrictInteger(required=True, validate=validate.Range(1, 2_000_000))
+    agent_id = fields.String(required=True, validate=_ID)
+    count = StrictInteger(required=True, validate=validate.Range(1, MAX_SEEDED_LOGFILES))
     date = IsoTime()
     state = fields.String(load_default=STATES[0], validate=validate.OneOf(STATES))
 
 
 class StateDocumentSchema(Schema):
-    """GET/PUT/POST /_control/state: everything the service holds (`generate`: load only)."""
+    """GET /_control/state: everything the service holds, in the form PUT and POST take back.
+
+    PUT and POST read a document item by item (seeding.read_state_document) with the item
+    schemas above, so that a large one is never held twice; this schema dumps the export.
+    """
 
     agents = fields.List(fields.Nested(SeedAgentSchema), load_default=list)
     logfiles = fields.List(fields.Nested(SeedLogFileSchema), load_default=list)

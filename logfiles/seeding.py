@@ -1,21 +1,40 @@
-"""From a loaded state document to the agents and log files it seeds (no Flask, no store).
+"""From a state document to the agents and log files it seeds (no Flask, no store).
 
-The control plane's PUT and POST /_control/state load the document with STATE_DOCUMENT and
-hand it here; what this module needs from the store (the projects of agents the document
-names but does not hold) it asks for through a callable, for those ids only.
+PUT and POST /_control/state hand the body to `read_state_document`, which parses it as a
+stream and validates it item by item, so that a large document costs what it seeds plus the
+body, not several times the body (a whole parsed document is about fifteen times its text).
+`build_seed` then makes the domain objects; what it needs from the store (the projects of
+agents the document names but does not hold) it asks for through a callable, for those ids only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+import io
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+import ijson
+from marshmallow import Schema, ValidationError
 
 from .errors import Invalid
 from .ids import IdSource
 from .model import Agent, LogFile, LogFileState
-from .schemas import REGISTRATION
+from .schemas import (
+    MAX_SEEDED_AGENTS,
+    MAX_SEEDED_LOGFILES,
+    REGISTRATION,
+    GenerateSchema,
+    SeedAgentSchema,
+    SeedLogFileSchema,
+    flatten_messages,
+)
+
+MESSAGE = "The state document is not valid."
+MAX_DEPTH = 32  # an agent's registration is the deepest item, four levels
+BATCH = 1000  # items validated per marshmallow call: its per-call cost, spread
+MAX_PROBLEMS = 1000  # problems collected before the rest are only counted
 
 # The projects of those of the given agents that the store holds (Store.agent_projects).
 ProjectLookup = Callable[[Collection[str]], Mapping[str, str]]
@@ -41,6 +60,174 @@ DEFAULT_REGISTRATION: dict[str, Any] = REGISTRATION.load(
 
 
 @dataclass(frozen=True, slots=True)
+class LogFileItem:
+    """A listed log file, validated: what the document gave, defaults still to fill in."""
+
+    id: str | None
+    agent_id: str
+    date: datetime | None
+    state: LogFileState
+
+
+@dataclass
+class StateDocument:
+    """A validated state document: loaded agents and `generate` entries, compact log files."""
+
+    agents: list[dict[str, Any]] = field(default_factory=list)
+    logfiles: list[LogFileItem] = field(default_factory=list)
+    generate: list[dict[str, Any]] = field(default_factory=list)
+
+
+_SCHEMAS: dict[str, Schema] = {
+    "agents": SeedAgentSchema(many=True),
+    "logfiles": SeedLogFileSchema(many=True),
+    "generate": GenerateSchema(many=True),
+}
+
+
+def read_state_document(data: bytes) -> StateDocument:
+    """Parse and validate a state document: Invalid listing its problems, or its content.
+
+    JSON as strictly as the contract's bodies (UTF-8, no NaN, no duplicate members); the
+    members are `agents`, `logfiles` and `generate`, each a list; at most MAX_SEEDED_AGENTS
+    agents and MAX_SEEDED_LOGFILES log files, listed and generated together, checked while
+    reading, so an oversized document stops early.
+    """
+    reader = _Reader()
+    try:
+        for section, batch in _batches(ijson.basic_parse(io.BytesIO(data), use_float=True)):
+            reader.add(section, batch)
+    except ijson.JSONError as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "not JSON"
+        raise Invalid("The state document is not valid JSON.", [f"body: {detail}"]) from None
+    return reader.finish()
+
+
+class _Reader:
+    """Validates batches of items as they come and keeps their compact form."""
+
+    def __init__(self) -> None:
+        self.document = StateDocument()
+        self.problems: list[str] = []
+        self.more_problems = 0
+        self.logfile_count = 0
+        self.offsets = dict.fromkeys(_SCHEMAS, 0)
+
+    def add(self, section: str, batch: list[Any]) -> None:
+        offset = self.offsets[section]
+        self.offsets[section] += len(batch)
+        try:
+            loaded: list[dict[str, Any]] = _SCHEMAS[section].load(batch)
+        except ValidationError as exc:
+            self._problems(section, offset, exc.messages)
+            loaded = []
+        if section == "agents":
+            self.document.agents.extend(loaded)
+            if self.offsets["agents"] > MAX_SEEDED_AGENTS:
+                raise Invalid(MESSAGE, [f"agents: at most {MAX_SEEDED_AGENTS} in one document"])
+            return
+        if section == "logfiles":
+            self.document.logfiles.extend(
+                LogFileItem(item.get("id"), item["agent_id"], item.get("date"), LogFileState(item["state"]))
+                for item in loaded
+            )
+            self.logfile_count += len(batch)
+        else:
+            self.document.generate.extend(loaded)
+            self.logfile_count += sum(item["count"] for item in loaded)
+        if self.logfile_count > MAX_SEEDED_LOGFILES:
+            raise Invalid(
+                MESSAGE, [f"logfiles: at most {MAX_SEEDED_LOGFILES} in one document, generated ones included"]
+            )
+
+    def _problems(self, section: str, offset: int, messages: Any) -> None:
+        if isinstance(messages, Mapping):  # {index in the batch: problems}, as marshmallow's many
+            messages = {offset + int(index): value for index, value in messages.items()}
+        found = flatten_messages(messages, where=section)
+        room = MAX_PROBLEMS - len(self.problems)
+        self.problems.extend(found[:room])
+        self.more_problems += max(0, len(found) - room)
+
+    def finish(self) -> StateDocument:
+        if self.problems:
+            more = [f"errors: {self.more_problems} more not listed"] if self.more_problems else []
+            raise Invalid(MESSAGE, self.problems + more)
+        return self.document
+
+
+def _batches(events: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, list[Any]]]:
+    """The top-level object's lists, as (member, up to BATCH items) in document order."""
+    first = next(events, None)
+    if first is None or first[0] != "start_map":
+        raise Invalid(MESSAGE, ["body: must be a JSON object"])
+    seen: set[str] = set()
+    for event, key in events:
+        if event == "end_map":
+            break
+        if key in seen:
+            raise Invalid("The state document is not valid JSON.", [f"body: duplicate member {key!r}"])
+        seen.add(key)
+        if key not in _SCHEMAS:
+            raise Invalid(MESSAGE, [f"{key}: Unknown field."])
+        event, _ = _next(events)
+        if event != "start_array":
+            _value(event, None, events)  # the rest of the document must still be JSON
+            raise Invalid(MESSAGE, [f"{key}: Not a valid list."])
+        batch: list[Any] = []
+        for event, value in events:
+            if event == "end_array":
+                break
+            batch.append(_value(event, value, events))
+            if len(batch) == BATCH:
+                yield key, batch
+                batch = []
+        if batch:
+            yield key, batch
+    for _ in events:  # the parser reports trailing garbage only when asked for more
+        pass
+
+
+_OPENERS = {"start_map": dict, "start_array": list}
+
+
+def _next(events: Iterator[tuple[str, Any]]) -> tuple[str, Any]:
+    """The next event; the parser reports a cut document itself, this is the guard if not."""
+    for event in events:
+        return event
+    raise Invalid("The state document is not valid JSON.", ["body: the document ends too early"])
+
+
+def _value(event: str, value: Any, events: Iterator[tuple[str, Any]]) -> Any:
+    """One JSON value from the parser's events, without recursion; duplicate members refused."""
+    if event not in _OPENERS:
+        return value
+    root: Any = _OPENERS[event]()
+    stack: list[Any] = [root]
+    key: str = ""
+    while stack:
+        event, value = _next(events)
+        top = stack[-1]
+        if event == "map_key":
+            if value in top:
+                raise Invalid("The state document is not valid JSON.", [f"body: duplicate member {value!r}"])
+            key = value
+            continue
+        if event in ("end_map", "end_array"):
+            stack.pop()
+            continue
+        child = _OPENERS[event]() if event in _OPENERS else value
+        if isinstance(top, dict):
+            top[key] = child
+        else:
+            top.append(child)
+        if event in _OPENERS:
+            if len(stack) >= MAX_DEPTH:
+                raise Invalid("The state document is not valid JSON.", ["body: nested too deeply"])
+            stack.append(child)
+    return root
+
+
+@dataclass(frozen=True, slots=True)
 class Seed:
     """What a state document adds: agents in document order, then its log files, then generated ones."""
 
@@ -49,39 +236,42 @@ class Seed:
 
 
 def build_seed(
-    document: Mapping[str, Any], moment: datetime, new_id: IdSource, stored_projects: ProjectLookup | None
+    document: StateDocument, moment: datetime, new_id: IdSource, stored_projects: ProjectLookup | None
 ) -> Seed:
-    """The agents and log files of a loaded state document, defaults filled in.
+    """The agents and log files of a read state document, defaults filled in.
 
     A log file takes its agent's project, from the document or else from `stored_projects`
     (None when the store's agents do not count: a replace). Invalid lists every log file and
     `generate` entry whose agent is in neither. Taken ids are the store's to find.
     """
-    agents = [_agent(item, moment, new_id) for item in document["agents"]]
+    agents = [_agent(item, moment, new_id) for item in document.agents]
     projects = {agent.id: agent.project_id for agent in agents}
-    named = {item["agent_id"] for kind in ("logfiles", "generate") for item in document[kind]}
+    named = {item.agent_id for item in document.logfiles} | {item["agent_id"] for item in document.generate}
     outside = named - projects.keys()
     if outside and stored_projects is not None:
         projects = {**stored_projects(outside), **projects}
     problems = [
-        f"{kind}.{index}.agent_id: no agent '{item['agent_id']}' in the state"
-        for kind in ("logfiles", "generate")
-        for index, item in enumerate(document[kind])
+        f"logfiles.{index}.agent_id: no agent '{item.agent_id}' in the state"
+        for index, item in enumerate(document.logfiles)
+        if item.agent_id not in projects
+    ] + [
+        f"generate.{index}.agent_id: no agent '{item['agent_id']}' in the state"
+        for index, item in enumerate(document.generate)
         if item["agent_id"] not in projects
     ]
     if problems:
-        raise Invalid("The state document is not valid.", problems)
+        raise Invalid(MESSAGE, problems)
     logfiles = [
         LogFile(
-            id=item.get("id") or new_id(),
-            project_id=projects[item["agent_id"]],
-            agent_id=item["agent_id"],
-            date=item.get("date") or moment,
-            state=LogFileState(item["state"]),
+            id=item.id or new_id(),
+            project_id=projects[item.agent_id],
+            agent_id=item.agent_id,
+            date=item.date or moment,
+            state=item.state,
         )
-        for item in document["logfiles"]
+        for item in document.logfiles
     ]
-    for item in document["generate"]:
+    for item in document.generate:
         project_id, agent_id = projects[item["agent_id"]], item["agent_id"]
         date, state = item.get("date") or moment, LogFileState(item["state"])
         # One microsecond apart, as if requested one after another: distinct dates, so

@@ -19,7 +19,7 @@ from ..schemas import (
     JOURNAL_QUERY,
     STATE_DOCUMENT,
 )
-from ..seeding import build_seed
+from ..seeding import build_seed, read_state_document
 from . import checks, no_content, now, runtime
 
 bp = Blueprint("control", __name__, url_prefix="/_control")
@@ -60,7 +60,8 @@ def export_state() -> Response:
 
 
 def _import(replace: bool) -> Response:
-    document = load(STATE_DOCUMENT, "state document")
+    checks.require_content_type(checks.JSON)
+    document = read_state_document(checks.read_body(CONTROL_MAX_BODY))
     rt = runtime()
     # Replacing, the store's agents do not count; adding, only the ones the document names.
     seed = build_seed(document, now(), rt.new_id, None if replace else rt.store.agent_projects)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 from collections.abc import Collection, Mapping
@@ -13,8 +14,7 @@ import pytest
 
 from logfiles.errors import Invalid
 from logfiles.model import Agent, LogFile, LogFileState
-from logfiles.schemas import STATE_DOCUMENT
-from logfiles.seeding import DEFAULT_REGISTRATION, Seed, build_seed
+from logfiles.seeding import DEFAULT_REGISTRATION, Seed, build_seed, read_state_document
 
 NOW = datetime(2014, 9, 23, 12, 22, 40, 606703, tzinfo=UTC)
 WHEN = "2014-01-02T03:04:05.000006Z"
@@ -38,7 +38,7 @@ class Lookup:
 
 
 def seed(document: dict[str, Any], lookup: Lookup | None = None) -> Seed:
-    return build_seed(STATE_DOCUMENT.load(document), NOW, ids(), lookup)
+    return build_seed(read_state_document(json.dumps(document).encode()), NOW, ids(), lookup)
 
 
 def test_build_seed_fills_in_the_defaults() -> None:
@@ -127,3 +127,72 @@ def test_seeding_imports_no_flask_or_werkzeug() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# Reading: strict JSON, item by item, with bounds on what one document may create.
+
+
+def read(text: str | bytes) -> Any:
+    return read_state_document(text.encode() if isinstance(text, str) else text)
+
+
+def problems_of(text: str | bytes) -> list[str]:
+    with pytest.raises(Invalid) as caught:
+        read(text)
+    return caught.value.errors
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("[]", "body: must be a JSON object"),
+        ('{"agents": [], "agents": []}', "body: duplicate member 'agents'"),
+        ('{"agents": [{"project_id": "p", "project_id": "q"}]}', "body: duplicate member 'project_id'"),
+        ('{"agents": [{"project_id": NaN}]}', "body: lexical error"),
+        ('{"agents": []} {}', "body: parse error: trailing garbage"),
+        ('{"agents": [', "body: "),
+        ('{"agnets": []}', "agnets: Unknown field."),
+        ('{"agents": {"project_id": "p"}}', "agents: Not a valid list."),
+        ('{"logfiles": [' + "[" * 40 + "]" * 40 + "]}", "body: nested too deeply"),
+    ],
+)
+def test_read_state_document_refuses_what_is_not_a_strict_document(text: str, where: str) -> None:
+    assert problems_of(text)[0].startswith(where)
+
+
+def test_read_state_document_in_utf16_is_invalid() -> None:
+    assert problems_of(json.dumps({"agents": []}).encode("utf-16"))[0].startswith("body: ")
+
+
+def test_read_state_document_names_a_problem_by_its_index_across_batches() -> None:
+    logfiles: list[dict[str, Any]] = [{"agent_id": "a"} for _ in range(2500)]
+    logfiles[1500]["state"] = "lost"
+    logfiles[2499] = "not an object"  # type: ignore[call-overload]
+    found = problems_of(json.dumps({"logfiles": logfiles}))
+    assert found[0].startswith("logfiles.1500.state: ")
+    assert found[1] == "logfiles.2499: must be a JSON object"
+
+
+def test_read_state_document_lists_a_thousand_problems_and_counts_the_rest() -> None:
+    found = problems_of(json.dumps({"logfiles": [{} for _ in range(1500)]}))
+    assert len(found) == 1001 and found[-1] == "errors: 500 more not listed"
+
+
+def test_read_state_document_stops_past_the_log_file_bound() -> None:
+    generate = [{"agent_id": "a", "count": 1_000_000}, {"agent_id": "a", "count": 1_000_000}]
+    assert read(json.dumps({"generate": generate})).generate[1]["count"] == 1_000_000
+    over = json.dumps({"logfiles": [{"agent_id": "a"}], "generate": generate})
+    assert problems_of(over) == ["logfiles: at most 2000000 in one document, generated ones included"]
+    many = json.dumps({"generate": [{"agent_id": "a", "count": 2_000_000}] * 1000})
+    assert problems_of(many)[0].startswith("logfiles: at most 2000000")
+
+
+def test_read_state_document_stops_past_the_agent_bound() -> None:
+    text = json.dumps({"agents": [{"project_id": "p"}] * 100_001})
+    assert problems_of(text) == ["agents: at most 100000 in one document"]
+
+
+def test_read_state_document_keeps_log_files_compact() -> None:
+    document = read(json.dumps({"logfiles": [{"agent_id": "a", "id": "l", "state": "started"}]}))
+    (item,) = document.logfiles
+    assert (item.id, item.agent_id, item.date, item.state) == ("l", "a", None, LogFileState.STARTED)
