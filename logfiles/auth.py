@@ -89,6 +89,11 @@ def parse_tokens(document: object) -> TokenRegistry:
     for token, grant in document.items():
         if not token:
             raise ConfigError(VARIABLE, "a token may not be empty")
+        if token != token.strip():
+            # A header's surrounding spaces are stripped on the way in: it could never match.
+            raise ConfigError(VARIABLE, f"token {token!r}: must not start or end with spaces")
+        if not token.isascii() or not token.isprintable():
+            raise ConfigError(VARIABLE, f"token {token!r}: must be printable ASCII")
         if not isinstance(grant, dict):
             raise ConfigError(VARIABLE, f"token {token!r}: must map to an object")
         project_id = grant.get("project_id")
@@ -107,9 +112,25 @@ def load_tokens(path: str | None) -> TokenRegistry:
         return TokenRegistry()
     try:
         with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+            document = json.load(handle, object_pairs_hook=_unique_members)
     except OSError as exc:
         raise ConfigError(VARIABLE, f"cannot read {path}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ConfigError(VARIABLE, f"{path} is nested too deep to be a tokens file") from None
     except ValueError as exc:
         raise ConfigError(VARIABLE, f"{path} is not valid JSON: {exc}") from None
     return parse_tokens(document)
+
+
+class _DuplicateMember(ValueError):
+    pass
+
+
+def _unique_members(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A member named twice (a token, say) is an error: JSON would keep the last one silently."""
+    members: dict[str, object] = {}
+    for name, value in pairs:
+        if name in members:
+            raise _DuplicateMember(f"{name!r} appears twice in one object")
+        members[name] = value
+    return members

@@ -14,6 +14,8 @@ from .errors import ConfigError
 MAX_BODY_BYTES = 1024 * 1024  # SPEC: a body over 1 MiB is a 413; exactly 1 MiB is accepted.
 DEFAULT_TEMP_URL_KEY = "logfiles-stub-temp-url-key"
 DEFAULT_JOURNAL_SIZE = 1000
+# (ours) A ring of a million requests is already gigabytes of bodies; SQLite's INTEGER ends at 2**63 - 1.
+MAX_JOURNAL_SIZE = 1_000_000
 DEFAULT_BIND = "127.0.0.1:8080"
 MEMORY_ONE_WORKER = (
     "the memory store lives in one process, so it runs exactly one worker "
@@ -31,6 +33,7 @@ class Settings:
     temp_url_key: str = DEFAULT_TEMP_URL_KEY  # LOGFILES_TEMP_URL_KEY
     control: bool = True  # LOGFILES_CONTROL (on/off)
     control_token: str | None = None  # LOGFILES_CONTROL_TOKEN
+    control_open: bool = False  # LOGFILES_CONTROL_OPEN: no control token with a tokens file, on purpose
     journal_size: int = DEFAULT_JOURNAL_SIZE  # LOGFILES_JOURNAL_SIZE
     access_log: bool = True  # LOGFILES_ACCESS_LOG: gunicorn's line per request (on/off)
     bind: str = DEFAULT_BIND  # LOGFILES_BIND: HOST:PORT for gunicorn and the dev server
@@ -41,8 +44,19 @@ class Settings:
         bind_address(self.bind)
         if self.object_store_url is not None:
             check_object_store_url(self.object_store_url)
-        if self.journal_size < 0:
-            raise ConfigError("LOGFILES_JOURNAL_SIZE", "must be 0 or a positive integer")
+        check_secret("LOGFILES_TEMP_URL_KEY", self.temp_url_key)
+        if self.control_token is not None:
+            check_secret("LOGFILES_CONTROL_TOKEN", self.control_token)
+        if not 0 <= self.journal_size <= MAX_JOURNAL_SIZE:
+            raise ConfigError("LOGFILES_JOURNAL_SIZE", f"must be an integer from 0 to {MAX_JOURNAL_SIZE:,}")
+        if self.tokens_file and self.control and self.control_token is None and not self.control_open:
+            # With tokens the API is locked, but an open control plane hands out every token
+            # (the journal) and rewrites all state: that must be a choice, not a default.
+            raise ConfigError(
+                "LOGFILES_CONTROL_TOKEN",
+                "must be set when LOGFILES_TOKENS_FILE is (or LOGFILES_CONTROL=off, "
+                "or LOGFILES_CONTROL_OPEN=on to leave the control plane open to anyone)",
+            )
         if self.workers is not None and self.workers < 1:
             raise ConfigError("LOGFILES_WORKERS", "must be at least 1")
         if self.workers is not None and self.workers > 1 and self.store_url == "memory":
@@ -60,6 +74,7 @@ class Settings:
             temp_url_key=env.get("LOGFILES_TEMP_URL_KEY") or DEFAULT_TEMP_URL_KEY,
             control=_switch(env, "LOGFILES_CONTROL", True),
             control_token=env.get("LOGFILES_CONTROL_TOKEN") or None,
+            control_open=_switch(env, "LOGFILES_CONTROL_OPEN", False),
             journal_size=DEFAULT_JOURNAL_SIZE if journal_size is None else journal_size,
             access_log=_switch(env, "LOGFILES_ACCESS_LOG", True),
             bind=env.get("LOGFILES_BIND", "").strip() or DEFAULT_BIND,
@@ -67,10 +82,28 @@ class Settings:
         )
 
 
+def check_secret(variable: str, value: str) -> None:
+    """A key or token must be printable ASCII with no spaces around it.
+
+    A header value arrives as latin-1 with its surrounding spaces stripped, and the key is
+    HMAC'd as bytes: anything else could never match, or would match differently per client.
+    """
+    if not value.isascii() or not value.isprintable():
+        raise ConfigError(variable, "must be printable ASCII")
+    if value != value.strip():
+        raise ConfigError(variable, "must not start or end with spaces")
+
+
 def check_store_url(url: str) -> None:
     """Accept `memory` or `sqlite:///<path>`; anything else stops start-up."""
     if url == "memory":
         return
+    if url == "sqlite:///:memory:":
+        raise ConfigError(
+            "LOGFILES_STORE",
+            "sqlite:///:memory: would give every connection its own empty database; "
+            "use 'memory', or sqlite:///<path> for a file",
+        )
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         return
     raise ConfigError("LOGFILES_STORE", f"unknown store {url!r}; use 'memory' or 'sqlite:///<path>'")
@@ -157,7 +190,6 @@ def _integer(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(name, f"{raw!r} is not an integer") from None
+    if not (raw.isascii() and raw.lstrip("+-").isdigit() and len(raw) <= 20):
+        raise ConfigError(name, f"{raw[:40]!r} is not an integer")
+    return int(raw)

@@ -40,6 +40,14 @@ class Conflict(LogfilesError):
     """The request is well formed but does not fit the current state."""
 
 
+class Unavailable(LogfilesError):
+    """The service cannot serve now (its storage is locked, full, read-only or gone); retry later."""
+
+    def __init__(self, message: str, errors: list[str] | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, errors)
+        self.retry_after = retry_after
+
+
 class ConfigError(Exception):
     """A configuration variable has a value the service cannot start with."""
 

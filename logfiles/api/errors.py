@@ -20,6 +20,7 @@ STATUS: Mapping[type[errors.LogfilesError], int] = {
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
+    errors.Unavailable: 503,
 }
 
 # One sentence per status werkzeug (routing, size limits) may raise, in the guide's words.
@@ -65,7 +66,11 @@ def allowed_methods(methods: Iterable[str] | None) -> list[str]:
 
 
 def handle_domain_error(exc: errors.LogfilesError) -> Response:
-    return fault_response(STATUS.get(type(exc), 400), exc.message, exc.errors)
+    headers = None
+    if isinstance(exc, errors.Unavailable):
+        # RFC 9110: a 503 may say when to come back; clients of the real service honour it.
+        headers = {"Retry-After": str(exc.retry_after)}
+    return fault_response(STATUS.get(type(exc), 400), exc.message, exc.errors, headers)
 
 
 def handle_http_exception(exc: HTTPException) -> Response:

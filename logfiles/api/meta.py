@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from . import runtime
 from .links import version_url
 from .openapi import build_spec
 
@@ -48,5 +49,6 @@ def version() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Readiness: the app is loaded and answering; it touches nothing else."""
+    """Readiness: the app is loaded and its store can serve (503, the fault body, if not)."""
+    runtime().store.health()
     return jsonify({"status": "ok"})

@@ -128,17 +128,19 @@ def journal(status: int) -> bool:
     if data is None:
         length = request.content_length
         data = request.get_data(cache=True) if length and length <= MAX_BODY_BYTES else b""
-    entry = JournalEntry(
-        time=now(),
-        method=request.method,
-        path=clip(request.path),
-        query=clip(request.query_string.decode("latin-1")),
-        headers=recorded_headers(request.environ, hide_token=not rt.tokens.open),
-        body=body_text(data),
-        status=status,
-        fault=g.get("fault"),
-    )
     try:
+        # The clock is read from the store too, so it is inside the best effort: a store
+        # that failed the request (a 503) must not turn its answer into a 500 here.
+        entry = JournalEntry(
+            time=now(),
+            method=request.method,
+            path=clip(request.path),
+            query=clip(request.query_string.decode("latin-1")),
+            headers=recorded_headers(request.environ, hide_token=not rt.tokens.open),
+            body=body_text(data),
+            status=status,
+            fault=g.get("fault"),
+        )
         rt.store.record_request(entry, rt.settings.journal_size)
     except Exception:
         # Best effort: the answer was decided (and any change committed) before this, so a

@@ -54,6 +54,9 @@ class Store(Protocol):
     def reset(self) -> None:
         """Forget everything: agents, log files, journal, faults; the clock back to real time."""
 
+    def health(self) -> None:
+        """Raise Unavailable when the store cannot serve (its file gone, say); else return."""
+
     def close(self) -> None: ...
 
 

@@ -220,5 +220,8 @@ class MemoryStore:
     def set_clock(self, setting: ClockSetting) -> None:
         self._clock = setting
 
+    def health(self) -> None:
+        """Always healthy: nothing outside the process can take the dicts away."""
+
     def close(self) -> None:
         """Nothing to release."""

@@ -88,7 +88,7 @@ def test_bad_configuration_stops_start_with_one_line(
 ) -> None:
     bad = tmp_path / "tokens.json"
     bad.write_text("{not json")
-    server = launch(env={"LOGFILES_TOKENS_FILE": str(bad)}, wait=False)
+    server = launch(env={"LOGFILES_TOKENS_FILE": str(bad), "LOGFILES_CONTROL_TOKEN": "c"}, wait=False)
     assert server.process.wait(30) != 0
     output = server.output()
     assert "Traceback" not in output

@@ -96,3 +96,33 @@ def test_load_tokens_malformed_file_is_a_config_error(tmp_path: Path, content: s
 def test_load_tokens_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_tokens(str(tmp_path / "missing.json"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"t": {"project_id": "p", "roles": []}, "t": {"project_id": "q", "roles": ["admin"]}}',
+        '{"t": {"project_id": "p", "project_id": "q"}}',
+        '{" t": {"project_id": "p", "roles": []}}',
+        '{"t ": {"project_id": "p", "roles": []}}',
+        '{"t\\u00e9": {"project_id": "p", "roles": []}}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"a":' * 100_000 + "1" + "}" * 100_000,
+    ],
+    ids=[
+        "duplicate-token",
+        "duplicate-member",
+        "leading-space",
+        "trailing-space",
+        "non-ascii",
+        "deep-list",
+        "deep-object",
+    ],
+)
+def test_load_tokens_file_that_cannot_serve_is_a_one_line_config_error(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "tokens.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        load_tokens(str(path))
+    assert info.value.variable == "LOGFILES_TOKENS_FILE"
+    assert "\n" not in str(info.value) and len(str(info.value)) < 500

@@ -139,3 +139,46 @@ def test_unix_socket_bind_error_says_how_to_get_one() -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"LOGFILES_BIND": "unix:/tmp/stub.sock"})
     assert "gunicorn --bind unix:PATH wsgi:app" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOGFILES_TEMP_URL_KEY", "clé"),
+        ("LOGFILES_TEMP_URL_KEY", " key"),
+        ("LOGFILES_CONTROL_TOKEN", "jeton-é"),
+        ("LOGFILES_CONTROL_TOKEN", "tok\n"),
+        ("LOGFILES_JOURNAL_SIZE", str(2**63)),
+        ("LOGFILES_JOURNAL_SIZE", "1000001"),
+        ("LOGFILES_JOURNAL_SIZE", "-1"),
+        ("LOGFILES_JOURNAL_SIZE", "1_000"),
+        ("LOGFILES_STORE", "sqlite:///:memory:"),
+    ],
+)
+def test_from_env_value_that_cannot_serve_is_a_config_error(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({variable: value})
+    assert info.value.variable == variable
+
+
+def test_from_env_journal_size_up_to_a_million_is_accepted() -> None:
+    assert Settings.from_env({"LOGFILES_JOURNAL_SIZE": "1000000"}).journal_size == 1_000_000
+
+
+def test_from_env_tokens_file_without_control_token_is_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"LOGFILES_TOKENS_FILE": "/etc/tokens.json"})
+    assert info.value.variable == "LOGFILES_CONTROL_TOKEN"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"LOGFILES_CONTROL_TOKEN": "secret"},
+        {"LOGFILES_CONTROL": "off"},
+        {"LOGFILES_CONTROL_OPEN": "on"},
+    ],
+)
+def test_from_env_tokens_file_with_a_guarded_or_chosen_control_plane_starts(extra: dict[str, str]) -> None:
+    settings = Settings.from_env({"LOGFILES_TOKENS_FILE": "/etc/tokens.json", **extra})
+    assert settings.tokens_file == "/etc/tokens.json"

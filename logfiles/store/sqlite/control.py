@@ -108,9 +108,16 @@ class SqliteControl:
             db.execute("DELETE FROM faults")
 
     def trigger_fault(self, method: str, path: str, headers: HeaderSource) -> FaultRule | None:
-        """Count and fire under the write lock, so a rule fires `times` times across every worker."""
-        if self._db.statement().execute("SELECT 1 FROM faults LIMIT 1").fetchone() is None:
-            return None  # the common case: one statement, no transaction, no write lock
+        """Count and fire under the write lock, so a rule fires `times` times across every worker.
+
+        Matching is read first, outside any write lock: a request that matches no rule (most
+        of them, however many rules there are) writes nothing and waits for no other worker.
+        Only when some rule matches are the rules read again and counted under the lock.
+        """
+        with self._db.read() as db:
+            rules = [_rule(row[0]) for row in db.execute("SELECT rule FROM faults ORDER BY seq")]
+        if not any(rule.matches(method, path, headers) for rule in rules):
+            return None  # no rule or none matching: no transaction that writes
         with self._db.write() as db:
             found = db.execute("SELECT seq, rule FROM faults ORDER BY seq").fetchall()
             rules = [_rule(row[1]) for row in found]

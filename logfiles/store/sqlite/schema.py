@@ -103,7 +103,7 @@ def prepare_file(path: str | os.PathLike[str]) -> str:
     check_location(full_path)
     connection = None
     try:
-        connection = connect(full_path)
+        connection = connect(full_path, create=True)
         _prepare_patiently(connection, full_path)
     except sqlite3.Error as exc:
         if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:

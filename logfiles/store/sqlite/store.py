@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ...model import Agent, LogFile
 from ..base import LogFileChange, Page, add_agent, agent_not_found, logfile_not_found, marker_not_found
@@ -12,7 +15,33 @@ from .connection import Connections
 from .control import SqliteControl
 from .schema import prepare_file
 
+_Class = TypeVar("_Class", bound=type)
 
+
+def _guarded(cls: _Class) -> _Class:
+    """Run every public operation (its own and SqliteControl's) under `Connections.guard`.
+
+    So that no sqlite3 failure of any operation, present or added later, reaches the
+    client as a 500: each is Unavailable, and the thread's connection is reopened.
+    """
+    for name in dir(cls):
+        method = getattr(cls, name)
+        if name.startswith("_") or name in {"open", "close"} or not callable(method):
+            continue
+        setattr(cls, name, _guard(method))
+    return cls
+
+
+def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def guarded(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
+        with self._db.guard():
+            return method(self, *args, **kwargs)
+
+    return guarded
+
+
+@_guarded
 class SqliteStore(SqliteControl):
     """Agents and log files here, the control state from SqliteControl; concurrency: connection.py."""
 
@@ -118,6 +147,11 @@ class SqliteStore(SqliteControl):
         with self._db.write() as db:
             for table in ("logfiles", "agents", "journal", "faults", "clock"):
                 db.execute(f"DELETE FROM {table}")
+
+    def health(self) -> None:
+        """Unavailable unless the file is the one opened and answers a query."""
+        self._db.check_file(always=True)
+        self._db.statement().execute("SELECT count(*) FROM clock").fetchone()
 
     def close(self) -> None:
         """Close this thread's connection; the next call opens a new one."""
