@@ -20,8 +20,10 @@ CONFIG_ERROR_STATUS = 4
 
 # logfiles/worker.py: gunicorn's gevent worker plus a read timeout and JSON error answers.
 WORKER_CLASS = "logfiles.worker.Worker"
-# Connections one worker holds at once (idle, stalled or being answered); gunicorn's default.
-WORKER_CONNECTIONS = 1000
+# Connections one worker holds at once (idle, stalled or being answered). The memory store
+# has one worker: 1,000 stalled clients must leave room for everyone else. Each is a file
+# descriptor; the worker raises its soft limit to fit (logfiles/worker.py).
+WORKER_CONNECTIONS = 4096
 LIMIT_REQUEST_LINE = 8190
 
 
