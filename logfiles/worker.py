@@ -63,6 +63,10 @@ class _TimedInput:
         self.timed_out = False
 
     def _guard(self, read: Callable[..., bytes], *args: Any) -> bytes:
+        # A read after a timeout fails at once: the application may read the body again (the
+        # journal does), and must not wait another READ_TIMEOUT for it.
+        if self.timed_out:
+            raise TimeoutError("an earlier read of this body timed out")
         try:
             return read(*args)
         except TimeoutError:
@@ -76,6 +80,8 @@ class _TimedInput:
         return self._guard(self._stream.readline, *args)
 
     def readlines(self, *args: Any) -> list[bytes]:
+        if self.timed_out:
+            raise TimeoutError("an earlier read of this body timed out")
         try:
             return list(self._stream.readlines(*args))
         except TimeoutError:

@@ -68,6 +68,17 @@ def test_a_body_read_that_times_out_gets_no_answer() -> None:
     assert log.warnings and "POST /v2" in log.warnings[0]
 
 
+def test_a_read_after_a_timeout_fails_at_once() -> None:
+    from logfiles.worker import _TimedInput
+
+    stream = _TimedInput(_Stalled())
+    with pytest.raises(TimeoutError):
+        stream.read(1)
+    stream._stream = io.BytesIO(b"late")  # would answer now; the body is given up all the same
+    with pytest.raises(TimeoutError):
+        stream.read(1)
+
+
 def test_a_body_read_in_time_is_answered() -> None:
     app = _drop_on_read_timeout(_app_reading_body, _Log())
     assert list(app({"wsgi.input": io.BytesIO(b"{}")}, lambda *a: None)) == [b"ok"]
