@@ -54,7 +54,7 @@ class Config:
 def configs(tmp: Path) -> tuple[Config, ...]:
     all_keys = tuple(s.key for s in SCENARIOS)
     return (
-        Config("memory", "memory store, journal on (1 worker, gthread, 8 threads)", {}, all_keys),
+        Config("memory", "memory store, journal on (1 worker, gevent)", {}, all_keys),
         Config(
             "memory-nojournal",
             "memory store, LOGFILES_JOURNAL_SIZE=0",
@@ -63,7 +63,7 @@ def configs(tmp: Path) -> tuple[Config, ...]:
         ),
         Config(
             "sqlite",
-            "SQLite store, LOGFILES_WORKERS=4 (gthread, 4 threads)",
+            "SQLite store, LOGFILES_WORKERS=4 (gevent)",
             {"LOGFILES_STORE": f"sqlite:///{tmp / 'bench.db'}", "LOGFILES_WORKERS": "4"},
             all_keys,
             sqlite=True,

@@ -18,6 +18,14 @@ from .errors import ConfigError
 # script can tell a bad configuration from either.
 CONFIG_ERROR_STATUS = 4
 
+# logfiles/worker.py: gunicorn's gevent worker plus a read timeout and JSON error answers.
+WORKER_CLASS = "logfiles.worker.Worker"
+# Connections one worker holds at once (idle, stalled or being answered). The memory store
+# has one worker: 1,000 stalled clients must leave room for everyone else. Each is a file
+# descriptor; the worker raises its soft limit to fit (logfiles/worker.py).
+WORKER_CONNECTIONS = 4096
+LIMIT_REQUEST_LINE = 8190
+
 
 def report_config_error(error: ConfigError) -> int:
     """Print the one line that names the variable; return the status to exit with."""
@@ -41,11 +49,14 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "bind": [settings.bind],
         "workers": settings.workers or (1 if memory else default_workers()),
-        "worker_class": "gthread",
-        "threads": 8 if memory else 4,
-        # SPEC: request lines up to 8 KiB and header fields up to 16 KiB must reach the
-        # application, which answers them in JSON (0 lifts gunicorn's request-line cap).
-        "limit_request_line": 0,
+        # gevent: a connection is a greenlet, not a thread, so stalled or idle clients and
+        # latency faults cannot take every worker's capacity (README "Reliability").
+        "worker_class": WORKER_CLASS,
+        "worker_connections": WORKER_CONNECTIONS,
+        # SPEC: request lines up to 8 KiB reach the application. gunicorn counts the line
+        # without its CRLF and caps this setting at 8190, so 8190 lets every 8 KiB line
+        # (CRLF included) through and is the largest bound it offers; 0 would mean none.
+        "limit_request_line": LIMIT_REQUEST_LINE,
         "limit_request_field_size": 32768,
         # A person can read these: time, client, request line, status, bytes, milliseconds.
         # Off, it saves about a quarter of a worker's time under load (bench/README.md).

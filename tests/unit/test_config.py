@@ -63,7 +63,7 @@ def test_gunicorn_options_follow_the_store_and_the_access_log_switch() -> None:
 
     memory = gunicorn_options(Settings())
     assert (memory["workers"], memory["bind"], memory["accesslog"]) == (1, ["127.0.0.1:8080"], "-")
-    assert memory["limit_request_line"] == 0 and memory["limit_request_field_size"] >= 16 * 1024
+    assert memory["limit_request_line"] == 8190 and memory["limit_request_field_size"] >= 16 * 1024
     sqlite = gunicorn_options(Settings(store_url="sqlite:///x.db", access_log=False, workers=3))
     assert (sqlite["workers"], sqlite["accesslog"]) == (3, None)
     assert gunicorn_options(Settings(store_url="sqlite:///x.db"))["workers"] >= 2

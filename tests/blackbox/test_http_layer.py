@@ -1,0 +1,76 @@
+"""Answers gunicorn gives itself, before the application: the bounds, and the fault body on each."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from tests.blackbox.conftest import LiveServer, start_server
+
+DEADLINE = 10.0
+LIMIT_REQUEST_LINE = 8190  # gunicorn's largest; it counts the line without its CRLF
+
+
+def exchange(server: LiveServer, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send `raw` on a new connection; the status, headers and body of the answer (read to close)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
+        sock.sendall(raw)
+        data = b""
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            data += piece
+            head, sep, body = data.partition(b"\r\n\r\n")
+            lengths = [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+            if sep and lengths and len(body) >= int(lengths[0].split(b":")[1]):
+                break
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def request_line(length: int) -> bytes:
+    """`GET <path> HTTP/1.1` of exactly `length` bytes (CRLF not counted), then a minimal request."""
+    fixed = len("GET /v2/110011/agents/ HTTP/1.1")
+    line = f"GET /v2/110011/agents/{'a' * (length - fixed)} HTTP/1.1"
+    return f"{line}\r\nHost: x\r\nX-Auth-Token: t\r\n\r\n".encode()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with start_server(tmp_path_factory.mktemp("http-layer")) as started:
+        yield started
+
+
+def test_request_line_of_8_kib_with_crlf_reaches_the_app(server: LiveServer) -> None:
+    status, headers, body = exchange(server, request_line(LIMIT_REQUEST_LINE))
+    assert status == 404 and headers["content-type"] == "application/json"
+    assert set(json.loads(body)) == {"message", "errors"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (request_line(LIMIT_REQUEST_LINE + 1), 414),
+        (b"NOT A REQUEST LINE\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(101)) + b"\r\n", 431),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+        ),
+    ],
+    ids=["line-too-long", "malformed-line", "too-many-headers", "bad-header-name", "length-and-chunked"],
+)
+def test_http_layer_refusal_is_a_fault_body(server: LiveServer, raw: bytes, status: int) -> None:
+    answered, headers, body = exchange(server, raw)
+    assert answered == status
+    assert headers["content-type"] == "application/json"
+    document = json.loads(body)
+    assert set(document) == {"message", "errors"} and document["errors"]
+    assert all(isinstance(error, str) and error for error in document["errors"])
