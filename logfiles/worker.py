@@ -125,7 +125,7 @@ def fault_answer(page: bytes, fallback: str) -> bytes:
     return head.encode("latin-1") + body
 
 
-class Worker(GeventWorker):
+class Worker(GeventWorker):  # type: ignore[misc]  # gunicorn ships no types
     """gunicorn's gevent worker with READ_TIMEOUT on each connection and JSON error answers."""
 
     wsgi: WsgiApp  # set by gunicorn's load_wsgi

@@ -31,7 +31,7 @@ import socket
 import time
 
 from flask import Flask, Response, current_app, g, request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 
 from ..config import MAX_BODY_BYTES
 from ..errors import Invalid
@@ -124,11 +124,8 @@ def journal(status: int) -> bool:
     rt = runtime()
     if not is_contract(request.path) or rt.settings.journal_size == 0:
         return False
-    data: bytes | None = g.get("body")
-    if data is None:
-        length = request.content_length
-        data = request.get_data(cache=True) if length and length <= MAX_BODY_BYTES else b""
     try:
+        data = _body_for_journal()
         # The clock is read from the store too, so it is inside the best effort: a store
         # that failed the request (a 503) must not turn its answer into a 500 here.
         entry = JournalEntry(
@@ -148,6 +145,24 @@ def journal(status: int) -> bool:
         log.warning("journal entry lost for %s %s", request.method, request.path, exc_info=True)
         return False
     return True
+
+
+def _body_for_journal() -> bytes:
+    """What the view read, or a body it did not read (up to the contract's limit).
+
+    A body the client cut short, or that timed out, is journaled empty: reading it again
+    would fail again, and the entry is worth more than the bytes.
+    """
+    data: bytes | None = g.get("body")
+    if data is not None:
+        return data
+    length = request.content_length
+    if not length or length > MAX_BODY_BYTES:
+        return b""
+    try:
+        return request.get_data(cache=True)
+    except (OSError, ValueError, ClientDisconnected):
+        return b""
 
 
 def install(app: Flask, control: bool) -> None:

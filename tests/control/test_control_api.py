@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -407,3 +408,25 @@ def test_journal_failure_never_changes_the_answer(api: Api, client: FlaskClient,
         "POST",
         "GET",
     ]
+
+
+class _TimedOutBody(io.BytesIO):
+    """A client that sent its headers, then nothing more: every read times out."""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        raise TimeoutError("timed out")
+
+    def readinto(self, buffer: Any, /) -> int:
+        raise TimeoutError("timed out")
+
+
+def test_journal_keeps_the_entry_of_a_body_that_cannot_be_read(client: FlaskClient) -> None:
+    """The view answered 401 without reading; the journal's own read of the body fails."""
+    answer = client.post(
+        "/v2/p/agents",
+        input_stream=_TimedOutBody(),
+        headers={"Content-Type": "application/json", "Content-Length": "10"},
+    )
+    assert answer.status_code == 401
+    (entry,) = control(client, "get", "requests").get_json()["requests"]
+    assert (entry["method"], entry["status"], entry["body"]) == ("POST", 401, "")
