@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import strictjson
 from .errors import ConfigError, Forbidden, Unauthorized
 
 
@@ -111,8 +111,8 @@ def load_tokens(path: str | None) -> TokenRegistry:
     if not path:
         return TokenRegistry()
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle, object_pairs_hook=_unique_members)
+        with open(path, "rb") as handle:
+            document = strictjson.loads(handle.read())
     except OSError as exc:
         raise ConfigError(VARIABLE, f"cannot read {path}: {exc.strerror or exc}") from None
     except RecursionError:
@@ -120,17 +120,3 @@ def load_tokens(path: str | None) -> TokenRegistry:
     except ValueError as exc:
         raise ConfigError(VARIABLE, f"{path} is not valid JSON: {exc}") from None
     return parse_tokens(document)
-
-
-class _DuplicateMember(ValueError):
-    pass
-
-
-def _unique_members(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """A member named twice (a token, say) is an error: JSON would keep the last one silently."""
-    members: dict[str, object] = {}
-    for name, value in pairs:
-        if name in members:
-            raise _DuplicateMember(f"{name!r} appears twice in one object")
-        members[name] = value
-    return members

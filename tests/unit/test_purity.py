@@ -17,6 +17,7 @@ CORE = [
     "logfiles.faults",
     "logfiles.journal",
     "logfiles.seeding",
+    "logfiles.strictjson",
     "logfiles.store",
     "logfiles.store.memory",
     "logfiles.store.sqlite",
