@@ -19,7 +19,7 @@ MAX_JOURNAL_SIZE = 1_000_000
 DEFAULT_BIND = "127.0.0.1:8080"
 MEMORY_ONE_WORKER = (
     "the memory store lives in one process, so it runs exactly one worker "
-    "(threads serve requests concurrently); for several workers use sqlite:///<path>"
+    "(its gevent worker serves many connections at once); for several workers use sqlite:///<path>"
 )
 
 
