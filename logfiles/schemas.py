@@ -377,16 +377,18 @@ class PageQuerySchema(_Lenient):
 MAX_MARKER_DIGITS = 18  # an event number fits a signed 64-bit integer
 
 
-class EventMarker(fields.Integer):
-    """An event id: ASCII digits, at most MAX_MARKER_DIGITS of them."""
+class EventMarker(fields.String):
+    """An event id, written as a feed writes it: a string of ASCII digits, at most
+    MAX_MARKER_DIGITS of them (the validator, which the OpenAPI document shows as a pattern)."""
 
-    default_error_messages = {"invalid": f"Not an event id (at most {MAX_MARKER_DIGITS} digits)."}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        text = value if isinstance(value, str) else ""
-        if not (text.isascii() and text.isdigit() and len(text) <= MAX_MARKER_DIGITS):
-            raise self.make_error("invalid")
-        return int(text)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            validate=validate.Regexp(
+                f"^[0-9]{{1,{MAX_MARKER_DIGITS}}}$",
+                error=f"Not an event id (at most {MAX_MARKER_DIGITS} digits).",
+            ),
+            **kwargs,
+        )
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else str(value)  # as a feed writes it
@@ -408,8 +410,11 @@ class EventQuerySchema(_Lenient):
 
     @post_load
     def make_query(self, data: dict[str, Any], **kwargs: Any) -> EventQuery:
+        marker: str | None = data.get("marker")
         return EventQuery(
-            limit=data["limit"], marker=data.get("marker"), descending=data["sort_dir"] == "desc"
+            limit=data["limit"],
+            marker=None if marker is None else int(marker),
+            descending=data["sort_dir"] == "desc",
         )
 
 
