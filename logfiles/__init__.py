@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Flask is imported here, not at the top, so that the pure core never loads it.
     from flask import Flask
 
-    from .api import agents, control, errors, logfiles, meta, pipeline
+    from .api import agents, control, errors, events, logfiles, meta, pipeline
     from .api.jsonio import OrjsonProvider
     from .api.routing import IdConverter
 
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(meta.bp)
     app.register_blueprint(agents.bp)
     app.register_blueprint(logfiles.bp)
+    app.register_blueprint(events.bp)
     if settings.control:
         app.register_blueprint(control.bp)
     errors.register(app)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from . import strictjson
 from .errors import ConfigError, Forbidden, Unauthorized
+from .model import format_time
 
 
 class Action(enum.StrEnum):
@@ -30,17 +32,47 @@ ROLE_RIGHTS: Mapping[str, frozenset[Action]] = {
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What one configured token is: a project and a set of roles."""
+    """What one token is: a project and a set of roles (None: every right, open mode's)."""
 
     project_id: str
-    roles: tuple[str, ...]
+    roles: tuple[str, ...] | None
 
     @property
     def rights(self) -> frozenset[Action]:
+        if self.roles is None:
+            return _ALL
         rights: frozenset[Action] = frozenset()
         for role in self.roles:
             rights |= ROLE_RIGHTS.get(role, frozenset())
         return rights
+
+
+# SPEC (ours): a token the service issues (an agent's) lives this long by the service clock.
+TOKEN_LIFETIME = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token the service issued and keeps in the store: an agent's (or, later, a user's)."""
+
+    id: str
+    project_id: str
+    roles: tuple[str, ...] | None
+    expires: datetime
+    agent_id: str | None = None
+
+    @property
+    def grant(self) -> Grant:
+        return Grant(self.project_id, self.roles)
+
+
+def may_be_issued(token: str) -> bool:
+    """Issued tokens are UUID4 strings: any other token needs no look-up in the store."""
+    return len(token) == 36 and token.count("-") == 4
+
+
+# Finds an issued token in the store (None when there is none), and reads the service clock.
+IssuedLookup = Callable[[str], IssuedToken | None]
 
 
 class TokenRegistry:
@@ -53,17 +85,39 @@ class TokenRegistry:
     def open(self) -> bool:
         return not self.grants
 
-    def authorize(self, token: str | None, project_id: str, action: Action) -> None:
-        """Raise Unauthorized (401) or Forbidden (403); return when the request may go on."""
+    def authorize(
+        self,
+        token: str | None,
+        project_id: str,
+        action: Action,
+        issued: IssuedLookup | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> Grant | None:
+        """Raise Unauthorized (401) or Forbidden (403); else the token's grant (None: open mode's
+        any token, with every right on every project).
+
+        A configured token wins; then a token the service issued (in both modes: an agent's
+        token is bound to its project and expires, open mode or not); then open mode takes
+        any other non-empty token.
+        """
         if not token:
             raise Unauthorized(
                 "This request needs an X-Auth-Token header.",
                 ["X-Auth-Token: missing or empty"],
             )
-        if self.open:
-            return
         grant = self.grants.get(token)
+        if grant is None and issued is not None and may_be_issued(token):
+            found = issued(token)
+            if found is not None:
+                if now is not None and now() >= found.expires:
+                    raise Unauthorized(
+                        "The X-Auth-Token has expired.",
+                        [f"X-Auth-Token: expired at {format_time(found.expires)}"],
+                    )
+                grant = found.grant
         if grant is None:
+            if self.open:
+                return None
             raise Unauthorized("The X-Auth-Token is not valid.", ["X-Auth-Token: unknown token"])
         if grant.project_id != project_id:
             raise Forbidden(
@@ -71,11 +125,12 @@ class TokenRegistry:
                 [f"project_id: the token belongs to another project, not '{project_id}'"],
             )
         if action not in grant.rights:
-            roles = ", ".join(grant.roles) or "no roles"
+            roles = ", ".join(grant.roles or ()) or "no roles"
             raise Forbidden(
                 f"This token's roles do not allow the '{action}' action.",
                 [f"X-Auth-Token: roles ({roles}) do not grant '{action}'"],
             )
+        return grant
 
 
 VARIABLE = "LOGFILES_TOKENS_FILE"

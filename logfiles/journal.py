@@ -8,7 +8,7 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 
 # Headers worth keeping: what a client chose to send that a test may assert on.
-RECORDED_HEADERS = ("X-Auth-Token", "Content-Type", "Content-Length", "Accept", "User-Agent")
+RECORDED_HEADERS = ("X-Auth-Token", "X-Agent-Id", "Content-Type", "Content-Length", "Accept", "User-Agent")
 # Where a WSGI server puts each of them in the environ.
 _ENVIRON_KEYS = {
     name: name.upper().replace("-", "_")
@@ -44,10 +44,12 @@ class JournalFilter:
     path: str | None = None  # fnmatch glob
     status: int | None = None
     since: datetime | None = None
+    agent_id: str | None = None  # the request's X-Agent-Id header
 
     def accepts(self, entry: JournalEntry) -> bool:
         return (
-            (self.method is None or entry.method == self.method.upper())
+            (self.agent_id is None or entry.headers.get("X-Agent-Id") == self.agent_id)
+            and (self.method is None or entry.method == self.method.upper())
             and (self.path is None or fnmatchcase(entry.path, self.path))
             and (self.status is None or entry.status == self.status)
             and (self.since is None or entry.time >= self.since)

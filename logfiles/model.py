@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import Conflict
@@ -78,7 +80,13 @@ TARGET_STATES: tuple[str, ...] = (LogFileState.STARTED.value, LogFileState.COMPL
 
 @dataclass(frozen=True, slots=True)
 class Agent:
-    """A registered backup agent: what it sent, plus what the service assigned."""
+    """A registered backup agent: what it sent, plus what the service assigned.
+
+    `password_sha256` is the hash of the password its registration showed once ("" when it
+    has none, so it cannot authenticate); `roles` are those of the token that registered it,
+    which its own tokens carry (None: open mode, every right on its project); `last_heard`
+    is when it was last heard from, to the second (`status.online`).
+    """
 
     id: str
     project_id: str
@@ -86,6 +94,41 @@ class Agent:
     registration: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool = True
     log_level: str = "warn"
+    password_sha256: str = ""
+    roles: tuple[str, ...] | None = None
+    last_heard: datetime | None = None
+
+    @property
+    def fingerprint(self) -> str | None:
+        host = self.registration.get("host")
+        found = host.get("fingerprint") if isinstance(host, Mapping) else None
+        return found if isinstance(found, str) else None
+
+
+def password_hash(password: str) -> str:
+    """What an agent's password is kept as: a test double need not stretch it, only not show it."""
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def password_matches(agent: Agent, password: str) -> bool:
+    return bool(agent.password_sha256) and hmac.compare_digest(agent.password_sha256, password_hash(password))
+
+
+# SPEC (ours): online = heard from within this much service-clock time.
+ONLINE_WINDOW = timedelta(minutes=5)
+# Heard-from times are written at most once per this much time per agent, so that an agent
+# sending X-Agent-Id with every request does not make every request a write; `online` may
+# so turn false up to this much early.
+HEARD_PRECISION = timedelta(seconds=1)
+
+
+def is_online(agent: Agent, now: datetime) -> bool:
+    return agent.last_heard is not None and agent.last_heard >= now - ONLINE_WINDOW
+
+
+def needs_heard_update(last_heard: datetime | None, now: datetime) -> bool:
+    """Whether `now` must be written as the agent's heard-from time (False: the kept one will do)."""
+    return last_heard is None or not now - HEARD_PRECISION < last_heard <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +159,14 @@ def change_state(logfile: LogFile, targets: Iterable[LogFileState]) -> LogFile:
         check_transition(state, target, f"/{index}/value")
         state = target
     return logfile if state is logfile.state else replace(logfile, state=state)
+
+
+def states_entered(logfile: LogFile, targets: Iterable[LogFileState]) -> list[LogFileState]:
+    """The states a valid patch moves `logfile` into, in order; a same-value retry enters none."""
+    entered: list[LogFileState] = []
+    state = logfile.state
+    for target in targets:
+        if target is not state:
+            entered.append(target)
+        state = target
+    return entered

@@ -19,6 +19,7 @@ from marshmallow import (
 )
 
 from .clock import ClockCommand
+from .events import AGENT_ACTIVATE, EventQuery
 from .faults import DEFAULT_PATH, FaultAction, FaultRule
 from .journal import JournalFilter
 from .model import STATES, TARGET_STATES, format_time, parse_time
@@ -185,6 +186,104 @@ class PatchOperationSchema(_Lenient):
     )
 
 
+def _boolean_only(value: Any) -> None:
+    # OneOf([True, False]) would take 1 and 0, which compare equal to them.
+    if not isinstance(value, bool):
+        raise ValidationError("must be true or false")
+
+
+class AgentPatchOperationSchema(_Lenient):
+    """One operation of an agent PATCH: the guide lets a client change only `enabled`."""
+
+    op = fields.String(
+        required=True,
+        validate=validate.Equal("replace", error="must be 'replace', the only operation allowed"),
+    )
+    path = fields.String(
+        required=True,
+        validate=validate.Equal("/enabled", error="must be '/enabled', the only path that can change"),
+    )
+    value = fields.Raw(required=True, validate=_boolean_only, metadata={"type": "boolean"})
+
+
+class AuthOperatingSystemSchema(_Lenient):
+    name = fields.String()
+    version = fields.String()
+    architecture = fields.String()
+
+
+class AuthHostSchema(_Lenient):
+    os = fields.Nested(AuthOperatingSystemSchema)
+    fingerprint = fields.String()
+    addresses = BoundedList(fields.Nested(AddressSchema), max_items=MAX_ADDRESSES)
+
+
+class AgentAuthSchema(_Lenient):
+    """POST /v2/{project_id}/agents/tokens: `id` and `password` decide; the rest describes
+    the host (its `fingerprint` is compared with the registered one)."""
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    project_id = fields.String()
+    name = fields.String()
+    version = fields.String()
+    host = fields.Nested(AuthHostSchema)
+
+
+class TokenSchema(Schema):
+    id = fields.String()
+    expires = fields.String()
+
+
+class AgentTokenSchema(Schema):
+    """The 200 of an agent's authentication."""
+
+    token = fields.Nested(TokenSchema)
+
+
+class AgentStatusSchema(Schema):
+    busy = fields.Boolean()
+    online = fields.Boolean()
+
+
+MAX_EVENT_NAME = 255
+
+
+class PostedEventSchema(_Lenient):
+    """POST .../events: the guide's examples are `{"event": "startup"}` and
+    `{"event": "agent_activate", "mode": "active"}`."""
+
+    event = fields.String(required=True, validate=validate.Length(min=1, max=MAX_EVENT_NAME))
+    mode = fields.String(validate=validate.OneOf(["active", "idle"], error="must be 'active' or 'idle'"))
+
+    @validates_schema
+    def activate_has_mode(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("event") == AGENT_ACTIVATE and "mode" not in data:
+            raise ValidationError("agent_activate needs a mode, 'active' or 'idle'", "mode")
+
+
+class EventSchema(Schema):
+    """An event as a feed shows it (the members besides these depend on its type)."""
+
+    id = fields.String(metadata={"description": "A decimal number, increasing, never reused."})
+    time = fields.String()
+    event = fields.String()
+    agent = fields.Dict()
+    request_id = fields.String()
+    mode = fields.String()
+    links = fields.List(fields.Nested(LinkSchema))
+
+
+class EventListSchema(Schema):
+    events = fields.List(fields.Nested(EventSchema))
+    links = fields.List(fields.Nested(LinkSchema))
+
+
+class AgentListSchema(Schema):
+    agents = fields.List(fields.Nested(AgentSchema))
+    links = fields.List(fields.Nested(LinkSchema))
+
+
 class FaultSchema(Schema):
     """The guide's fault body, for every 4xx and 5xx."""
 
@@ -275,6 +374,42 @@ class PageQuerySchema(_Lenient):
     )
 
 
+MAX_MARKER_DIGITS = 18  # an event number fits a signed 64-bit integer
+
+
+class EventMarker(fields.Integer):
+    """An event id: ASCII digits, at most MAX_MARKER_DIGITS of them."""
+
+    default_error_messages = {"invalid": f"Not an event id (at most {MAX_MARKER_DIGITS} digits)."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        text = value if isinstance(value, str) else ""
+        if not (text.isascii() and text.isdigit() and len(text) <= MAX_MARKER_DIGITS):
+            raise self.make_error("invalid")
+        return int(text)
+
+
+class EventQuerySchema(_Lenient):
+    """`?marker=&limit=&sort_dir=` of an events feed."""
+
+    marker = EventMarker(
+        metadata={"description": "An event id: ascending, only newer events; descending, only older ones."}
+    )
+    limit = QueryInteger(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(1, MAX_LIMIT, error=f"must be an integer from 1 to {MAX_LIMIT}"),
+    )
+    sort_dir = fields.String(
+        load_default="asc", validate=validate.OneOf(["asc", "desc"], error="must be 'asc' or 'desc'")
+    )
+
+    @post_load
+    def make_query(self, data: dict[str, Any], **kwargs: Any) -> EventQuery:
+        return EventQuery(
+            limit=data["limit"], marker=data.get("marker"), descending=data["sort_dir"] == "desc"
+        )
+
+
 class JournalQuerySchema(Schema):
     """`GET /_control/requests` filters; an unknown one (a typo such as `stauts`) is a 400."""
 
@@ -285,6 +420,7 @@ class JournalQuerySchema(Schema):
     path = fields.String(validate=validate.Length(min=1, max=MAX_GLOB_LENGTH))
     status = QueryInteger(validate=validate.Range(0, 599))
     since = IsoTime()
+    agent_id = fields.String(validate=validate.Length(min=1, max=MAX_ID_LENGTH))
 
     @post_load
     def make_filter(self, data: dict[str, Any], **kwargs: Any) -> JournalFilter:
@@ -298,11 +434,20 @@ class JournalQuerySchema(Schema):
 # anything is built; `generate` counts towards the log files.
 MAX_SEEDED_AGENTS = 100_000
 MAX_SEEDED_LOGFILES = 2_000_000
+MAX_SEEDED_EVENTS = 100_000
 _ID = validate.Length(min=1, max=MAX_ID_LENGTH)
 
 
+MAX_ROLES = 100
+
+
 class SeedAgentSchema(Schema):
-    """An agent as exported, or as a test seeds it (only `project_id` is required)."""
+    """An agent as exported, or as a test seeds it (only `project_id` is required).
+
+    `password` (write-only) or `password_sha256` (what an export shows) let the agent
+    authenticate; `fingerprint` sets its registration's `host.fingerprint`; `roles` are what
+    its tokens carry (null: every right on its project).
+    """
 
     id = fields.String(validate=_ID)
     project_id = fields.String(required=True, validate=_ID)
@@ -310,6 +455,41 @@ class SeedAgentSchema(Schema):
     enabled = StrictBoolean(load_default=True)
     log_level = fields.String(load_default="warn", validate=validate.Length(max=32))
     registration = fields.Nested(AgentRegistrationSchema)
+    password = fields.String(load_only=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH))
+    password_sha256 = fields.String(
+        validate=validate.Regexp(r"\A([0-9a-f]{64})?\Z", error="must be 64 lower-case hex digits")
+    )
+    fingerprint = fields.String(load_only=True, validate=validate.Length(max=MAX_ID_LENGTH))
+    roles = BoundedList(
+        fields.String(validate=validate.Length(min=1, max=128)),
+        max_items=MAX_ROLES,
+        allow_none=True,
+        load_default=None,
+    )
+
+    @validates_schema
+    def one_password(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "password" in data and "password_sha256" in data:
+            raise ValidationError("give 'password' or 'password_sha256', not both", "password")
+
+
+class SeedEventSchema(Schema):
+    """An event as exported, or as a test seeds it. An agent's event takes its agent's
+    project; a project-wide one (no `agent_id`) needs `project_id`. `details` are the
+    members the feed shows besides id, time and event; `id` is shown, and ignored on import
+    (a kept event gets a new number)."""
+
+    id = fields.String(validate=validate.Length(max=32))
+    agent_id = fields.String(validate=_ID, allow_none=True)
+    project_id = fields.String(validate=_ID)
+    time = IsoTime()
+    event = fields.String(required=True, validate=validate.Length(min=1, max=MAX_EVENT_NAME))
+    details = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=64)), load_default=dict)
+
+    @validates_schema
+    def has_a_project(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("agent_id") is None and "project_id" not in data:
+            raise ValidationError("an event without 'agent_id' needs a 'project_id'", "project_id")
 
 
 class SeedLogFileSchema(Schema):
@@ -340,6 +520,7 @@ class StateDocumentSchema(Schema):
     agents = fields.List(fields.Nested(SeedAgentSchema), load_default=list)
     logfiles = fields.List(fields.Nested(SeedLogFileSchema), load_default=list)
     generate = fields.List(fields.Nested(GenerateSchema), load_default=list, load_only=True)
+    events = fields.List(fields.Nested(SeedEventSchema), load_default=list)
 
 
 class StrictNumber(fields.Float):
@@ -468,6 +649,10 @@ JOURNAL_QUERY = JournalQuerySchema()
 
 REGISTRATION = AgentRegistrationSchema()
 PATCH_OPERATIONS = PatchOperationSchema(many=True)
+AGENT_PATCH_OPERATIONS = AgentPatchOperationSchema(many=True)
+AGENT_AUTH = AgentAuthSchema()
+POSTED_EVENT = PostedEventSchema()
+EVENT_QUERY = EventQuerySchema()
 
 __all__ = [
     "CLOCK_COMMAND",

@@ -19,14 +19,17 @@ import ijson
 from marshmallow import Schema, ValidationError
 
 from .errors import Invalid
+from .events import Event
 from .ids import IdSource
-from .model import Agent, LogFile, LogFileState
+from .model import Agent, LogFile, LogFileState, password_hash
 from .schemas import (
     MAX_SEEDED_AGENTS,
+    MAX_SEEDED_EVENTS,
     MAX_SEEDED_LOGFILES,
     REGISTRATION,
     GenerateSchema,
     SeedAgentSchema,
+    SeedEventSchema,
     SeedLogFileSchema,
     flatten_messages,
 )
@@ -76,12 +79,14 @@ class StateDocument:
     agents: list[dict[str, Any]] = field(default_factory=list)
     logfiles: list[LogFileItem] = field(default_factory=list)
     generate: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 _SCHEMAS: dict[str, Schema] = {
     "agents": SeedAgentSchema(many=True),
     "logfiles": SeedLogFileSchema(many=True),
     "generate": GenerateSchema(many=True),
+    "events": SeedEventSchema(many=True),
 }
 
 
@@ -89,7 +94,7 @@ def read_state_document(data: bytes) -> StateDocument:
     """Parse and validate a state document: Invalid listing its problems, or its content.
 
     JSON as strictly as the contract's bodies (UTF-8, no NaN, no duplicate members); the
-    members are `agents`, `logfiles` and `generate`, each a list; at most MAX_SEEDED_AGENTS
+    members are `agents`, `logfiles`, `generate` and `events`, each a list; at most MAX_SEEDED_AGENTS
     agents and MAX_SEEDED_LOGFILES log files, listed and generated together, checked while
     reading, so an oversized document stops early.
     """
@@ -125,6 +130,11 @@ class _Reader:
             self.document.agents.extend(loaded)
             if self.offsets["agents"] > MAX_SEEDED_AGENTS:
                 raise Invalid(MESSAGE, [f"agents: at most {MAX_SEEDED_AGENTS} in one document"])
+            return
+        if section == "events":
+            self.document.events.extend(loaded)
+            if self.offsets["events"] > MAX_SEEDED_EVENTS:
+                raise Invalid(MESSAGE, [f"events: at most {MAX_SEEDED_EVENTS} in one document"])
             return
         if section == "logfiles":
             self.document.logfiles.extend(
@@ -233,6 +243,7 @@ class Seed:
 
     agents: list[Agent]
     logfiles: list[LogFile]
+    events: list[Event] = field(default_factory=list)
 
 
 def build_seed(
@@ -247,6 +258,7 @@ def build_seed(
     agents = [_agent(item, moment, new_id) for item in document.agents]
     projects = {agent.id: agent.project_id for agent in agents}
     named = {item.agent_id for item in document.logfiles} | {item["agent_id"] for item in document.generate}
+    named |= {item["agent_id"] for item in document.events if item.get("agent_id") is not None}
     outside = named - projects.keys()
     if outside and stored_projects is not None:
         projects = {**stored_projects(outside), **projects}
@@ -259,6 +271,13 @@ def build_seed(
         for index, item in enumerate(document.generate)
         if item["agent_id"] not in projects
     ]
+    events = []
+    for index, item in enumerate(document.events):
+        event = _event(item, projects, moment)
+        if isinstance(event, str):
+            problems.append(f"events.{index}.{event}")
+        else:
+            events.append(event)
     if problems:
         raise Invalid(MESSAGE, problems)
     logfiles = [
@@ -280,15 +299,41 @@ def build_seed(
             LogFile(new_id(), project_id, agent_id, date + timedelta(microseconds=n), state)
             for n in range(item["count"])
         )
-    return Seed(agents, logfiles)
+    return Seed(agents, logfiles, events)
+
+
+def _event(item: Mapping[str, Any], projects: Mapping[str, str], moment: datetime) -> Event | str:
+    """The event of a document item, or what is wrong with it (`member: problem`)."""
+    agent_id = item.get("agent_id")
+    details = dict(item["details"])
+    if agent_id is None:
+        project_id = item["project_id"]
+    else:
+        if agent_id not in projects:
+            return f"agent_id: no agent '{agent_id}' in the state"
+        project_id = projects[agent_id]
+        if item.get("project_id", project_id) != project_id:
+            return f"project_id: agent '{agent_id}' is in project '{project_id}'"
+        details.setdefault("agent", {"id": agent_id})
+    return Event(project_id, agent_id, item.get("time") or moment, item["event"], details)
 
 
 def _agent(item: Mapping[str, Any], moment: datetime, new_id: IdSource) -> Agent:
+    registration = item.get("registration") or DEFAULT_REGISTRATION
+    if "fingerprint" in item:
+        registration = {**registration, "host": {**registration["host"], "fingerprint": item["fingerprint"]}}
+    if "password" in item:
+        password_sha256 = password_hash(item["password"])
+    else:
+        password_sha256 = item.get("password_sha256", "")
+    roles = item.get("roles")
     return Agent(
         id=item.get("id") or new_id(),
         project_id=item["project_id"],
         registered_time=item.get("registered_time") or moment,
-        registration=item.get("registration") or DEFAULT_REGISTRATION,
+        registration=registration,
         enabled=item["enabled"],
         log_level=item["log_level"],
+        password_sha256=password_sha256,
+        roles=None if roles is None else tuple(roles),
     )

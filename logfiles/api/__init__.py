@@ -24,8 +24,8 @@ def now() -> datetime:
     return moment
 
 
-def no_content() -> Response:
-    """204 with no body and so no Content-Type (Flask would label an empty body text/html)."""
-    response = Response(status=204)
+def no_content(status: int = 204) -> Response:
+    """204 (or 202) with no body and so no Content-Type (Flask would label an empty body text/html)."""
+    response = Response(status=status)
     del response.headers["Content-Type"]
     return response

@@ -9,20 +9,27 @@ from flask import g, request
 from marshmallow import Schema, ValidationError
 
 from .. import strictjson
-from ..auth import Action
+from ..auth import Action, Grant
 from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 from ..schemas import flatten_messages
-from . import runtime
+from . import now, runtime
 
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 
 
-def authorize(project_id: str, action: Action) -> None:
-    """401 without a usable token, 403 when it may not do `action` on `project_id`."""
+def authorize(project_id: str, action: Action) -> Grant | None:
+    """401 without a usable token, 403 when it may not do `action` on `project_id`.
+
+    Returns the token's grant (None: any token, open mode). Marks the request as one the
+    project accepted, which is when its X-Agent-Id counts as hearing from that agent.
+    """
     token = request.headers.get("X-Auth-Token", "").strip()
-    runtime().tokens.authorize(token, project_id, action)
+    rt = runtime()
+    grant = rt.tokens.authorize(token, project_id, action, rt.store.get_token, now)
+    g.authorized_project = project_id
+    return grant
 
 
 def require_content_type(expected: str) -> None:

@@ -55,8 +55,12 @@ def reset() -> Response:
 @bp.get("/state")
 def export_state() -> Response:
     """Everything, in the form PUT and POST take back (the same schema both ways)."""
-    agents, logfiles = runtime().store.export_state()
-    return jsonify(STATE_DOCUMENT.dump({"agents": agents, "logfiles": logfiles}))
+    snapshot = runtime().store.export_state()
+    return jsonify(
+        STATE_DOCUMENT.dump(
+            {"agents": snapshot.agents, "logfiles": snapshot.logfiles, "events": snapshot.events}
+        )
+    )
 
 
 def _import(replace: bool) -> Response:
@@ -65,13 +69,17 @@ def _import(replace: bool) -> Response:
     rt = runtime()
     # Replacing, the store's agents do not count; adding, only the ones the document names.
     seed = build_seed(document, now(), rt.new_id, None if replace else rt.store.agent_projects)
-    rt.store.import_state(seed.agents, seed.logfiles, replace=replace)
+    rt.store.import_state(seed.agents, seed.logfiles, replace=replace, events=seed.events)
     listed = seed.logfiles[:MAX_LISTED_IDS]
     return jsonify(
         {
             "agents": [{"id": a.id, "project_id": a.project_id} for a in seed.agents],
             "logfiles": [{"id": lf.id, "agent_id": lf.agent_id} for lf in listed],
-            "counts": {"agents": len(seed.agents), "logfiles": len(seed.logfiles)},
+            "counts": {
+                "agents": len(seed.agents),
+                "logfiles": len(seed.logfiles),
+                "events": len(seed.events),
+            },
         }
     )
 

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from flask import request
 
 from ..config import Settings
+from ..events import Event, EventQuery
 from ..model import LogFile, LogFileState, format_time
 
 TEMP_URL_LIFETIME = timedelta(days=1)
@@ -25,6 +26,32 @@ def next_link(limit: int, marker: str) -> dict[str, str]:
     """The `next` page of the list being answered: the same URL, the same limit, after `marker`."""
     query = urlencode({"limit": limit, "marker": marker})
     return {"href": f"{request.base_url}?{query}", "rel": "next"}
+
+
+def feed_links(query: EventQuery, items: list[Event], keep_limit: bool) -> list[dict[str, str]]:
+    """The guide's `next` and `previous` links of an events feed, always both.
+
+    `next` goes on in the page's direction from its last event (or from the marker given, so
+    a poll that found nothing polls again from the same place); `previous` goes the other
+    way from its first. `limit` is repeated only when the request gave one.
+    """
+
+    def href(marker: int | None, descending: bool) -> str:
+        params: dict[str, object] = {}
+        if marker is not None:
+            params["marker"] = marker
+        if keep_limit:
+            params["limit"] = query.limit
+        if descending:
+            params["sort_dir"] = "desc"
+        return f"{request.base_url}?{urlencode(params)}" if params else request.base_url
+
+    last = items[-1].id if items else query.marker
+    first = items[0].id if items else query.marker
+    return [
+        {"href": href(last, query.descending), "rel": "next"},
+        {"href": href(first, not query.descending), "rel": "previous"},
+    ]
 
 
 def version_url(version: str) -> str:

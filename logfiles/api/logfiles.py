@@ -6,12 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from .. import events
 from ..auth import Action
-from ..model import LogFile, change_state, format_time
+from ..model import LogFile, change_state, format_time, states_entered
 from ..patch import parse_state_patch
 from ..schemas import PAGE_QUERY
 from . import checks, no_content, now, runtime
-from .links import agent_url, logfile_links, logfile_url, next_link
+from .links import agent_url, logfile_links, logfile_url, next_link, object_url
 
 bp = Blueprint("logfiles", __name__, url_prefix="/v2/<id:project_id>/agents/<id:agent_id>/logfiles")
 
@@ -40,7 +41,9 @@ def request_logfile(project_id: str, agent_id: str) -> tuple[Response, int, dict
     checks.authorize(project_id, Action.CREATE)
     rt = runtime()
     logfile = LogFile(id=rt.new_id(), project_id=project_id, agent_id=agent_id, date=now())
-    rt.store.add_logfile(logfile)  # NotFound when there is no such agent
+    # The agent learns of it from its feed: the upload link is the completed log file's `logfile`.
+    upload = events.logfile_upload(logfile, object_url(rt.settings, logfile))
+    rt.store.add_logfile(logfile, [upload])  # NotFound when there is no such agent
     return (
         jsonify(logfile_bodies([logfile], project_id, agent_id)[0]),
         202,
@@ -79,7 +82,14 @@ def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
     # that read is a moment the answer was true. Only a real change goes through the store's
     # atomic check-and-set, which applies the patch again to the state current by then.
     if change_state(current, targets) is not current:
-        store.update_logfile(project_id, agent_id, logfile_id, lambda logfile: change_state(logfile, targets))
+        moment = now()
+        store.update_logfile(
+            project_id,
+            agent_id,
+            logfile_id,
+            lambda logfile: change_state(logfile, targets),
+            lambda before, _after: events.states_events(before, states_entered(before, targets), moment),
+        )
     return no_content()
 
 

@@ -17,7 +17,10 @@ follows it, hooks first (installed here, in this order), then the view:
    a role without the right), **404** (agent, then log file), **415** (content type),
    **413** (body size, read only now), **400** (JSON, then the schema or patch), and
    **409** (the change does not fit the current state).
-5. **Journal** (`record_request`, after the view or the error handler): every `/v2`
+5. **Heard from** (`note_agent`, after the view): a request the project's token check
+   accepted that carries `X-Agent-Id` marks that agent of the project as heard from
+   (its status's `online`); best effort, as the journal.
+6. **Journal** (`record_request`, after the view or the error handler): every `/v2`
    request, with the status it got and the fault rule that fired, if one did. A dropped
    connection is journaled (status 0) before its socket closes. The journal is best
    effort: an entry that cannot be written is logged and lost, and the answer stands.
@@ -37,6 +40,7 @@ from ..config import MAX_BODY_BYTES
 from ..errors import Invalid
 from ..faults import FaultAction
 from ..journal import JournalEntry, body_text, clip, recorded_headers
+from ..schemas import MAX_ID_LENGTH
 from . import now, runtime
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
 
@@ -112,8 +116,22 @@ def check_route() -> None:
         raise MethodNotAllowed(valid_methods=allowed_methods(methods))
 
 
+def note_agent(response: Response) -> Response:
+    """Step 5: SPEC, an agent is online when heard from; X-Agent-Id names it (never required)."""
+    project_id = g.get("authorized_project")
+    agent_id = request.headers.get("X-Agent-Id", "").strip()
+    if project_id is None or not agent_id or len(agent_id) > MAX_ID_LENGTH:
+        return response
+    try:
+        runtime().store.touch_agent(project_id, agent_id, now())
+    except Exception:
+        # Best effort, as the journal: the answer is decided, and stands.
+        log.warning("heard-from time lost for agent %s", clip(agent_id, 64), exc_info=True)
+    return response
+
+
 def record_request(response: Response) -> Response:
-    """Step 5: journal the request with the status it got (unless a drop journaled it)."""
+    """Step 6: journal the request with the status it got (unless a drop journaled it)."""
     if not g.get("journaled"):
         journal(response.status_code)
     return response
@@ -171,5 +189,7 @@ def install(app: Flask, control: bool) -> None:
         app.before_request(inject_fault)
     app.before_request(check_host)
     app.before_request(check_route)
+    # Flask runs after_request hooks in reverse order: the journal's entry comes last.
     if control:
         app.after_request(record_request)
+    app.after_request(note_agent)

@@ -4,55 +4,120 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 
+from ..auth import IssuedToken
 from ..clock import ClockSetting
 from ..errors import Conflict, Invalid, NotFound
+from ..events import Event, EventPage, EventQuery
 from ..faults import FaultRule, HeaderSource
 from ..journal import JournalEntry
 from ..model import Agent, LogFile
 
 LogFileChange = Callable[[LogFile], LogFile]
+AgentChange = Callable[[Agent], Agent]
+# The events a log-file change emits, from the log file before and after it (pure, like the change).
+ChangeEvents = Callable[[LogFile, LogFile], Sequence[Event]]
+
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
+class Page(Generic[_Item]):
     """One page of a list, and whether more items follow it."""
 
-    items: list[LogFile]
+    items: list[_Item]
     more: bool
 
 
-class Store(Protocol):
-    """Agents and their log files. `get_*` raise NotFound, never return None."""
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything a state document holds: agents, log files (grouped by agent, in request
+    order) and the events still kept, oldest first. Tokens are not in it: they are re-issued."""
 
-    def add_agent(self, agent: Agent) -> None: ...
+    agents: list[Agent]
+    logfiles: list[LogFile]
+    events: list[Event]
+
+
+class Store(Protocol):
+    """Agents, their log files, tokens and events. `get_*` raise NotFound, never return None.
+
+    Where a call takes `events`, they are kept in the same transaction as the change, or
+    not at all: an agent never misses the event of a change that happened.
+    """
+
+    def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None: ...
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent: ...
 
-    def delete_agent(self, project_id: str, agent_id: str) -> None:
-        """Remove the agent and all its log files, at once."""
+    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+        """The project's agents in registration order, after `marker` (an agent id) when given."""
 
-    def add_logfile(self, logfile: LogFile) -> None:
+    def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
+        """Apply `change` (pure) to the current agent as one atomic check-and-set."""
+
+    def touch_agent(self, project_id: str, agent_id: str, moment: datetime) -> None:
+        """Note that the agent was heard from at `moment` (no-op for an unknown agent).
+
+        Writes only when `model.needs_heard_update` says so: most calls are one read.
+        """
+
+    def agent_busy(self, project_id: str, agent_id: str) -> bool:
+        """Whether one of the agent's log files is `started`; NotFound for an unknown agent."""
+
+    def delete_agent(self, project_id: str, agent_id: str) -> None:
+        """Remove the agent with all its log files, tokens and events, at once."""
+
+    def add_logfile(self, logfile: LogFile, events: Sequence[Event] = ()) -> None:
         """Add a log file; NotFound if its agent is gone by now."""
 
     def get_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> LogFile: ...
 
-    def list_logfiles(self, project_id: str, agent_id: str, limit: int, marker: str | None = None) -> Page:
+    def list_logfiles(
+        self, project_id: str, agent_id: str, limit: int, marker: str | None = None
+    ) -> Page[LogFile]:
         """Log files in request order, after `marker` (a log file id) when given."""
 
     def update_logfile(
-        self, project_id: str, agent_id: str, logfile_id: str, change: LogFileChange
+        self,
+        project_id: str,
+        agent_id: str,
+        logfile_id: str,
+        change: LogFileChange,
+        events: ChangeEvents | None = None,
     ) -> LogFile:
         """Apply `change` to the current log file as one atomic check-and-set.
 
         `change` must be pure (it is `model.change_state`): a store may call it more than once.
+        When it changes the log file, `events(before, after)` are kept with the change.
         """
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None: ...
 
+    def add_token(self, token: IssuedToken) -> None:
+        """Keep an issued token (dropping those expired before it was issued); NotFound if its
+        agent is gone by now."""
+
+    def get_token(self, token_id: str) -> IssuedToken | None:
+        """The issued token, expired or not; None when there is none."""
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Keep events, numbered in order; NotFound if an agent they name is gone by now.
+
+        Events older than `events.EVENT_LIFETIME` before the newest kept may go at any time.
+        """
+
+    def list_events(
+        self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
+    ) -> EventPage:
+        """A feed: the agent's events and its project's (or, with no agent, every event of the
+        project) that are at least as new as `since`, as `query` selects and orders them."""
+
     def reset(self) -> None:
-        """Forget everything: agents, log files, journal, faults; the clock back to real time."""
+        """Forget everything: agents, log files, tokens, events, journal, faults; the clock back
+        to real time. Event numbers keep counting up."""
 
     def health(self) -> None:
         """Raise Unavailable when the store cannot serve (its file gone, say); else return."""
@@ -63,12 +128,15 @@ class Store(Protocol):
 class ControlState(Protocol):
     """What the control plane keeps; in the store so that every worker sees the same."""
 
-    def export_state(self) -> tuple[list[Agent], list[LogFile]]:
-        """Every agent, and every log file: grouped by agent, each group in request order."""
+    def export_state(self) -> Snapshot:
+        """Every agent, every log file and every event kept."""
 
-    def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
-        """Add (or, with `replace`, swap in) agents and log files at once; Conflict on a taken
-        id, Invalid for a log file whose agent is in neither; nothing changes on an error.
+    def import_state(
+        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+    ) -> None:
+        """Add (or, with `replace`, swap in) agents, log files and events at once; Conflict on a
+        taken id, Invalid for a log file or event whose agent is in neither; nothing changes on
+        an error. Events get new numbers, in document order.
 
         Its cost follows the import, not the store: only the imported ids are looked up.
         """
@@ -126,6 +194,13 @@ def marker_not_found(marker: str) -> Invalid:
     )
 
 
+def agent_marker_not_found(marker: str) -> Invalid:
+    return Invalid(
+        "The marker does not name an agent of this project.",
+        [f"marker: no agent '{marker}' in this project"],
+    )
+
+
 def fault_not_found(fault_id: str) -> NotFound:
     return NotFound("The fault rule does not exist.", [f"fault_id: no fault rule '{fault_id}'"])
 
@@ -134,9 +209,9 @@ def id_taken(kind: str, item_id: str) -> Conflict:
     return Conflict(f"The state already holds this {kind} id.", [f"{kind}: id '{item_id}' is taken"])
 
 
-def agent_not_in_state(agent_id: str) -> Invalid:
-    """An imported log file whose agent is neither in the import nor in the store."""
-    return Invalid("The state document is not valid.", [f"logfiles: no agent '{agent_id}' in the state"])
+def agent_not_in_state(agent_id: str, where: str = "logfiles") -> Invalid:
+    """An imported log file (or event) whose agent is neither in the import nor in the store."""
+    return Invalid("The state document is not valid.", [f"{where}: no agent '{agent_id}' in the state"])
 
 
 # The rules every store shares. A store persists; these decide. Each store implements the
@@ -164,10 +239,13 @@ class ImportRows(AgentRows, Protocol):
         """Those of `logfile_ids` that name a log file of any agent in the store."""
 
     def clear(self) -> None:
-        """Remove every agent and log file (not the journal, faults or clock)."""
+        """Remove every agent, log file, token and event (not the journal, faults or clock)."""
 
     def put_logfiles(self, logfiles: Sequence[LogFile]) -> None:
         """Insert log files with new ids, each after its agent's others."""
+
+    def put_events(self, events: Sequence[Event]) -> None:
+        """Keep events, numbering them in order."""
 
 
 def add_agent(rows: AgentRows, agent: Agent) -> None:
@@ -180,7 +258,11 @@ def add_agent(rows: AgentRows, agent: Agent) -> None:
 
 
 def import_into(
-    rows: ImportRows, agents: Sequence[Agent], logfiles: Sequence[LogFile], replace: bool
+    rows: ImportRows,
+    agents: Sequence[Agent],
+    logfiles: Sequence[LogFile],
+    replace: bool,
+    events: Sequence[Event] = (),
 ) -> None:
     """Check the whole import first, then write it: a store whose writes cannot be rolled
     back (memory) is left untouched by a bad one, and only the imported ids are looked up."""
@@ -188,14 +270,26 @@ def import_into(
         stored_agents: Container[str] = frozenset()
         stored_logfiles: Container[str] = frozenset()
     else:
-        stored_agents = rows.stored_agents({a.id for a in agents} | {lf.agent_id for lf in logfiles})
+        named = {a.id for a in agents} | {lf.agent_id for lf in logfiles}
+        named |= {e.agent_id for e in events if e.agent_id is not None}
+        stored_agents = rows.stored_agents(named)
         stored_logfiles = rows.stored_logfiles({lf.id for lf in logfiles})
     check_import(agents, logfiles, stored_agents, stored_logfiles)
+    imported = {a.id for a in agents}
+    for event in events:
+        if (
+            event.agent_id is not None
+            and event.agent_id not in imported
+            and event.agent_id not in stored_agents
+        ):
+            raise agent_not_in_state(event.agent_id, "events")
     if replace:
         rows.clear()
     for agent in agents:
         rows.put_agent(agent)
     rows.put_logfiles(logfiles)
+    if events:
+        rows.put_events(events)
 
 
 def check_import(

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import itertools
 import threading
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 
+from ..auth import TOKEN_LIFETIME, IssuedToken
 from ..clock import REAL_TIME, ClockSetting
+from ..events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event, EventPage, EventQuery
 from ..faults import FaultRule, HeaderSource, first_firing
 from ..journal import JournalEntry
-from ..model import Agent, LogFile
+from ..model import Agent, LogFile, LogFileState, needs_heard_update
 from .base import (
+    AgentChange,
+    ChangeEvents,
     LogFileChange,
     Page,
+    Snapshot,
     add_agent,
+    agent_marker_not_found,
     agent_not_found,
     fault_not_found,
     import_into,
@@ -24,13 +33,111 @@ from .base import (
 )
 
 
+def _event_id(event: Event) -> int:
+    return event.id
+
+
+class _Events:
+    """Events in number order, with the indexes the feeds read; used under the store's lock.
+
+    Every index is a subsequence of `all`, so dropping the oldest events drops a prefix of each.
+    """
+
+    def __init__(self) -> None:
+        self.seq = 0  # never reset: numbers are never reused
+        self.all: deque[Event] = deque()
+        self.by_agent: dict[str, list[Event]] = {}
+        self.by_project: dict[str, list[Event]] = {}
+        self.project_wide: dict[str, list[Event]] = {}
+
+    def add(self, events: Iterable[Event]) -> None:
+        newest = None
+        for event in events:
+            self.seq += 1
+            kept = replace(event, id=self.seq)
+            self.all.append(kept)
+            self.by_project.setdefault(kept.project_id, []).append(kept)
+            if kept.agent_id is None:
+                self.project_wide.setdefault(kept.project_id, []).append(kept)
+            else:
+                self.by_agent.setdefault(kept.agent_id, []).append(kept)
+            newest = kept.time if newest is None else max(newest, kept.time)
+        if newest is not None:
+            self._drop_old(newest - EVENT_LIFETIME)
+
+    def _drop_old(self, cutoff: datetime) -> None:
+        """Drop the oldest events while they are past their lifetime or over the cap."""
+        counts: dict[int, tuple[list[Event], int]] = {}
+        while self.all and (self.all[0].time < cutoff or len(self.all) > MAX_EVENTS_KEPT):
+            event = self.all.popleft()
+            for index in self._indexes_of(event):
+                _, count = counts.get(id(index), (index, 0))
+                counts[id(index)] = (index, count + 1)
+        for index, count in counts.values():
+            del index[:count]
+
+    def _indexes_of(self, event: Event) -> list[list[Event]]:
+        found = [self.by_project[event.project_id]]
+        if event.agent_id is None:
+            found.append(self.project_wide[event.project_id])
+        else:
+            found.append(self.by_agent[event.agent_id])
+        return found
+
+    def drop_agent(self, agent_id: str) -> None:
+        gone = self.by_agent.pop(agent_id, [])
+        if not gone:
+            return
+        ids = {event.id for event in gone}
+        self.all = deque(event for event in self.all if event.id not in ids)
+        project = gone[0].project_id
+        self.by_project[project] = [e for e in self.by_project[project] if e.id not in ids]
+
+    def clear(self) -> None:
+        self.all.clear()
+        self.by_agent.clear()
+        self.by_project.clear()
+        self.project_wide.clear()
+
+    def feed(self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime) -> EventPage:
+        if agent_id is None:
+            sources = [self.by_project.get(project_id, [])]
+        else:
+            sources = [self.by_agent.get(agent_id, []), self.project_wide.get(project_id, [])]
+        walks = [_walk(source, query) for source in sources]
+        if query.descending:
+            merged: Iterator[Event] = heapq.merge(*walks, key=_event_id, reverse=True)
+        else:
+            merged = heapq.merge(*walks, key=_event_id)
+        shown = (event for event in merged if event.time >= since)
+        items = list(itertools.islice(shown, query.limit + 1))
+        return EventPage(items[: query.limit], len(items) > query.limit)
+
+
+def _walk(events: list[Event], query: EventQuery) -> Iterator[Event]:
+    """`events` (ascending numbers) from the marker on, in the query's direction."""
+    if query.descending:
+        end = len(events) if query.marker is None else bisect.bisect_left(events, query.marker, key=_event_id)
+        return (events[i] for i in range(end - 1, -1, -1))
+    start = 0 if query.marker is None else bisect.bisect_right(events, query.marker, key=_event_id)
+    return itertools.islice(events, start, None)
+
+
 class _Rows:
     """The store's dicts as the shared rules in base.py see them; used under the store's lock."""
 
-    def __init__(self, agents: dict[str, Agent], logfiles: dict[str, dict[str, LogFile]]) -> None:
-        # The store's own dicts, never rebound: both sides see every change.
+    def __init__(
+        self,
+        agents: dict[str, Agent],
+        logfiles: dict[str, dict[str, LogFile]],
+        tokens: dict[str, IssuedToken],
+        events: _Events,
+    ) -> None:
+        # The store's own containers, never rebound: both sides see every change.
         self.agents = agents
         self.logfiles = logfiles
+        self.tokens = tokens
+        self.events = events
 
     def put_agent(self, agent: Agent) -> None:
         self.agents[agent.id] = agent
@@ -56,11 +163,16 @@ class _Rows:
     def clear(self) -> None:
         self.agents.clear()
         self.logfiles.clear()
+        self.tokens.clear()
+        self.events.clear()
 
     def put_logfiles(self, logfiles: Sequence[LogFile]) -> None:
         per_agent = self.logfiles
         for logfile in logfiles:
             per_agent[logfile.agent_id][logfile.id] = logfile
+
+    def put_events(self, events: Sequence[Event]) -> None:
+        self.events.add(events)
 
 
 class MemoryStore:
@@ -74,7 +186,9 @@ class MemoryStore:
         self._journal_seq = 0
         self._faults: list[FaultRule] = []
         self._clock = REAL_TIME
-        self._rows = _Rows(self._agents, self._logfiles)
+        self._tokens: dict[str, IssuedToken] = {}  # in the order issued
+        self._events = _Events()
+        self._rows = _Rows(self._agents, self._logfiles, self._tokens, self._events)
 
     def _agent(self, project_id: str, agent_id: str) -> Agent:
         agent = self._agents.get(agent_id)
@@ -86,23 +200,70 @@ class MemoryStore:
         self._agent(project_id, agent_id)
         return self._logfiles[agent_id]
 
-    def add_agent(self, agent: Agent) -> None:
+    def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
         with self._lock:
             add_agent(self._rows, agent)
+            self._events.add(events)
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent:
         with self._lock:
             return self._agent(project_id, agent_id)
+
+    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+        """Walks every agent: the memory store is for a test's handful (SQLite has an index)."""
+        with self._lock:
+            if marker is not None:
+                found = self._agents.get(marker)
+                if found is None or found.project_id != project_id:
+                    raise agent_marker_not_found(marker)
+            values = iter(self._agents.values())
+            if marker is not None:
+                for agent in values:
+                    if agent.id == marker:
+                        break
+            ours = (agent for agent in values if agent.project_id == project_id)
+            items = list(itertools.islice(ours, limit + 1))
+        return Page(items[:limit], len(items) > limit)
+
+    def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
+        with self._lock:
+            current = self._agent(project_id, agent_id)
+            updated = change(current)
+            if updated is not current:
+                self._agents[agent_id] = updated
+            return updated
+
+    def touch_agent(self, project_id: str, agent_id: str, moment: datetime) -> None:
+        agent = self._agents.get(agent_id)  # a read needs no lock: dict reads are atomic
+        if (
+            agent is None
+            or agent.project_id != project_id
+            or not needs_heard_update(agent.last_heard, moment)
+        ):
+            return
+        with self._lock:
+            agent = self._agents.get(agent_id)
+            if agent is not None and agent.project_id == project_id:
+                self._agents[agent_id] = replace(agent, last_heard=moment)
+
+    def agent_busy(self, project_id: str, agent_id: str) -> bool:
+        with self._lock:
+            logfiles = self._logfiles_of(project_id, agent_id)
+            return any(logfile.state is LogFileState.STARTED for logfile in logfiles.values())
 
     def delete_agent(self, project_id: str, agent_id: str) -> None:
         with self._lock:
             self._agent(project_id, agent_id)
             del self._agents[agent_id]
             del self._logfiles[agent_id]
+            for token_id in [t.id for t in self._tokens.values() if t.agent_id == agent_id]:
+                del self._tokens[token_id]
+            self._events.drop_agent(agent_id)
 
-    def add_logfile(self, logfile: LogFile) -> None:
+    def add_logfile(self, logfile: LogFile, events: Sequence[Event] = ()) -> None:
         with self._lock:
             self._logfiles_of(logfile.project_id, logfile.agent_id)[logfile.id] = logfile
+            self._events.add(events)
 
     def get_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> LogFile:
         with self._lock:
@@ -111,7 +272,9 @@ class MemoryStore:
             raise logfile_not_found(agent_id, logfile_id)
         return logfile
 
-    def list_logfiles(self, project_id: str, agent_id: str, limit: int, marker: str | None = None) -> Page:
+    def list_logfiles(
+        self, project_id: str, agent_id: str, limit: int, marker: str | None = None
+    ) -> Page[LogFile]:
         with self._lock:
             logfiles = self._logfiles_of(project_id, agent_id)
             if marker is not None and marker not in logfiles:
@@ -125,7 +288,12 @@ class MemoryStore:
         return Page(items[:limit], len(items) > limit)
 
     def update_logfile(
-        self, project_id: str, agent_id: str, logfile_id: str, change: LogFileChange
+        self,
+        project_id: str,
+        agent_id: str,
+        logfile_id: str,
+        change: LogFileChange,
+        events: ChangeEvents | None = None,
     ) -> LogFile:
         with self._lock:
             logfiles = self._logfiles_of(project_id, agent_id)
@@ -134,7 +302,9 @@ class MemoryStore:
                 raise logfile_not_found(agent_id, logfile_id)
             updated = change(current)
             if updated is not current:
+                emitted = events(current, updated) if events is not None else ()
                 logfiles[logfile_id] = updated
+                self._events.add(emitted)
             return updated
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None:
@@ -143,25 +313,60 @@ class MemoryStore:
             if logfiles.pop(logfile_id, None) is None:
                 raise logfile_not_found(agent_id, logfile_id)
 
+    def add_token(self, token: IssuedToken) -> None:
+        with self._lock:
+            if token.agent_id is not None:
+                self._agent(token.project_id, token.agent_id)
+            # Tokens are issued in time order (give or take a clock move): the expired ones
+            # are at the front, so dropping them costs what is dropped.
+            issued_at = token.expires - TOKEN_LIFETIME
+            while self._tokens:
+                oldest = next(iter(self._tokens.values()))
+                if oldest.expires > issued_at:
+                    break
+                del self._tokens[oldest.id]
+            self._tokens[token.id] = token
+
+    def get_token(self, token_id: str) -> IssuedToken | None:
+        return self._tokens.get(token_id)
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        with self._lock:
+            for event in events:
+                if event.agent_id is not None:
+                    self._agent(event.project_id, event.agent_id)
+            self._events.add(events)
+
+    def list_events(
+        self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
+    ) -> EventPage:
+        with self._lock:
+            return self._events.feed(project_id, agent_id, query, since)
+
     def reset(self) -> None:
         with self._lock:
             self._agents.clear()
             self._logfiles.clear()
+            self._tokens.clear()
+            self._events.clear()
             self._journal.clear()
             self._faults.clear()
             self._clock = REAL_TIME
 
     # Control-plane state.
 
-    def export_state(self) -> tuple[list[Agent], list[LogFile]]:
+    def export_state(self) -> Snapshot:
         with self._lock:
             agents = list(self._agents.values())
             logfiles = [lf for per_agent in self._logfiles.values() for lf in per_agent.values()]
-        return agents, logfiles
+            events = list(self._events.all)
+        return Snapshot(agents, logfiles, events)
 
-    def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
+    def import_state(
+        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+    ) -> None:
         with self._lock:
-            import_into(self._rows, agents, logfiles, replace)
+            import_into(self._rows, agents, logfiles, replace, events)
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._lock:

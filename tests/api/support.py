@@ -92,9 +92,36 @@ class Operation:
         )
 
 
+def enabled_patch(value: bool = False) -> list[dict[str, Any]]:
+    return [{"op": "replace", "path": "/enabled", "value": value}]
+
+
 OPERATIONS = [
     Operation("register_agent", "POST", "agents", 201, "create", "application/json", registration),
+    Operation("list_agents", "GET", "agents", 200, "read"),
     Operation("get_agent", "GET", "agents/{agent_id}", 200, "read"),
+    Operation("update_agent", "PATCH", "agents/{agent_id}", 204, "update", JSON_PATCH, enabled_patch),
+    Operation("agent_status", "GET", "agents/{agent_id}/status", 200, "read"),
+    Operation("agent_events", "GET", "agents/{agent_id}/events", 200, "read"),
+    Operation(
+        "post_agent_event",
+        "POST",
+        "agents/{agent_id}/events",
+        202,
+        "update",
+        "application/json",
+        lambda: {"event": "startup"},
+    ),
+    Operation("project_events", "GET", "events", 200, "read"),
+    Operation(
+        "post_project_event",
+        "POST",
+        "events",
+        202,
+        "update",
+        "application/json",
+        lambda: {"event": "agent_activate", "mode": "active"},
+    ),
     Operation("delete_agent", "DELETE", "agents/{agent_id}", 204, "delete"),
     Operation("request_logfile", "POST", "agents/{agent_id}/logfiles", 202, "create"),
     Operation("list_logfiles", "GET", "agents/{agent_id}/logfiles", 200, "read"),
@@ -114,8 +141,11 @@ OPERATION_IDS = [op.name for op in OPERATIONS]
 
 # SPEC: the routes and the methods each one has; every other method is 405.
 ROUTE_METHODS = {
-    "agents": {"POST"},
-    "agents/{agent_id}": {"GET", "DELETE"},
+    "agents": {"GET", "POST"},
+    "agents/{agent_id}": {"GET", "PATCH", "DELETE"},
+    "agents/{agent_id}/status": {"GET"},
+    "agents/{agent_id}/events": {"GET", "POST"},
+    "events": {"GET", "POST"},
     "agents/{agent_id}/logfiles": {"GET", "POST"},
     "agents/{agent_id}/logfiles/{logfile_id}": {"GET", "PATCH", "DELETE"},
 }

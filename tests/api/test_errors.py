@@ -101,7 +101,7 @@ def test_wrong_method_is_405_with_allow(
         assert_fault(response, 405)
 
 
-def test_update_agent_is_405_and_changes_nothing(api: Api, ids: tuple[str, str]) -> None:
+def test_update_agent_other_member_is_400_and_changes_nothing(api: Api, ids: tuple[str, str]) -> None:
     agent_id, _ = ids
     before = api.get_agent(agent_id).get_json()
     response = api.client.patch(
@@ -109,8 +109,10 @@ def test_update_agent_is_405_and_changes_nothing(api: Api, ids: tuple[str, str])
         data=json.dumps([{"op": "replace", "path": "/name", "value": "x"}]),
         headers=api.headers(**{"Content-Type": JSON_PATCH}),
     )
-    assert_fault(response, 405)
-    assert allow(response) == {"GET", "DELETE"}
+    assert assert_fault(response, 400)["errors"] == [
+        "/0/path: must be '/enabled', the only path that can change",
+        "/0/value: must be true or false",
+    ]
     assert api.get_agent(agent_id).get_json() == before
 
 

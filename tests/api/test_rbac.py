@@ -185,18 +185,6 @@ def test_update_logfile_creator_unknown_logfile_wrong_content_type_is_404(
     assert_fault(response, 404)
 
 
-@pytest.mark.parametrize("token", ["not-a-configured-token", NO_ROLES, "token-other-project", ""])
-def test_update_agent_any_token_is_405(api: Api, ids: tuple[str, str], token: str) -> None:
-    agent_id, _ = ids
-    response = api.client.patch(
-        api.url("agents", agent_id),
-        data=json.dumps(state_patch("started")),
-        headers=api.headers(token, **{"Content-Type": JSON_PATCH}),
-    )
-    assert_fault(response, 405)
-    assert "Allow" in response.headers
-
-
 @pytest.mark.parametrize("token", ["not-a-configured-token", NO_ROLES, "token-other-project"])
 def test_unknown_route_any_token_is_404(api: Api, token: str) -> None:
     assert_fault(api.client.get(api.url("backups"), headers=api.headers(token)), 404)

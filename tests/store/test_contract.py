@@ -471,7 +471,8 @@ def test_export_state_agents_in_order_added_logfiles_agent_by_agent(store: FullS
             added.append(make_logfile(f"{agent_id}-{n}", agent_id, n=n))
             store.add_logfile(added[-1])
     store.add_agent(make_agent("agent-b", log_level="info"))  # added again: same place, no log files
-    agents, logfiles = store.export_state()
+    snapshot = store.export_state()
+    agents, logfiles = snapshot.agents, snapshot.logfiles
     assert agents == [make_agent("agent-b", log_level="info"), make_agent("agent-a")]
     assert [lf.id for lf in logfiles] == ["agent-a-0", "agent-a-1"]
 
@@ -481,7 +482,7 @@ def test_export_state_after_delete_and_add_puts_the_agent_last(store: FullStore)
     store.add_agent(make_agent("agent-2"))
     store.delete_agent(PROJECT, "agent-1")
     store.add_agent(make_agent("agent-1"))
-    assert [agent.id for agent in store.export_state()[0]] == ["agent-2", "agent-1"]
+    assert [agent.id for agent in store.export_state().agents] == ["agent-2", "agent-1"]
 
 
 def test_import_state_replace_then_export_gives_it_back(store: FullStore) -> None:
@@ -493,7 +494,7 @@ def test_import_state_replace_then_export_gives_it_back(store: FullStore) -> Non
         make_logfile("lf-3", "agent-2", OTHER_PROJECT),
     ]
     store.import_state(agents, logfiles, replace=True)
-    assert store.export_state() == (agents, logfiles)
+    assert (store.export_state().agents, store.export_state().logfiles) == (agents, logfiles)
     assert store.list_logfiles(PROJECT, "agent-1", 10) == Page(logfiles[:2], False)
 
 
@@ -501,7 +502,7 @@ def test_import_state_add_goes_after_what_is_there(store: FullStore) -> None:
     mine = with_logfiles(store, 2, "agent-1")
     new = make_logfile("new", "agent-1", n=9)
     store.import_state([make_agent("agent-2")], [new], replace=False)
-    assert [agent.id for agent in store.export_state()[0]] == ["agent-1", "agent-2"]
+    assert [agent.id for agent in store.export_state().agents] == ["agent-1", "agent-2"]
     assert store.list_logfiles(PROJECT, "agent-1", 10) == Page([*mine, new], False)
 
 

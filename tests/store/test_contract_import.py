@@ -92,7 +92,7 @@ def test_import_state_replace_may_reuse_every_old_id(store: FullStore) -> None:
     agents = [make_agent("agent-1", OTHER_PROJECT)]
     logfiles = [replace(lf, project_id=OTHER_PROJECT) for lf in old]
     store.import_state(agents, logfiles, replace=True)
-    assert store.export_state() == (agents, logfiles)
+    assert (store.export_state().agents, store.export_state().logfiles) == (agents, logfiles)
     assert store.list_logfiles(OTHER_PROJECT, "agent-1", 10) == Page(logfiles, False)
 
 
@@ -119,7 +119,8 @@ def test_import_state_replace_late_conflict_keeps_the_old_state(store: FullStore
 def test_import_state_then_add_agent_again_drops_its_imported_logfiles(store: FullStore) -> None:
     store.import_state([make_agent("agent-1"), make_agent("agent-2")], [make_logfile("lf")], replace=False)
     store.add_agent(make_agent("agent-1", log_level="info"))
-    agents, logfiles = store.export_state()
+    snapshot = store.export_state()
+    agents, logfiles = snapshot.agents, snapshot.logfiles
     assert [agent.id for agent in agents] == ["agent-1", "agent-2"]
     assert logfiles == []
     # Its old log file's id is free again.

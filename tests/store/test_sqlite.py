@@ -93,23 +93,42 @@ def test_open_older_schema_runs_the_missing_migrations(
     assert query(path, "SELECT nickname FROM agents") == [("new",)]
 
 
-def test_open_schema_2_file_rekeys_logfiles_keeping_rows_order_and_sequence(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "x.db"
-    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:2])
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    store = SqliteStore.open(path)
+def _schema_2_file(path: Path) -> None:
+    """A file as version 2 of the service left it, written with that version's SQL."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    for migration in MIGRATIONS[:2]:
+        for statement in migration:
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
     for agent_id in ("agent-1", "agent-2"):
-        store.add_agent(make_agent(agent_id))
-        store.add_logfile(make_logfile("shared", agent_id))
-    store.add_logfile(make_logfile("last", "agent-2"))
-    store.delete_logfile(PROJECT, "agent-2", "last")  # its seq, 3, must not come back
-    before = store.export_state()
-    store.close()
-    monkeypatch.undo()
+        db.execute(
+            "INSERT INTO agents (id, project_id, registered_time, registration, enabled, log_level)"
+            " VALUES (?, ?, '2014-09-23T12:22:40.606703+00:00', '{}', 1, 'warn')",
+            (agent_id, PROJECT),
+        )
+        db.execute(
+            "INSERT INTO logfiles (id, agent_id, project_id, date, state)"
+            " VALUES ('shared', ?, ?, '2014-09-23T12:22:40.606703+00:00', 'requested')",
+            (agent_id, PROJECT),
+        )
+    db.execute(
+        "INSERT INTO logfiles (id, agent_id, project_id, date, state)"
+        " VALUES ('last', 'agent-2', ?, '2014-09-23T12:22:40.606703+00:00', 'requested')",
+        (PROJECT,),
+    )
+    db.execute("DELETE FROM logfiles WHERE id = 'last'")  # its seq, 3, must not come back
+    db.close()
+
+
+def test_open_schema_2_file_migrates_keeping_rows_order_and_sequence(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    _schema_2_file(path)
     store = SqliteStore.open(path)
-    assert store.export_state() == before
+    snapshot = store.export_state()
+    assert [a.id for a in snapshot.agents] == ["agent-1", "agent-2"]
+    assert [(lf.id, lf.agent_id) for lf in snapshot.logfiles] == [("shared", "agent-1"), ("shared", "agent-2")]
+    assert all(a.password_sha256 == "" and a.roles is None and a.last_heard is None for a in snapshot.agents)
     store.add_logfile(make_logfile("new", "agent-1"))
     store.delete_agent(PROJECT, "agent-2")  # the foreign key still cascades
     store.close()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from logfiles.errors import Conflict, Invalid
+from logfiles.events import Event
 from logfiles.model import Agent, LogFile
 from logfiles.store.base import add_agent, agent_not_in_state, check_import, id_taken, import_into
 
@@ -49,6 +50,9 @@ class FakeRows:
 
     def put_logfiles(self, logfiles: Sequence[LogFile]) -> None:
         self.calls.append(("put_logfiles", [lf.id for lf in logfiles]))
+
+    def put_events(self, events: Sequence[Event]) -> None:
+        self.calls.append(("put_events", [e.event for e in events]))
 
     def writes(self) -> list[str]:
         return [name for name, _ in self.calls if not name.startswith("stored_")]

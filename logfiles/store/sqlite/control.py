@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 
 from ...clock import REAL_TIME, ClockSetting
+from ...events import Event
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile
-from ..base import fault_not_found, import_into
+from ..base import Snapshot, fault_not_found, import_into
 from . import rows
 from .connection import Connections
 
@@ -22,8 +23,9 @@ class SqliteControl:
 
     _db: Connections
 
-    def export_state(self) -> tuple[list[Agent], list[LogFile]]:
-        """As in memory: agents in the order added, and log files agent by agent, each in request order."""
+    def export_state(self) -> Snapshot:
+        """As in memory: agents in the order added, log files agent by agent, each in request
+        order, and events in number order."""
         with self._db.read() as db:
             agents = [
                 rows.agent(row) for row in db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents ORDER BY seq")
@@ -35,12 +37,17 @@ class SqliteControl:
                     " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
                 )
             ]
-        return agents, logfiles
+            events = [
+                rows.event(row) for row in db.execute(f"SELECT {rows.EVENT_COLUMNS} FROM events ORDER BY id")
+            ]
+        return Snapshot(agents, logfiles, events)
 
-    def import_state(self, agents: list[Agent], logfiles: list[LogFile], replace: bool) -> None:
+    def import_state(
+        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+    ) -> None:
         """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
         with self._db.write() as db:
-            import_into(rows.SqlRows(db), agents, logfiles, replace)
+            import_into(rows.SqlRows(db), agents, logfiles, replace, events)
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._db.read() as db:

@@ -9,19 +9,27 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
+from ...auth import IssuedToken
+from ...events import EVENT_LIFETIME, Event
 from ...model import Agent, LogFile, LogFileState
 
-AGENT_COLUMNS = "id, project_id, registered_time, registration, enabled, log_level"
+AGENT_COLUMNS = (
+    "id, project_id, registered_time, registration, enabled, log_level, password_sha256, roles, last_heard"
+)
 LOGFILE_COLUMNS = "id, project_id, agent_id, date, state"
+TOKEN_COLUMNS = "id, project_id, agent_id, roles, expires"  # noqa: S105  (column names)
+EVENT_COLUMNS = "id, project_id, agent_id, time, event, details"
 # Ids per `IN (...)` lookup: well under SQLite's smallest limit on parameters (999 before 3.32).
 CHUNK = 500
 
 _UPSERT_AGENT = (
-    f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
     " registered_time = excluded.registered_time, registration = excluded.registration,"
-    " enabled = excluded.enabled, log_level = excluded.log_level"
+    " enabled = excluded.enabled, log_level = excluded.log_level,"
+    " password_sha256 = excluded.password_sha256, roles = excluded.roles, last_heard = excluded.last_heard"
 )
+_INSERT_EVENT = "INSERT INTO events (project_id, agent_id, time, event, details) VALUES (?, ?, ?, ?, ?)"
 _UPSERT_LOGFILE = (
     f"INSERT INTO logfiles ({LOGFILE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (agent_id, id) DO UPDATE SET"
@@ -50,11 +58,14 @@ class SqlRows:
         return {row[0] for row in select_in(self.db, query, logfile_ids)}
 
     def clear(self) -> None:
-        self.db.execute("DELETE FROM logfiles")
-        self.db.execute("DELETE FROM agents")
+        for table in ("logfiles", "tokens", "events", "agents"):
+            self.db.execute(f"DELETE FROM {table}")
 
     def put_logfiles(self, logfiles: Sequence[LogFile]) -> None:
         self.db.executemany(_UPSERT_LOGFILE, map(_logfile_values, logfiles))
+
+    def put_events(self, events: Sequence[Event]) -> None:
+        insert_events(self.db, events)
 
 
 def select_in(db: sqlite3.Connection, query: str, ids: Iterable[str]) -> Iterator[Any]:
@@ -75,7 +86,48 @@ def insert_agent(db: sqlite3.Connection, agent: Agent) -> None:
             json.dumps(dict(agent.registration)),
             int(agent.enabled),
             agent.log_level,
+            agent.password_sha256,
+            None if agent.roles is None else json.dumps(list(agent.roles)),
+            None if agent.last_heard is None else time_text(agent.last_heard),
         ),
+    )
+
+
+def insert_events(db: sqlite3.Connection, events: Sequence[Event]) -> None:
+    """Keep events (AUTOINCREMENT numbers them in order), then drop those past their lifetime."""
+    if not events:
+        return
+    db.executemany(
+        _INSERT_EVENT,
+        [(e.project_id, e.agent_id, time_text(e.time), e.event, json.dumps(dict(e.details))) for e in events],
+    )
+    newest = max(e.time for e in events)
+    db.execute("DELETE FROM events WHERE time < ?", (time_text(newest - EVENT_LIFETIME),))
+
+
+def event(row: Any) -> Event:
+    return Event(
+        id=row[0],
+        project_id=row[1],
+        agent_id=row[2],
+        time=time_value(row[3]),
+        event=row[4],
+        details=json.loads(row[5]),
+    )
+
+
+def token_values(token: IssuedToken) -> tuple[Any, ...]:
+    roles = None if token.roles is None else json.dumps(list(token.roles))
+    return (token.id, token.project_id, token.agent_id, roles, time_text(token.expires))
+
+
+def token(row: Any) -> IssuedToken:
+    return IssuedToken(
+        id=row[0],
+        project_id=row[1],
+        agent_id=row[2],
+        roles=None if row[3] is None else tuple(json.loads(row[3])),
+        expires=time_value(row[4]),
     )
 
 
@@ -96,6 +148,9 @@ def agent(row: Any) -> Agent:
         registration=json.loads(row[3]),
         enabled=bool(row[4]),
         log_level=row[5],
+        password_sha256=row[6],
+        roles=None if row[7] is None else tuple(json.loads(row[7])),
+        last_heard=None if row[8] is None else time_value(row[8]),
     )
 
 

@@ -7,6 +7,7 @@ import sqlite3
 import time
 
 from ...errors import ConfigError
+from ...events import MAX_EVENTS_KEPT
 from .connection import BUSY_TIMEOUT_SECONDS, VARIABLE, check_location, connect
 
 
@@ -92,6 +93,47 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP TABLE logfiles",
         "ALTER TABLE logfiles_new RENAME TO logfiles",
         "CREATE INDEX logfiles_agent_seq ON logfiles (agent_id, seq)",
+    ),
+    # 4: the agent's side. Agents keep their password's hash, the roles their tokens carry
+    # (NULL: every right on the project) and when they were last heard from; issued tokens;
+    # events, numbered by AUTOINCREMENT so that a number is never reused, and capped by a
+    # trigger as the journal is. A token or an event goes with its agent (ON DELETE CASCADE).
+    (
+        "ALTER TABLE agents ADD COLUMN password_sha256 TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE agents ADD COLUMN roles TEXT",
+        "ALTER TABLE agents ADD COLUMN last_heard TEXT",
+        "CREATE INDEX agents_project_seq ON agents (project_id, seq)",
+        """
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            project_id TEXT NOT NULL,
+            agent_id TEXT REFERENCES agents (id) ON DELETE CASCADE,
+            roles TEXT,
+            expires TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX tokens_expires ON tokens (expires)",
+        "CREATE INDEX tokens_agent ON tokens (agent_id)",
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id TEXT NOT NULL,
+            agent_id TEXT REFERENCES agents (id) ON DELETE CASCADE,
+            time TEXT NOT NULL,
+            event TEXT NOT NULL,
+            details TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX events_agent ON events (agent_id, id)",
+        "CREATE INDEX events_project ON events (project_id, id)",
+        "CREATE INDEX events_project_wide ON events (project_id, agent_id, id)",
+        "CREATE INDEX events_time ON events (time)",
+        f"""
+        CREATE TRIGGER events_cap AFTER INSERT ON events
+        BEGIN
+            DELETE FROM events WHERE id <= NEW.id - {MAX_EVENTS_KEPT:d};
+        END
+        """,
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -5,11 +5,24 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
-from ...model import Agent, LogFile
-from ..base import LogFileChange, Page, add_agent, agent_not_found, logfile_not_found, marker_not_found
+from ...auth import TOKEN_LIFETIME, IssuedToken
+from ...events import Event, EventPage, EventQuery
+from ...model import Agent, LogFile, LogFileState, needs_heard_update
+from ..base import (
+    AgentChange,
+    ChangeEvents,
+    LogFileChange,
+    Page,
+    add_agent,
+    agent_marker_not_found,
+    agent_not_found,
+    logfile_not_found,
+    marker_not_found,
+)
 from . import rows
 from .connection import Connections
 from .control import SqliteControl
@@ -55,9 +68,10 @@ class SqliteStore(SqliteControl):
         """Open the database at `path`, creating it if need be; ConfigError if it cannot serve."""
         return cls(prepare_file(path))
 
-    def add_agent(self, agent: Agent) -> None:
+    def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
         with self._db.write() as db:
             add_agent(rows.SqlRows(db), agent)
+            rows.insert_events(db, events)
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent:
         with self._db.read() as db:
@@ -66,16 +80,76 @@ class SqliteStore(SqliteControl):
             raise agent_not_found(project_id, agent_id)
         return rows.agent(row)
 
+    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        with self._db.read() as db:
+            after = 0
+            if marker is not None:
+                row = db.execute("SELECT seq, project_id FROM agents WHERE id = ?", (marker,)).fetchone()
+                if row is None or row[1] != project_id:
+                    raise agent_marker_not_found(marker)
+                after = row[0]
+            found = db.execute(
+                f"SELECT {rows.AGENT_COLUMNS} FROM agents"
+                " WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (project_id, after, limit + 1),
+            ).fetchall()
+        items = [rows.agent(row) for row in found]
+        return Page(items[:limit], len(items) > limit)
+
+    def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
+        with self._db.write() as db:
+            row = db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
+            if row is None or row[1] != project_id:
+                raise agent_not_found(project_id, agent_id)
+            current = rows.agent(row)
+            updated = change(current)
+            if updated is not current:
+                rows.insert_agent(db, updated)
+        return updated
+
+    def touch_agent(self, project_id: str, agent_id: str, moment: datetime) -> None:
+        """One read; a write only when the kept time is a second old (model.needs_heard_update)."""
+        row = (
+            self._db.statement()
+            .execute("SELECT project_id, last_heard FROM agents WHERE id = ?", (agent_id,))
+            .fetchone()
+        )
+        if row is None or row[0] != project_id:
+            return
+        if needs_heard_update(None if row[1] is None else rows.time_value(row[1]), moment):
+            self._db.write_statement(
+                "UPDATE agents SET last_heard = ? WHERE id = ? AND project_id = ?",
+                (rows.time_text(moment), agent_id, project_id),
+            )
+
+    def agent_busy(self, project_id: str, agent_id: str) -> bool:
+        row = (
+            self._db.statement()
+            .execute(
+                "SELECT a.project_id, EXISTS"
+                " (SELECT 1 FROM logfiles AS l WHERE l.agent_id = a.id AND l.state = ?)"
+                " FROM agents AS a WHERE a.id = ?",
+                (LogFileState.STARTED.value, agent_id),
+            )
+            .fetchone()
+        )
+        if row is None or row[0] != project_id:
+            raise agent_not_found(project_id, agent_id)
+        return bool(row[1])
+
     def delete_agent(self, project_id: str, agent_id: str) -> None:
-        """Its log files go in the same transaction, by ON DELETE CASCADE."""
+        """Its log files, tokens and events go in the same transaction, by ON DELETE CASCADE."""
         with self._db.write() as db:
             _require_agent(db, project_id, agent_id)
             db.execute("DELETE FROM agents WHERE id = ?", (agent_id,))
 
-    def add_logfile(self, logfile: LogFile) -> None:
+    def add_logfile(self, logfile: LogFile, events: Sequence[Event] = ()) -> None:
         with self._db.write() as db:
             _require_agent(db, logfile.project_id, logfile.agent_id)
             rows.insert_logfile(db, logfile)
+            rows.insert_events(db, events)
 
     def get_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> LogFile:
         # One statement is one snapshot: the agent and its log file in one query, so the
@@ -96,7 +170,9 @@ class SqliteStore(SqliteControl):
             raise logfile_not_found(agent_id, logfile_id)
         return rows.logfile(row[1:])
 
-    def list_logfiles(self, project_id: str, agent_id: str, limit: int, marker: str | None = None) -> Page:
+    def list_logfiles(
+        self, project_id: str, agent_id: str, limit: int, marker: str | None = None
+    ) -> Page[LogFile]:
         if limit < 0:
             raise ValueError(f"limit must be 0 or more, not {limit}")
         with self._db.read() as db:
@@ -119,7 +195,12 @@ class SqliteStore(SqliteControl):
         return Page(items[:limit], len(items) > limit)
 
     def update_logfile(
-        self, project_id: str, agent_id: str, logfile_id: str, change: LogFileChange
+        self,
+        project_id: str,
+        agent_id: str,
+        logfile_id: str,
+        change: LogFileChange,
+        events: ChangeEvents | None = None,
     ) -> LogFile:
         """Read, change and write under one write lock, so two processes cannot both win.
 
@@ -133,6 +214,8 @@ class SqliteStore(SqliteControl):
                     "UPDATE logfiles SET date = ?, state = ? WHERE seq = ?",
                     (rows.time_text(updated.date), updated.state.value, seq),
                 )
+                if events is not None:
+                    rows.insert_events(db, events(current, updated))
         return updated
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None:
@@ -142,10 +225,66 @@ class SqliteStore(SqliteControl):
             if cursor.rowcount == 0:
                 raise logfile_not_found(agent_id, logfile_id)
 
-    def reset(self) -> None:
-        """Everything goes, clock included; as in memory, journal numbers keep counting up."""
+    def add_token(self, token: IssuedToken) -> None:
         with self._db.write() as db:
-            for table in ("logfiles", "agents", "journal", "faults", "clock"):
+            if token.agent_id is not None:
+                _require_agent(db, token.project_id, token.agent_id)
+            issued_at = token.expires - TOKEN_LIFETIME
+            db.execute("DELETE FROM tokens WHERE expires <= ?", (rows.time_text(issued_at),))
+            db.execute(
+                f"INSERT INTO tokens ({rows.TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                rows.token_values(token),
+            )
+
+    def get_token(self, token_id: str) -> IssuedToken | None:
+        row = (
+            self._db.statement()
+            .execute(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens WHERE id = ?", (token_id,))
+            .fetchone()
+        )
+        return None if row is None else rows.token(row)
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        with self._db.write() as db:
+            for event in events:
+                if event.agent_id is not None:
+                    _require_agent(db, event.project_id, event.agent_id)
+            rows.insert_events(db, events)
+
+    def list_events(
+        self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
+    ) -> EventPage:
+        """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
+        if query.descending:
+            bound, order = ("id < ?", "DESC")
+            marker = query.marker if query.marker is not None else 2**63 - 1
+        else:
+            bound, order = ("id > ?", "ASC")
+            marker = query.marker if query.marker is not None else 0
+        after = rows.time_text(since)
+        columns = rows.EVENT_COLUMNS
+        if agent_id is None:
+            sql = (
+                f"SELECT {columns} FROM events WHERE project_id = ? AND {bound} AND time >= ?"
+                f" ORDER BY id {order} LIMIT ?"
+            )
+            parameters: tuple[object, ...] = (project_id, marker, after, query.limit + 1)
+        else:
+            sql = (
+                f"SELECT {columns} FROM events WHERE agent_id = ? AND {bound} AND time >= ?"
+                f" UNION ALL SELECT {columns} FROM events"
+                f" WHERE project_id = ? AND agent_id IS NULL AND {bound} AND time >= ?"
+                f" ORDER BY id {order} LIMIT ?"
+            )
+            parameters = (agent_id, marker, after, project_id, marker, after, query.limit + 1)
+        found = self._db.statement().execute(sql, parameters).fetchall()
+        items = [rows.event(row) for row in found]
+        return EventPage(items[: query.limit], len(items) > query.limit)
+
+    def reset(self) -> None:
+        """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""
+        with self._db.write() as db:
+            for table in ("logfiles", "tokens", "events", "agents", "journal", "faults", "clock"):
                 db.execute(f"DELETE FROM {table}")
 
     def health(self) -> None:

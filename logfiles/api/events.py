@@ -1,0 +1,61 @@
+"""Events: an agent's feed and its project's, and events posted by clients."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from .. import events
+from ..auth import Action
+from ..events import EventQuery
+from ..schemas import EVENT_QUERY, POSTED_EVENT
+from . import checks, no_content, now, runtime
+from .links import feed_links
+
+bp = Blueprint("events", __name__, url_prefix="/v2/<id:project_id>")
+
+
+def _feed(project_id: str, agent_id: str | None) -> Response:
+    query: EventQuery = checks.load_query(EVENT_QUERY, "The event list parameters are not valid.")
+    page = runtime().store.list_events(project_id, agent_id, query, events.oldest_kept(now()))
+    return jsonify(
+        {
+            "events": [events.event_body(event) for event in page.items],
+            "links": feed_links(query, page.items, "limit" in request.args),
+        }
+    )
+
+
+@bp.get("/agents/<id:agent_id>/events")
+def agent_events(project_id: str, agent_id: str) -> Response:
+    checks.authorize(project_id, Action.READ)
+    runtime().store.get_agent(project_id, agent_id)
+    return _feed(project_id, agent_id)
+
+
+@bp.get("/events")
+def project_events(project_id: str) -> Response:
+    checks.authorize(project_id, Action.READ)
+    return _feed(project_id, None)
+
+
+def _post(project_id: str, agent_id: str | None) -> Response:
+    body = checks.load_json(POSTED_EVENT, "The event is not valid.")
+    rt = runtime()
+    moment = now()
+    rt.store.add_events([events.posted(project_id, agent_id, moment, body, rt.new_id())])
+    if agent_id is not None:
+        rt.store.touch_agent(project_id, agent_id, moment)
+    return no_content(202)
+
+
+@bp.post("/agents/<id:agent_id>/events")
+def post_agent_event(project_id: str, agent_id: str) -> Response:
+    checks.authorize(project_id, Action.UPDATE)
+    runtime().store.get_agent(project_id, agent_id)
+    return _post(project_id, agent_id)
+
+
+@bp.post("/events")
+def post_project_event(project_id: str) -> Response:
+    checks.authorize(project_id, Action.UPDATE)
+    return _post(project_id, None)
