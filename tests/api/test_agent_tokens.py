@@ -165,8 +165,8 @@ def test_new_token_after_expiry_works(api: Api) -> None:
     api.freeze_clock(WHEN)
     old = issue(api, agent)
     api.advance_clock(DAY)
-    new = issue(api, agent)
     assert_fault(api.get_agent(agent["id"], token=old), 401)
+    new = issue(api, agent)
     assert api.get_agent(agent["id"], token=new).status_code == 200
 
 
@@ -397,6 +397,15 @@ class TestWithTokensFile:
         assert api.get_agent(agent["id"], token=token).status_code == 200
         api.advance_clock(0.5)
         assert_fault(api.get_agent(agent["id"], token=token), 401)
+
+    def test_expired_token_stays_401_after_a_new_token(self, api: Api) -> None:
+        agent = api.registered()
+        api.freeze_clock(WHEN)
+        old = issue(api, agent)
+        api.advance_clock(DAY)
+        new = issue(api, agent)
+        assert_fault(api.get_agent(agent["id"], token=old), 401)
+        assert api.get_agent(agent["id"], token=new).status_code == 200
 
     def test_token_dies_with_its_agent(self, api: Api) -> None:
         agent = api.registered()

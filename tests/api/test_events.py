@@ -84,7 +84,7 @@ def posted_events(api: Api, count: int) -> list[str]:
     assert feed(api)["events"] == []
     for n in range(count):
         post(api, {"event": f"e{n}"})
-    body = feed(api)
+    body = feed(api, query="limit=1000")
     assert names_of(body) == [f"e{n}" for n in range(count)]
     return ids_of(body)
 
