@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from logfiles import Settings
+from logfiles import Settings, create_app
 from tests.api.support import MIB, assert_time, assert_uuid4, padded
 from tests.conftest import PROJECT, TOKEN, Api, assert_fault, registration, state_patch
 
@@ -444,3 +444,25 @@ class TestWithTokensFile:
         agent = api.registered(token=ADMIN)
         assert_fault(api.register_agent(registration(), token=OBSERVER), 403)
         assert api.authenticate(credentials(agent), headers={"X-Auth-Token": OBSERVER}).status_code == 200
+
+
+def test_token_is_shared_by_workers_and_kept_by_sqlite(tmp_path: Path) -> None:
+    """Tokens live in the store: one worker issues, another accepts, and a restart keeps them."""
+    path = tmp_path / "tokens.json"
+    path.write_text(json.dumps(TOKENS))
+    settings = Settings(store_url=f"sqlite:///{tmp_path / 's.db'}", tokens_file=str(path), control_open=True)
+    apps = [create_app(settings), create_app(settings)]
+    try:
+        one, two = (Api(app.test_client()) for app in apps)
+        agent = one.registered()
+        token = issue(one, agent)
+        assert two.get_agent(agent["id"], token=token).status_code == 200
+        assert two.agent_status(agent["id"]).get_json()["online"] is True
+    finally:
+        for app in apps:
+            app.extensions["logfiles"].store.close()
+    restarted = create_app(settings)
+    try:
+        assert Api(restarted.test_client()).get_agent(agent["id"], token=token).status_code == 200
+    finally:
+        restarted.extensions["logfiles"].store.close()

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from werkzeug.test import TestResponse
 
-from logfiles import Settings
+from logfiles import Settings, create_app
 from tests.api.support import MIB, assert_time, assert_uuid4, links_by_rel, padded
 from tests.conftest import PROJECT, REGISTRATION, TOKEN, Api, assert_fault
 
@@ -722,3 +722,51 @@ def test_x_agent_id_is_never_required(api: Api) -> None:
     assert api.get_agent(agent_id).status_code == 200
     response = api.get_agent(agent_id, extra_headers={"X-Agent-Id": "not-an-agent"})
     assert response.status_code == 200
+
+
+# Ids across workers and restarts: two apps on one SQLite file are two workers, or a restart.
+
+
+def sqlite_api(path: Path) -> tuple[Api, Any]:
+    app = create_app(Settings(store_url=f"sqlite:///{path}"))
+    return Api(app.test_client()), app
+
+
+def test_ids_increase_across_workers_sharing_a_sqlite_store(tmp_path: Path) -> None:
+    (one, app_one), (two, app_two) = sqlite_api(tmp_path / "s.db"), sqlite_api(tmp_path / "s.db")
+    try:
+        agent_id = one.agent()
+        post(two, {"event": "startup"}, agent_id)
+        post(one, {"event": "agent_activate", "mode": "idle"})
+        post(two, {"event": "later"})
+        for api in (one, two):
+            body = feed(api)
+            assert names_of(body) == ["agent_registered", "startup", "agent_activate", "later"]
+            ids = [int(i) for i in ids_of(body)]
+            assert ids == sorted(set(ids))
+        assert feed(one) == feed(two)
+    finally:
+        app_one.extensions["logfiles"].store.close()
+        app_two.extensions["logfiles"].store.close()
+
+
+def test_ids_never_reused_after_a_restart_and_a_reset(tmp_path: Path) -> None:
+    api, app = sqlite_api(tmp_path / "s.db")
+    api.agent()
+    (before,) = ids_of(feed(api))
+    app.extensions["logfiles"].store.close()
+    api, app = sqlite_api(tmp_path / "s.db")
+    try:
+        assert ids_of(feed(api)) == [before]
+        api.reset()
+        api.agent()
+        (after,) = ids_of(feed(api))
+        assert int(after) > int(before)
+    finally:
+        app.extensions["logfiles"].store.close()
+    api, app = sqlite_api(tmp_path / "s.db")
+    try:
+        api.agent()
+        assert int(ids_of(feed(api))[-1]) > int(after)
+    finally:
+        app.extensions["logfiles"].store.close()
