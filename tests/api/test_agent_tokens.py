@@ -170,6 +170,27 @@ def test_new_token_after_expiry_works(api: Api) -> None:
     assert api.get_agent(agent["id"], token=new).status_code == 200
 
 
+def test_open_mode_expired_token_stays_401_after_a_new_token(api: Api) -> None:
+    """design10: expired -> 401, open mode or not; a newer token must not turn it into "any token"."""
+    agent = api.registered()
+    api.freeze_clock(WHEN)
+    old = issue(api, agent)
+    api.advance_clock(DAY)
+    issue(api, agent)
+    assert_fault(api.get_agent(agent["id"], token=old), 401)
+    assert_fault(api.list_agents(token=old, project_id=OTHER_PROJECT), 401)
+
+
+def test_open_mode_token_of_deleted_agent_is_401(api: Api) -> None:
+    """design10: deleting the agent kills its tokens (401 after); it must not widen them to any project."""
+    agent = api.registered()
+    token = issue(api, agent)
+    assert_fault(api.list_agents(token=token, project_id=OTHER_PROJECT), 403)
+    assert api.delete_agent(agent["id"]).status_code == 204
+    assert_fault(api.list_agents(token=token), 401)
+    assert_fault(api.list_agents(token=token, project_id=OTHER_PROJECT), 401)
+
+
 # 401: unknown agent, wrong password, agent of another project.
 
 
