@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from .api import agents, control, errors, events, logfiles, meta, pipeline
     from .api.jsonio import OrjsonProvider
-    from .api.routing import IdConverter
+    from .api.routing import AgentIdConverter, IdConverter
 
     settings = settings or Settings.from_env()
     tokens = load_tokens(settings.tokens_file)
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # SPEC: `project_id` is any non-empty segment; `//` must not be merged into a redirect.
     app.url_map.merge_slashes = False
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["agent"] = AgentIdConverter
     app.extensions["logfiles"] = Runtime(settings=settings, store=store, tokens=tokens)
 
     pipeline.install(app, control=settings.control)  # the order of checks: see pipeline.py

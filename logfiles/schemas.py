@@ -388,6 +388,9 @@ class EventMarker(fields.Integer):
             raise self.make_error("invalid")
         return int(text)
 
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)  # as a feed writes it
+
 
 class EventQuerySchema(_Lenient):
     """`?marker=&limit=&sort_dir=` of an events feed."""
@@ -476,10 +479,10 @@ class SeedAgentSchema(Schema):
 class SeedEventSchema(Schema):
     """An event as exported, or as a test seeds it. An agent's event takes its agent's
     project; a project-wide one (no `agent_id`) needs `project_id`. `details` are the
-    members the feed shows besides id, time and event; `id` is shown, and ignored on import
-    (a kept event gets a new number)."""
+    members the feed shows besides id, time and event. An `id` (as exported) is kept, so an
+    export imported again is the same feed; an event without one gets a new number."""
 
-    id = fields.String(validate=validate.Length(max=32))
+    id = EventMarker()
     agent_id = fields.String(validate=_ID, allow_none=True)
     project_id = fields.String(validate=_ID)
     time = IsoTime()

@@ -315,7 +315,7 @@ def _event(item: Mapping[str, Any], projects: Mapping[str, str], moment: datetim
         if item.get("project_id", project_id) != project_id:
             return f"project_id: agent '{agent_id}' is in project '{project_id}'"
         details.setdefault("agent", {"id": agent_id})
-    return Event(project_id, agent_id, item.get("time") or moment, item["event"], details)
+    return Event(project_id, agent_id, item.get("time") or moment, item["event"], details, item.get("id", 0))
 
 
 def _agent(item: Mapping[str, Any], moment: datetime, new_id: IdSource) -> Agent:

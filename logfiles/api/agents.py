@@ -68,13 +68,13 @@ def list_agents(project_id: str) -> Response:
     return jsonify(body)
 
 
-@bp.get("/<id:agent_id>")
+@bp.get("/<agent:agent_id>")
 def get_agent(project_id: str, agent_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     return jsonify(agent_body(runtime().store.get_agent(project_id, agent_id)))
 
 
-@bp.patch("/<id:agent_id>")
+@bp.patch("/<agent:agent_id>")
 def update_agent(project_id: str, agent_id: str) -> Response:
     """The guide lets a client change only `enabled`; the checks are the log-file PATCH's."""
     checks.authorize(project_id, Action.UPDATE)
@@ -90,7 +90,7 @@ def update_agent(project_id: str, agent_id: str) -> Response:
     return no_content()
 
 
-@bp.get("/<id:agent_id>/status")
+@bp.get("/<agent:agent_id>/status")
 def agent_status(project_id: str, agent_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     store = runtime().store
@@ -99,7 +99,7 @@ def agent_status(project_id: str, agent_id: str) -> Response:
     return jsonify({"busy": busy, "online": is_online(agent, now())})
 
 
-@bp.delete("/<id:agent_id>")
+@bp.delete("/<agent:agent_id>")
 def delete_agent(project_id: str, agent_id: str) -> Response:
     checks.authorize(project_id, Action.DELETE)
     runtime().store.delete_agent(project_id, agent_id)

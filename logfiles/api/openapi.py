@@ -43,22 +43,40 @@ class Operation:
     response: str | None = None
     headers: tuple[str, ...] = ()
     parameters: tuple[dict[str, Any], ...] = field(default=())
+    secured: bool = True  # False: the route takes no X-Auth-Token (an agent's authentication)
 
     @property
     def statuses(self) -> list[int]:
-        return sorted({self.success, *COMMON, *self.errors})
+        common = COMMON if self.secured else (405, 500, 503)
+        return sorted({self.success, *common, *self.errors})
 
 
 AGENTS = "/v2/{project_id}/agents"
+PROJECT_EVENTS = "/v2/{project_id}/events"
 LOGFILES = AGENTS + "/{agent_id}/logfiles"
 # apispec expands the schema that validates the query into one parameter per field.
 PAGING = ({"in": "query", "schema": schemas.PageQuerySchema},)
+FEED = ({"in": "query", "schema": schemas.EventQuerySchema},)
+AGENT_ID = ({"name": "X-Agent-Id", "in": "header", "required": False, "schema": {"type": "string"}},)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("post", AGENTS, "register_agent", 201, (400, 413, 415),
               ("application/json", "AgentRegistration"), "Agent", ("Location",)),
+    Operation("get", AGENTS, "list_agents", 200, (400,), response="AgentList", parameters=PAGING),
+    Operation("post", AGENTS + "/tokens", "authenticate_agent", 200, (400, 401, 409, 413, 415),
+              ("application/json", "AgentCredentials"), "AgentToken", secured=False),
     Operation("get", AGENTS + "/{agent_id}", "get_agent", 200, response="Agent"),
+    Operation("patch", AGENTS + "/{agent_id}", "update_agent", 204, (400, 413, 415),
+              ("application/json-patch+json", "AgentPatchDocument")),
     Operation("delete", AGENTS + "/{agent_id}", "delete_agent", 204),
+    Operation("get", AGENTS + "/{agent_id}/status", "agent_status", 200, response="AgentStatus"),
+    Operation("get", AGENTS + "/{agent_id}/events", "agent_events", 200, (400,), response="EventList",
+              parameters=FEED),
+    Operation("post", AGENTS + "/{agent_id}/events", "post_agent_event", 202, (400, 413, 415),
+              ("application/json", "PostedEvent")),
+    Operation("get", PROJECT_EVENTS, "project_events", 200, (400,), response="EventList", parameters=FEED),
+    Operation("post", PROJECT_EVENTS, "post_project_event", 202, (400, 413, 415),
+              ("application/json", "PostedEvent")),
     Operation("post", LOGFILES, "request_logfile", 202, response="LogFile",
               headers=("Location",)),
     Operation("get", LOGFILES, "list_logfiles", 200, (400,), response="LogFileList",
@@ -94,6 +112,18 @@ def build_spec() -> dict[str, Any]:
         "PatchDocument",
         {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/PatchOperation"}},
     )
+    spec.components.schema("AgentList", schema=schemas.AgentListSchema)
+    spec.components.schema("AgentCredentials", schema=schemas.AgentAuthSchema)
+    spec.components.schema("AgentToken", schema=schemas.AgentTokenSchema)
+    spec.components.schema("AgentStatus", schema=schemas.AgentStatusSchema)
+    spec.components.schema("AgentPatchOperation", schema=schemas.AgentPatchOperationSchema)
+    spec.components.schema(
+        "AgentPatchDocument",
+        {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/AgentPatchOperation"}},
+    )
+    spec.components.schema("Event", schema=schemas.EventSchema)
+    spec.components.schema("EventList", schema=schemas.EventListSchema)
+    spec.components.schema("PostedEvent", schema=schemas.PostedEventSchema)
     spec.components.schema("Fault", schema=schemas.FaultSchema)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
@@ -111,8 +141,8 @@ def build_spec() -> dict[str, Any]:
             responses[str(status)] = entry
         operation: dict[str, Any] = {
             "operationId": op.operation_id,
-            "security": [{"token": []}],
-            "parameters": _path_parameters(op.path) + list(op.parameters),
+            "security": [{"token": []}] if op.secured else [],
+            "parameters": _path_parameters(op.path) + list(op.parameters) + list(AGENT_ID),
             "responses": responses,
         }
         if op.request:

@@ -13,3 +13,13 @@ class IdConverter(BaseConverter):
     """
 
     regex = r"[^/]+(?<![.][xX][mM][lL])"
+
+
+class AgentIdConverter(IdConverter):
+    """An agent's id right under `/agents/`, where `tokens` is the authentication route.
+
+    So `GET /v2/{p}/agents/tokens` is a method that route does not have (405, `Allow: POST`),
+    not a look-up of an agent called "tokens".
+    """
+
+    regex = r"(?!tokens(?![^/]))" + IdConverter.regex

@@ -136,7 +136,7 @@ class ControlState(Protocol):
     ) -> None:
         """Add (or, with `replace`, swap in) agents, log files and events at once; Conflict on a
         taken id, Invalid for a log file or event whose agent is in neither; nothing changes on
-        an error. Events get new numbers, in document order.
+        an error. An event keeps its number if it has one, else gets a new one.
 
         Its cost follows the import, not the store: only the imported ids are looked up.
         """
@@ -238,6 +238,9 @@ class ImportRows(AgentRows, Protocol):
     def stored_logfiles(self, logfile_ids: set[str]) -> Container[str]:
         """Those of `logfile_ids` that name a log file of any agent in the store."""
 
+    def stored_events(self, event_ids: set[int]) -> Container[int]:
+        """Those of `event_ids` that number an event the store keeps."""
+
     def clear(self) -> None:
         """Remove every agent, log file, token and event (not the journal, faults or clock)."""
 
@@ -245,7 +248,7 @@ class ImportRows(AgentRows, Protocol):
         """Insert log files with new ids, each after its agent's others."""
 
     def put_events(self, events: Sequence[Event]) -> None:
-        """Keep events, numbering them in order."""
+        """Keep events: those numbered already under their number, the others numbered in order."""
 
 
 def add_agent(rows: AgentRows, agent: Agent) -> None:
@@ -290,6 +293,24 @@ def import_into(
     rows.put_logfiles(logfiles)
     if events:
         rows.put_events(events)
+
+
+def check_events(
+    events: Sequence[Event],
+    imported_agents: Container[str],
+    stored_agents: Container[str],
+    stored: Container[int],
+) -> None:
+    """An imported event's number is its own (a round trip keeps it) unless taken; its agent
+    must be in the import or the store."""
+    seen: set[int] = set()
+    for event in events:
+        if event.id and (event.id in seen or event.id in stored):
+            raise id_taken("event", str(event.id))
+        seen.add(event.id)
+        agent_id = event.agent_id
+        if agent_id is not None and agent_id not in imported_agents and agent_id not in stored_agents:
+            raise agent_not_in_state(agent_id, "events")
 
 
 def check_import(

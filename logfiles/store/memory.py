@@ -51,19 +51,37 @@ class _Events:
         self.project_wide: dict[str, list[Event]] = {}
 
     def add(self, events: Iterable[Event]) -> None:
+        """Number new events; one with a number already (an import) keeps it, in its place."""
         newest = None
         for event in events:
-            self.seq += 1
-            kept = replace(event, id=self.seq)
-            self.all.append(kept)
-            self.by_project.setdefault(kept.project_id, []).append(kept)
-            if kept.agent_id is None:
-                self.project_wide.setdefault(kept.project_id, []).append(kept)
+            if event.id:
+                kept = event
+                self.seq = max(self.seq, event.id)
             else:
-                self.by_agent.setdefault(kept.agent_id, []).append(kept)
+                self.seq += 1
+                kept = replace(event, id=self.seq)
+            self._index(kept)
             newest = kept.time if newest is None else max(newest, kept.time)
         if newest is not None:
             self._drop_old(newest - EVENT_LIFETIME)
+
+    def _index(self, event: Event) -> None:
+        places: list[list[Event] | deque[Event]] = [
+            self.all,
+            self.by_project.setdefault(event.project_id, []),
+        ]
+        if event.agent_id is None:
+            places.append(self.project_wide.setdefault(event.project_id, []))
+        else:
+            places.append(self.by_agent.setdefault(event.agent_id, []))
+        for place in places:
+            if not place or place[-1].id < event.id:
+                place.append(event)
+            else:  # an imported number below the newest: keep the order by number
+                place.insert(bisect.bisect_left(place, event.id, key=_event_id), event)
+
+    def numbers(self) -> set[int]:
+        return {event.id for event in self.all}
 
     def _drop_old(self, cutoff: datetime) -> None:
         """Drop the oldest events while they are past their lifetime or over the cap."""
@@ -150,6 +168,9 @@ class _Rows:
 
     def stored_agents(self, agent_ids: set[str]) -> set[str]:
         return {agent_id for agent_id in agent_ids if agent_id in self.agents}
+
+    def stored_events(self, event_ids: set[int]) -> set[int]:
+        return event_ids & self.events.numbers() if event_ids else set()
 
     def stored_logfiles(self, logfile_ids: set[str]) -> set[str]:
         # A keys view intersected with a set walks the smaller of the two, so this costs

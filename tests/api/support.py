@@ -138,6 +138,9 @@ OPERATIONS = [
     Operation("delete_logfile", "DELETE", "agents/{agent_id}/logfiles/{logfile_id}", 204, "delete"),
 ]
 OPERATION_IDS = [op.name for op in OPERATIONS]
+# The operations on one agent (their URL names it): an agent of another project is not found.
+AGENT_OPERATIONS = [op for op in OPERATIONS if "{agent_id}" in op.path]
+AGENT_OPERATION_IDS = [op.name for op in AGENT_OPERATIONS]
 
 # SPEC: the routes and the methods each one has; every other method is 405.
 ROUTE_METHODS = {

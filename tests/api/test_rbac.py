@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 
 from logfiles import Settings
-from tests.api.support import MIB, OPERATION_IDS, OPERATIONS, Operation, assert_untouched, padded
-from tests.conftest import JSON_PATCH, PROJECT, TOKEN, Api, assert_fault, registration, state_patch
+from tests.api.support import (
+    AGENT_OPERATION_IDS,
+    AGENT_OPERATIONS,
+    MIB,
+    OPERATION_IDS,
+    OPERATIONS,
+    Operation,
+    assert_untouched,
+    padded,
+)
+from tests.conftest import PROJECT, TOKEN, Api, assert_fault, registration, state_patch
 
 OTHER_PROJECT = "220022"
 ALL = {"create", "read", "update", "delete"}
@@ -95,7 +104,7 @@ def test_register_agent_token_in_own_project_is_201(api: Api) -> None:
     assert response.get_json()["project_id"] == OTHER_PROJECT
 
 
-@pytest.mark.parametrize("operation", OPERATIONS[1:], ids=OPERATION_IDS[1:])
+@pytest.mark.parametrize("operation", AGENT_OPERATIONS, ids=AGENT_OPERATION_IDS)
 def test_operation_agent_of_other_project_via_own_project_is_404(
     api: Api, ids: tuple[str, str], operation: Operation
 ) -> None:

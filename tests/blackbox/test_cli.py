@@ -51,7 +51,11 @@ def test_cli_serve_seed_export_requests_reset(launch: Callable[..., LiveServer],
     assert "GET" in lines[1] and "/v2/p/agents/a1/logfiles/l1" in lines[1] and " 200" in lines[1]
 
     assert cli("reset", "--url", server.url).returncode == 0
-    assert json.loads(cli("export", "--url", server.url).stdout) == {"agents": [], "logfiles": []}
+    assert json.loads(cli("export", "--url", server.url).stdout) == {
+        "agents": [],
+        "logfiles": [],
+        "events": [],
+    }
 
 
 def test_cli_reports_an_unreachable_server() -> None:

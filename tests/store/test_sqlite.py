@@ -127,7 +127,10 @@ def test_open_schema_2_file_migrates_keeping_rows_order_and_sequence(tmp_path: P
     store = SqliteStore.open(path)
     snapshot = store.export_state()
     assert [a.id for a in snapshot.agents] == ["agent-1", "agent-2"]
-    assert [(lf.id, lf.agent_id) for lf in snapshot.logfiles] == [("shared", "agent-1"), ("shared", "agent-2")]
+    assert [(lf.id, lf.agent_id) for lf in snapshot.logfiles] == [
+        ("shared", "agent-1"),
+        ("shared", "agent-2"),
+    ]
     assert all(a.password_sha256 == "" and a.roles is None and a.last_heard is None for a in snapshot.agents)
     store.add_logfile(make_logfile("new", "agent-1"))
     store.delete_agent(PROJECT, "agent-2")  # the foreign key still cascades

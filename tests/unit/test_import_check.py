@@ -45,6 +45,10 @@ class FakeRows:
         self.calls.append(("stored_logfiles", logfile_ids))
         return logfile_ids & self.logfiles
 
+    def stored_events(self, event_ids: set[int]) -> set[int]:
+        self.calls.append(("stored_events", event_ids))
+        return set()
+
     def clear(self) -> None:
         self.calls.append(("clear", None))
 

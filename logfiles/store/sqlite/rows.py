@@ -29,7 +29,7 @@ _UPSERT_AGENT = (
     " enabled = excluded.enabled, log_level = excluded.log_level,"
     " password_sha256 = excluded.password_sha256, roles = excluded.roles, last_heard = excluded.last_heard"
 )
-_INSERT_EVENT = "INSERT INTO events (project_id, agent_id, time, event, details) VALUES (?, ?, ?, ?, ?)"
+_INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 _UPSERT_LOGFILE = (
     f"INSERT INTO logfiles ({LOGFILE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (agent_id, id) DO UPDATE SET"
@@ -57,6 +57,10 @@ class SqlRows:
         query = "SELECT id FROM logfiles WHERE id IN ({})"
         return {row[0] for row in select_in(self.db, query, logfile_ids)}
 
+    def stored_events(self, event_ids: set[int]) -> set[int]:
+        query = "SELECT id FROM events WHERE id IN ({})"
+        return {row[0] for row in select_in(self.db, query, event_ids)}
+
     def clear(self) -> None:
         for table in ("logfiles", "tokens", "events", "agents"):
             self.db.execute(f"DELETE FROM {table}")
@@ -68,7 +72,7 @@ class SqlRows:
         insert_events(self.db, events)
 
 
-def select_in(db: sqlite3.Connection, query: str, ids: Iterable[str]) -> Iterator[Any]:
+def select_in(db: sqlite3.Connection, query: str, ids: Iterable[str | int]) -> Iterator[Any]:
     """The rows of `query` (its `{}` is the `IN` list) for every id, a chunk of ids at a time."""
     remaining = iter(ids)
     while chunk := list(islice(remaining, CHUNK)):
@@ -94,12 +98,16 @@ def insert_agent(db: sqlite3.Connection, agent: Agent) -> None:
 
 
 def insert_events(db: sqlite3.Connection, events: Sequence[Event]) -> None:
-    """Keep events (AUTOINCREMENT numbers them in order), then drop those past their lifetime."""
+    """Keep events (AUTOINCREMENT numbers new ones in order, and moves past an imported
+    event's own number), then drop those past their lifetime."""
     if not events:
         return
     db.executemany(
         _INSERT_EVENT,
-        [(e.project_id, e.agent_id, time_text(e.time), e.event, json.dumps(dict(e.details))) for e in events],
+        [
+            (e.id or None, e.project_id, e.agent_id, time_text(e.time), e.event, json.dumps(dict(e.details)))
+            for e in events
+        ],
     )
     newest = max(e.time for e in events)
     db.execute("DELETE FROM events WHERE time < ?", (time_text(newest - EVENT_LIFETIME),))
