@@ -146,6 +146,106 @@ class Api:
     def patch_state(self, agent_id: str, logfile_id: str, *values: str, **kw: Any) -> TestResponse:
         return self.patch_logfile(agent_id, logfile_id, state_patch(*values), **kw)
 
+    # Agents: the rest of the resource (list, PATCH, status, authentication).
+
+    def registered(self, **kwargs: Any) -> dict[str, Any]:
+        """Register an agent and return the whole 201 body (it alone shows the password)."""
+        response = self.register_agent(**kwargs)
+        assert response.status_code == 201, response.get_json()
+        body: dict[str, Any] = response.get_json()
+        return body
+
+    def list_agents(self, query: str = "", **kw: Any) -> TestResponse:
+        return self._call("get", ("agents",), query=query, **kw)
+
+    def patch_agent(
+        self,
+        agent_id: str,
+        document: Any = None,
+        *,
+        data: bytes | str | None = None,
+        content_type: str = JSON_PATCH,
+        **kw: Any,
+    ) -> TestResponse:
+        payload = data if data is not None else json.dumps(document)
+        headers = {"Content-Type": content_type}
+        return self._call("patch", ("agents", agent_id), data=payload, extra_headers=headers, **kw)
+
+    def set_enabled(self, agent_id: str, *values: Any, **kw: Any) -> TestResponse:
+        document = [{"op": "replace", "path": "/enabled", "value": v} for v in values]
+        return self.patch_agent(agent_id, document, **kw)
+
+    def agent_status(self, agent_id: str, **kw: Any) -> TestResponse:
+        return self._call("get", ("agents", agent_id, "status"), **kw)
+
+    def authenticate(
+        self,
+        body: Any = None,
+        *,
+        project_id: str | None = None,
+        content_type: str | None = "application/json",
+        data: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> TestResponse:
+        """POST /v2/{p}/agents/tokens; sends no X-Auth-Token unless `headers` has one."""
+        payload = data if data is not None else json.dumps(body)
+        all_headers = {} if content_type is None else {"Content-Type": content_type}
+        all_headers.update(headers or {})
+        url = self.url("agents", "tokens", project_id=project_id)
+        return self.client.post(url, data=payload, headers=all_headers)
+
+    def agent_token(self, agent_id: str, password: str, *, project_id: str | None = None) -> str:
+        """Authenticate an agent and return its token's id."""
+        response = self.authenticate({"id": agent_id, "password": password}, project_id=project_id)
+        assert response.status_code == 200, response.get_json()
+        return str(response.get_json()["token"]["id"])
+
+    # Events.
+
+    def events_url(self, agent_id: str | None = None, *, project_id: str | None = None) -> str:
+        parts = ("events",) if agent_id is None else ("agents", agent_id, "events")
+        return self.url(*parts, project_id=project_id)
+
+    def list_events(self, agent_id: str | None = None, query: str = "", **kw: Any) -> TestResponse:
+        parts = ("events",) if agent_id is None else ("agents", agent_id, "events")
+        return self._call("get", parts, query=query, **kw)
+
+    def post_event(
+        self,
+        body: Any = None,
+        agent_id: str | None = None,
+        *,
+        data: bytes | str | None = None,
+        content_type: str = "application/json",
+        **kw: Any,
+    ) -> TestResponse:
+        parts = ("events",) if agent_id is None else ("agents", agent_id, "events")
+        payload = data if data is not None else json.dumps(body)
+        headers = {"Content-Type": content_type}
+        return self._call("post", parts, data=payload, extra_headers=headers, **kw)
+
+    # The control plane.
+
+    def control(self, method: str, path: str, body: Any = None) -> TestResponse:
+        call = getattr(self.client, method)
+        url = f"/_control/{path}"
+        response: TestResponse = call(url, json=body) if body is not None else call(url)
+        return response
+
+    def freeze_clock(self, at: str = "now") -> str:
+        """Freeze the service clock (at an ISO time, or its current time); returns the time."""
+        response = self.control("post", "clock", {"freeze": at})
+        assert response.status_code == 200, response.get_json()
+        return str(response.get_json()["now"])
+
+    def advance_clock(self, seconds: float) -> str:
+        response = self.control("post", "clock", {"advance": seconds})
+        assert response.status_code == 200, response.get_json()
+        return str(response.get_json()["now"])
+
+    def reset(self) -> None:
+        assert self.control("post", "reset").status_code == 204
+
     def _call(
         self,
         method: str,
