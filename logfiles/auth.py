@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,9 +68,28 @@ class IssuedToken:
         return Grant(self.project_id, self.roles)
 
 
+_CHECK_DIGITS = 12  # the UUID's last group
+
+
+def _check(head: str) -> str:
+    return hashlib.sha256(b"logfiles issued token:" + head.encode()).hexdigest()[:_CHECK_DIGITS]
+
+
+def new_token_id() -> str:
+    """A UUID4 string (SPEC) whose last 12 hex digits are a checksum of the rest.
+
+    So a token the service issued is known as such without the store: one the store no longer
+    holds (expired and dropped, its agent deleted, a reset) is refused in open mode too,
+    instead of passing as "any token". Not a secret: a test double needs no unforgeable
+    tokens, only ones it recognises.
+    """
+    head = str(uuid.uuid4())[:-_CHECK_DIGITS]
+    return head + _check(head)
+
+
 def may_be_issued(token: str) -> bool:
-    """Issued tokens are UUID4 strings: any other token needs no look-up in the store."""
-    return len(token) == 36 and token.count("-") == 4
+    """Whether `token` is one `new_token_id` made: only those are looked up in the store."""
+    return len(token) == 36 and token[-_CHECK_DIGITS:] == _check(token[:-_CHECK_DIGITS])
 
 
 # Finds an issued token in the store (None when there is none), and reads the service clock.
@@ -108,13 +129,17 @@ class TokenRegistry:
         grant = self.grants.get(token)
         if grant is None and issued is not None and may_be_issued(token):
             found = issued(token)
-            if found is not None:
-                if now is not None and now() >= found.expires:
-                    raise Unauthorized(
-                        "The X-Auth-Token has expired.",
-                        [f"X-Auth-Token: expired at {format_time(found.expires)}"],
-                    )
-                grant = found.grant
+            if found is None:
+                raise Unauthorized(
+                    "The X-Auth-Token is no longer valid.",
+                    ["X-Auth-Token: an issued token that expired, or whose agent was deleted"],
+                )
+            if now is not None and now() >= found.expires:
+                raise Unauthorized(
+                    "The X-Auth-Token has expired.",
+                    [f"X-Auth-Token: expired at {format_time(found.expires)}"],
+                )
+            grant = found.grant
         if grant is None:
             if self.open:
                 return None

@@ -13,13 +13,14 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_dump,
     validate,
     validates,
     validates_schema,
 )
 
 from .clock import ClockCommand
-from .events import AGENT_ACTIVATE, EventQuery
+from .events import AGENT_ACTIVATE, Event, EventQuery
 from .faults import DEFAULT_PATH, FaultAction, FaultRule
 from .journal import JournalFilter
 from .model import STATES, TARGET_STATES, format_time, parse_time
@@ -482,22 +483,39 @@ class SeedAgentSchema(Schema):
 
 
 class SeedEventSchema(Schema):
-    """An event as exported, or as a test seeds it. An agent's event takes its agent's
-    project; a project-wide one (no `agent_id`) needs `project_id`. `details` are the
-    members the feed shows besides id, time and event. An `id` (as exported) is kept, so an
-    export imported again is the same feed; an event without one gets a new number."""
+    """An event as exported, or as a test seeds it, in the feed's own members. An agent's
+    event takes its agent's project (and shows `agent: {"id"}` unless given); a project-wide
+    one (no `agent_id`) needs `project_id`. An `id` (as exported) is kept, so an export
+    imported again is the same feed; an event without one gets a new number."""
 
     id = EventMarker()
     agent_id = fields.String(validate=_ID, allow_none=True)
     project_id = fields.String(validate=_ID)
     time = IsoTime()
     event = fields.String(required=True, validate=validate.Length(min=1, max=MAX_EVENT_NAME))
-    details = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=64)), load_default=dict)
+    agent = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=64)))
+    request_id = fields.String(validate=validate.Length(max=MAX_ID_LENGTH))
+    mode = fields.String(validate=validate.Length(max=64))
+    links = BoundedList(fields.Nested(LinkSchema), max_items=20)
 
     @validates_schema
     def has_a_project(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("agent_id") is None and "project_id" not in data:
             raise ValidationError("an event without 'agent_id' needs a 'project_id'", "project_id")
+
+    @pre_dump
+    def flatten(self, event: Any, **kwargs: Any) -> Any:
+        """An Event's details are members of its own, as in a feed."""
+        if isinstance(event, Event):
+            return {
+                "id": event.id,
+                "agent_id": event.agent_id,
+                "project_id": event.project_id,
+                "time": event.time,
+                "event": event.event,
+                **event.details,
+            }
+        return event
 
 
 class SeedLogFileSchema(Schema):

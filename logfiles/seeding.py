@@ -19,7 +19,7 @@ import ijson
 from marshmallow import Schema, ValidationError
 
 from .errors import Invalid
-from .events import Event
+from .events import DETAIL_ORDER, Event
 from .ids import IdSource
 from .model import Agent, LogFile, LogFileState, password_hash
 from .schemas import (
@@ -305,7 +305,7 @@ def build_seed(
 def _event(item: Mapping[str, Any], projects: Mapping[str, str], moment: datetime) -> Event | str:
     """The event of a document item, or what is wrong with it (`member: problem`)."""
     agent_id = item.get("agent_id")
-    details = dict(item["details"])
+    details = {name: item[name] for name in DETAIL_ORDER if name in item}
     if agent_id is None:
         project_id = item["project_id"]
     else:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from .. import events
-from ..auth import TOKEN_LIFETIME, Action, IssuedToken
+from ..auth import TOKEN_LIFETIME, Action, IssuedToken, new_token_id
 from ..errors import Conflict, NotFound, Unauthorized
 from ..journal import clip
 from ..model import Agent, format_time, is_online, password_hash, password_matches
@@ -132,7 +132,7 @@ def authenticate_agent(project_id: str) -> Response:
             [f"host.fingerprint: '{clip(fingerprint, 64)}' differs from the registered fingerprint"],
         )
     moment = now()
-    token = IssuedToken(rt.new_id(), agent.project_id, agent.roles, moment + TOKEN_LIFETIME, agent.id)
+    token = IssuedToken(new_token_id(), agent.project_id, agent.roles, moment + TOKEN_LIFETIME, agent.id)
     rt.store.add_token(token)
     rt.store.touch_agent(project_id, agent.id, moment)
     return jsonify({"token": {"id": token.id, "expires": format_time(token.expires)}})

@@ -278,14 +278,9 @@ def import_into(
         stored_agents = rows.stored_agents(named)
         stored_logfiles = rows.stored_logfiles({lf.id for lf in logfiles})
     check_import(agents, logfiles, stored_agents, stored_logfiles)
-    imported = {a.id for a in agents}
-    for event in events:
-        if (
-            event.agent_id is not None
-            and event.agent_id not in imported
-            and event.agent_id not in stored_agents
-        ):
-            raise agent_not_in_state(event.agent_id, "events")
+    numbered = {e.id for e in events if e.id}
+    stored_events: Container[int] = frozenset() if replace or not numbered else rows.stored_events(numbered)
+    check_events(events, {a.id for a in agents}, stored_agents, stored_events)
     if replace:
         rows.clear()
     for agent in agents:
