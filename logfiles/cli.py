@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from .client import ControlError, StubClient
 
@@ -31,6 +32,7 @@ def serve(args: argparse.Namespace) -> int:
         ("LOGFILES_BIND", args.bind),
         ("LOGFILES_WORKERS", args.workers),
         ("LOGFILES_TOKENS_FILE", args.tokens_file),
+        ("LOGFILES_CONTROL_TOKEN", args.control_token),
     ):
         if value is not None:
             env[variable] = str(value)
@@ -118,10 +120,12 @@ def run_client(args: argparse.Namespace) -> int:
         # The document goes as it is, so the server's validation (one place) names every problem.
         result = client.call("PUT" if args.replace else "POST", "/_control/state", document)
         counts = result["counts"]
-        print(f"seeded {counts['agents']} agents, {counts['logfiles']} log files")
+        print(f"seeded {counts['agents']} agents, {counts['logfiles']} log files, {counts['events']} events")
     elif args.command == "requests":
-        rows = client.requests(args.method, args.path, args.status, args.since)
+        rows = client.requests(args.method, args.path, args.status, args.since, args.agent_id)
         print(table(rows, ("seq", "time", "method", "path", "status", "fault")))
+    elif args.command == "events":
+        print(table(event_rows(client, args), ("id", "time", "event", "agent", "request_id", "mode")))
     elif args.command == "fault":
         print(json.dumps(client.fault(**json_object(args.rule, "the rule")), indent=2))
     elif args.command == "faults":
@@ -144,6 +148,16 @@ def run_client(args: argparse.Namespace) -> int:
     return 0
 
 
+def event_rows(client: StubClient, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """A feed as table rows, read as a client reads it (the /v2 route, with a token)."""
+    path = f"/v2/{quote(args.project, safe='')}"
+    if args.agent:
+        path += f"/agents/{quote(args.agent, safe='')}"
+    query = urlencode({"limit": args.limit, **({"marker": args.marker} if args.marker else {})})
+    body = client.call("GET", f"{path}/events?{query}", headers={"X-Auth-Token": args.token})
+    return [{**event, "agent": (event.get("agent") or {}).get("id")} for event in body["events"]]
+
+
 def package_version() -> str:
     """This distribution's version from its installed metadata (setup.cfg), not a copy in code."""
     try:
@@ -160,6 +174,7 @@ CLIENT_COMMANDS = (
     ("fault", "add a fault rule given as JSON, e.g. '{\"status\": 503}'"),
     ("faults", "print the fault rules as a table (--clear removes them all)"),
     ("clock", "show the clock; or freeze [TIME], advance SECONDS, real"),
+    ("events", "print a project's (or with --agent, an agent's) events feed as a table"),
 )
 
 
@@ -181,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
         "--workers", type=int, help="worker processes (sqlite store only); sets LOGFILES_WORKERS"
     )
     run.add_argument("--tokens-file", help="JSON tokens file (default: open mode); sets LOGFILES_TOKENS_FILE")
+    run.add_argument("--control-token", help="require this X-Control-Token; sets LOGFILES_CONTROL_TOKEN")
     for name, text in CLIENT_COMMANDS:
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument(
@@ -213,6 +229,17 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--path", help="only paths matching this glob, e.g. '/v2/*/logfiles/*'")
             sub.add_argument("--status", type=int, help="only this status, e.g. 503 (0: dropped)")
             sub.add_argument("--since", help="only requests at or after this ISO-8601 time")
+            sub.add_argument("--agent-id", help="only requests that carried this X-Agent-Id")
+        if name == "events":
+            sub.add_argument("project", help="the project id")
+            sub.add_argument("--agent", help="the agent's feed instead of the project's")
+            sub.add_argument("--marker", help="only events after this event id")
+            sub.add_argument("--limit", type=int, default=100, help="at most this many (1-1000, default 100)")
+            sub.add_argument(
+                "--token",
+                default=os.environ.get("LOGFILES_TOKEN", "cli"),
+                help="X-Auth-Token to read the feed with (default: $LOGFILES_TOKEN, or any: open mode)",
+            )
     return top
 
 

@@ -27,10 +27,13 @@ class StubClient:
     control_token: str | None = None
     timeout: float = 10.0
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        """One control-plane request; the decoded JSON answer, or None for 204."""
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        """One request (the control plane's, or a /v2 one with `headers`); the decoded JSON
+        answer, or None for 204."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         if self.control_token:
@@ -57,12 +60,19 @@ class StubClient:
         logfiles: list[dict[str, Any]] | None = None,
         replace: bool = False,
         generate: list[dict[str, Any]] | None = None,
+        events: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Add agents and log files (any state, any date); returns their ids and counts.
+        """Add agents, log files and events (any state, any date); returns their ids and counts.
 
-        `generate` adds log files in bulk: [{"agent_id": ..., "count": N, "state": ...}].
+        `generate` adds log files in bulk: [{"agent_id": ..., "count": N, "state": ...}]. An
+        agent given a `password` (and `fingerprint`) can authenticate at once.
         """
-        document = {"agents": agents or [], "logfiles": logfiles or [], "generate": generate or []}
+        document = {
+            "agents": agents or [],
+            "logfiles": logfiles or [],
+            "generate": generate or [],
+            "events": events or [],
+        }
         result: dict[str, Any] = self.call("PUT" if replace else "POST", "/_control/state", document)
         return result
 
@@ -76,13 +86,17 @@ class StubClient:
         path: str | None = None,
         status: int | None = None,
         since: str | None = None,
+        agent_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """The journal of /v2 requests, oldest first, filtered."""
-        query = {
-            k: v
-            for k, v in (("method", method), ("path", path), ("status", status), ("since", since))
-            if v is not None
-        }
+        """The journal of /v2 requests, oldest first, filtered (`agent_id`: their X-Agent-Id)."""
+        filters = (
+            ("method", method),
+            ("path", path),
+            ("status", status),
+            ("since", since),
+            ("agent_id", agent_id),
+        )
+        query = {k: v for k, v in filters if v is not None}
         suffix = f"?{urlencode(query)}" if query else ""
         result: list[dict[str, Any]] = self.call("GET", f"/_control/requests{suffix}")["requests"]
         return result

@@ -58,6 +58,42 @@ def test_cli_serve_seed_export_requests_reset(launch: Callable[..., LiveServer],
     }
 
 
+def test_cli_events_and_requests_by_agent(launch: Callable[..., LiveServer], tmp_path: Path) -> None:
+    server = launch(command=(*CLI, "serve"))
+    seed = tmp_path / "seed.json"
+    seed.write_text(
+        json.dumps(
+            {
+                "agents": [{"id": "a1", "project_id": "p"}, {"id": "a2", "project_id": "p"}],
+                "events": [
+                    {"agent_id": "a1", "event": "startup"},
+                    {"project_id": "p", "event": "agent_activate", "mode": "idle"},
+                    {"agent_id": "a2", "event": "other"},
+                ],
+            }
+        )
+    )
+    seeded = cli("seed", str(seed), "--url", server.url)
+    assert seeded.returncode == 0 and "2 agents, 0 log files, 3 events" in seeded.stdout, seeded.stderr
+    feed = cli("events", "p", "--agent", "a1", "--url", server.url)
+    assert feed.returncode == 0, feed.stderr
+    lines = feed.stdout.splitlines()
+    assert lines[0].split() == ["ID", "TIME", "EVENT", "AGENT", "REQUEST_ID", "MODE"]
+    assert [line.split()[2] for line in lines[1:]] == ["startup", "agent_activate"]
+    assert lines[2].split()[-1] == "idle"
+    project = cli("events", "p", "--marker", lines[1].split()[0], "--url", server.url)
+    assert [line.split()[2] for line in project.stdout.splitlines()[1:]] == ["agent_activate", "other"]
+    bad = cli("events", "p", "--limit", "0", "--url", server.url)
+    assert bad.returncode != 0 and "limit" in bad.stderr
+
+    requests.get(
+        f"{server.url}/v2/p/agents/a1", headers={"X-Auth-Token": "t", "X-Agent-Id": "a1"}, timeout=10
+    )
+    requests.get(f"{server.url}/v2/p/agents/a2", headers={"X-Auth-Token": "t"}, timeout=10)
+    journal = cli("requests", "--agent-id", "a1", "--url", server.url).stdout.splitlines()
+    assert len(journal) == 2 and "/v2/p/agents/a1" in journal[1], journal
+
+
 def test_cli_reports_an_unreachable_server() -> None:
     result = cli("reset", "--url", "http://127.0.0.1:9")
     assert result.returncode == 1 and "cannot reach" in result.stderr
