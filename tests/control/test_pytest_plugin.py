@@ -87,12 +87,13 @@ def test_expects_a_logfile(logfiles_stub):
     result.stdout.fnmatch_lines(["*nothing seeded*"])
 
 
-def test_readme_example_test_passes(pytester: pytest.Pytester) -> None:
-    """The README's complete example is run as written, so the documentation stays true."""
+def test_readme_example_tests_pass(pytester: pytest.Pytester) -> None:
+    """The README's complete examples are run as written, so the documentation stays true."""
     import re
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    (example,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "logfiles_stub" in b]
-    pytester.makepyfile(test_readme=example)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    examples = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "logfiles_stub" in b]
+    assert len(examples) >= 2, "the README's examples of an agent's retry and of its whole loop"
+    pytester.makepyfile(**{f"test_readme_{n}": example for n, example in enumerate(examples)})
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=len(examples))

@@ -7,6 +7,7 @@ import sys
 
 CORE = [
     "logfiles.model",
+    "logfiles.events",
     "logfiles.patch",
     "logfiles.errors",
     "logfiles.auth",
