@@ -138,7 +138,8 @@ def _walk(events: list[Event], query: EventQuery) -> Iterator[Event]:
         end = len(events) if query.marker is None else bisect.bisect_left(events, query.marker, key=_event_id)
         return (events[i] for i in range(end - 1, -1, -1))
     start = 0 if query.marker is None else bisect.bisect_right(events, query.marker, key=_event_id)
-    return itertools.islice(events, start, None)
+    # islice would step over the first `start` items one by one: index from the marker.
+    return (events[i] for i in range(start, len(events)))
 
 
 class _Rows:
