@@ -17,6 +17,9 @@ DEFAULT_JOURNAL_SIZE = 1000
 # (ours) A ring of a million requests is already gigabytes of bodies; SQLite's INTEGER ends at 2**63 - 1.
 MAX_JOURNAL_SIZE = 1_000_000
 DEFAULT_BIND = "127.0.0.1:8080"
+# (ours) An uploaded log up to 64 MiB by default; Swift's own single-object ceiling is 5 GiB.
+DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024
+MAX_OBJECT_BYTES = 5 * 1024**3
 MEMORY_ONE_WORKER = (
     "the memory store lives in one process, so it runs exactly one worker "
     "(its gevent worker serves many connections at once); for several workers use sqlite:///<path>"
@@ -38,6 +41,7 @@ class Settings:
     access_log: bool = True  # LOGFILES_ACCESS_LOG: gunicorn's line per request (on/off)
     bind: str = DEFAULT_BIND  # LOGFILES_BIND: HOST:PORT for gunicorn and the dev server
     workers: int | None = None  # LOGFILES_WORKERS; None: as the store needs (serving.py)
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES  # LOGFILES_MAX_OBJECT_BYTES
 
     def __post_init__(self) -> None:
         check_store_url(self.store_url)
@@ -57,6 +61,10 @@ class Settings:
                 "must be set when LOGFILES_TOKENS_FILE is (or LOGFILES_CONTROL=off, "
                 "or LOGFILES_CONTROL_OPEN=on to leave the control plane open to anyone)",
             )
+        if not 0 <= self.max_object_bytes <= MAX_OBJECT_BYTES:
+            raise ConfigError(
+                "LOGFILES_MAX_OBJECT_BYTES", f"must be an integer from 0 to {MAX_OBJECT_BYTES:,} (5 GiB)"
+            )
         if self.workers is not None and self.workers < 1:
             raise ConfigError("LOGFILES_WORKERS", "must be at least 1")
         if self.workers is not None and self.workers > 1 and self.store_url == "memory":
@@ -67,6 +75,7 @@ class Settings:
         """Read LOGFILES_* from the environment; raise ConfigError on the first bad value."""
         env = os.environ if environ is None else environ
         journal_size = _integer(env, "LOGFILES_JOURNAL_SIZE")
+        max_object = _integer(env, "LOGFILES_MAX_OBJECT_BYTES")
         return cls(
             store_url=env.get("LOGFILES_STORE", "").strip() or "memory",
             tokens_file=env.get("LOGFILES_TOKENS_FILE") or None,
@@ -79,6 +88,7 @@ class Settings:
             access_log=_switch(env, "LOGFILES_ACCESS_LOG", True),
             bind=env.get("LOGFILES_BIND", "").strip() or DEFAULT_BIND,
             workers=_integer(env, "LOGFILES_WORKERS"),
+            max_object_bytes=DEFAULT_MAX_OBJECT_BYTES if max_object is None else max_object,
         )
 
 

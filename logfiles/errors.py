@@ -6,10 +6,13 @@ from __future__ import annotations
 class LogfilesError(Exception):
     """Base of every error the service reports to a client."""
 
-    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+    def __init__(
+        self, message: str, errors: list[str] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or [message]
+        self.headers = headers or {}  # a few answers need one (416's Content-Range)
 
 
 class Unauthorized(LogfilesError):
@@ -34,6 +37,22 @@ class PayloadTooLarge(LogfilesError):
 
 class Invalid(LogfilesError):
     """The body or a parameter is malformed; `errors` lists every problem."""
+
+
+class LengthRequired(LogfilesError):
+    """An upload with neither Content-Length nor chunked encoding (Swift's 411)."""
+
+
+class PreconditionFailed(LogfilesError):
+    """A listing `limit` past Swift's maximum (Swift's 412)."""
+
+
+class RangeNotSatisfiable(LogfilesError):
+    """A `Range` that selects no byte of the object (416, with `Content-Range: bytes */size`)."""
+
+
+class Unprocessable(LogfilesError):
+    """An upload whose bytes do not match the `ETag` the client sent (Swift's 422)."""
 
 
 class Conflict(LogfilesError):

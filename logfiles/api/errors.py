@@ -18,8 +18,12 @@ STATUS: Mapping[type[errors.LogfilesError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.LengthRequired: 411,
+    errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
+    errors.RangeNotSatisfiable: 416,
+    errors.Unprocessable: 422,
     errors.Unavailable: 503,
 }
 
@@ -66,10 +70,10 @@ def allowed_methods(methods: Iterable[str] | None) -> list[str]:
 
 
 def handle_domain_error(exc: errors.LogfilesError) -> Response:
-    headers = None
+    headers = dict(exc.headers)
     if isinstance(exc, errors.Unavailable):
         # RFC 9110: a 503 may say when to come back; clients of the real service honour it.
-        headers = {"Retry-After": str(exc.retry_after)}
+        headers["Retry-After"] = str(exc.retry_after)
     return fault_response(STATUS.get(type(exc), 400), exc.message, exc.errors, headers)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import request
 
+from .. import tempurl
 from ..config import Settings
 from ..events import Event, EventQuery
 from ..model import LogFile, LogFileState, format_time
@@ -85,9 +84,7 @@ def object_url(settings: Settings, logfile: LogFile) -> str:
 def temp_url(settings: Settings, url: str, now: datetime) -> str:
     """An OpenStack Swift temp URL: HMAC-SHA1 over method, expiry and object path."""
     expires = int((now + TEMP_URL_LIFETIME).timestamp())
-    path = urlsplit(url).path
-    signed = f"GET\n{expires}\n{path}".encode()
-    sig = hmac.new(settings.temp_url_key.encode(), signed, hashlib.sha1).hexdigest()
+    sig = tempurl.sign(settings.temp_url_key, "GET", expires, urlsplit(url).path)
     return f"{url}?temp_url_sig={sig}&temp_url_expires={expires}"
 
 

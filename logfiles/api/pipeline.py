@@ -4,10 +4,11 @@ This docstring is the one place that writes down the whole order of checks; the 
 follows it, hooks first (installed here, in this order), then the view:
 
 1. **Fault rules** (`inject_fault`, only with the control plane on): a rule whose method,
-   path glob and header match a `/v2` request answers it before anything else looks at
-   the request, whatever its method (HEAD and OPTIONS included) and whether or not the
-   route exists, as an outage in front of the service would. A `latency` rule waits and
-   lets the request go on; a `drop` rule closes the connection.
+   path glob and header match a request to the service (`/v2`, Identity's `/v2.0/` and the
+   object store's `/cloudfiles/`) answers it before anything else looks at the request,
+   whatever its method (HEAD and OPTIONS included) and whether or not the route exists, as
+   an outage in front of the service would. A `latency` rule waits and lets the request go
+   on; a `drop` rule closes the connection.
 2. **Host** (`check_host`): a `Host` header werkzeug cannot use (spaces, a path, a port
    past 65535...) is 400, since every `self` link and `Location` is built from it.
 3. **Routing** (`check_route`, then werkzeug): an unknown route is 404 and a method the
@@ -20,10 +21,11 @@ follows it, hooks first (installed here, in this order), then the view:
 5. **Heard from** (`note_agent`, after the view): a request the project's token check
    accepted that carries `X-Agent-Id` marks that agent of the project as heard from
    (its status's `online`); best effort, as the journal.
-6. **Journal** (`record_request`, after the view or the error handler): every `/v2`
-   request, with the status it got and the fault rule that fired, if one did. A dropped
-   connection is journaled (status 0) before its socket closes. The journal is best
-   effort: an entry that cannot be written is logged and lost, and the answer stands.
+6. **Journal** (`record_request`, after the view or the error handler): every request to
+   the service (as step 1 sees them; an upload's bytes left out), with the status it got
+   and the fault rule that fired, if one did. A dropped connection is journaled (status 0)
+   before its socket closes. The journal is best effort: an entry that cannot be written
+   is logged and lost, and the answer stands.
 """
 
 from __future__ import annotations
@@ -49,13 +51,22 @@ log = logging.getLogger("logfiles")
 
 
 def is_contract(path: str) -> bool:
-    """Whether `path` is under the contract's `/v2` (the requests faults and the journal see)."""
+    """Whether `path` is under the contract's `/v2` (where HEAD and OPTIONS are 405)."""
     return path == CONTRACT_PREFIX or path.startswith(CONTRACT_PREFIX + "/")
+
+
+# Besides /v2: Identity's route and the object store, which a client under test talks to too.
+OBSERVED_PREFIXES = ("/v2.0/", "/cloudfiles/")
+
+
+def is_observed(path: str) -> bool:
+    """Whether fault rules and the journal see requests to `path`: the service's, not the control plane's."""
+    return is_contract(path) or path.startswith(OBSERVED_PREFIXES)
 
 
 def inject_fault() -> Response | None:
     """Step 1: a matching rule answers before the model runs (mimic's behaviours)."""
-    if not is_contract(request.path):
+    if not is_observed(request.path):
         return None
     rule = runtime().store.trigger_fault(request.method, request.path, request.headers)
     if rule is None:
@@ -138,9 +149,9 @@ def record_request(response: Response) -> Response:
 
 
 def journal(status: int) -> bool:
-    """Record this /v2 request with `status` (0: dropped); False when nothing is recorded."""
+    """Record this request with `status` (0: dropped); False when nothing is recorded."""
     rt = runtime()
-    if not is_contract(request.path) or rt.settings.journal_size == 0:
+    if not is_observed(request.path) or rt.settings.journal_size == 0:
         return False
     try:
         data = _body_for_journal()

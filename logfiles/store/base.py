@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import BinaryIO, Generic, Protocol, TypeVar
 
 from ..auth import IssuedToken
 from ..clock import ClockSetting
@@ -14,6 +14,7 @@ from ..events import Event, EventPage, EventQuery
 from ..faults import FaultRule, HeaderSource
 from ..journal import JournalEntry
 from ..model import Agent, LogFile
+from ..objects import ListingQuery, ObjectInfo, Upload
 
 LogFileChange = Callable[[LogFile], LogFile]
 AgentChange = Callable[[Agent], Agent]
@@ -116,8 +117,8 @@ class Store(Protocol):
         project) that are at least as new as `since`, as `query` selects and orders them."""
 
     def reset(self) -> None:
-        """Forget everything: agents, log files, tokens, events, journal, faults; the clock back
-        to real time. Event numbers keep counting up."""
+        """Forget everything: agents, log files, tokens, events, objects, journal, faults; the
+        clock back to real time. Event numbers keep counting up."""
 
     def health(self) -> None:
         """Raise Unavailable when the store cannot serve (its file gone, say); else return."""
@@ -168,8 +169,50 @@ class ControlState(Protocol):
     def set_clock(self, setting: ClockSetting) -> None: ...
 
 
-class FullStore(Store, ControlState, Protocol):
-    """A store that also keeps the control plane's state."""
+class ObjectStore(Protocol):
+    """The object store's bytes and metadata (a Cloud Files subset), kept with the rest.
+
+    An object is published whole or not at all: a reader sees the old bytes or the new,
+    never a mix, and a refused or interrupted upload leaves the name as it was.
+    """
+
+    def create_container(self, project_id: str, container: str) -> bool:
+        """Make the container; False when it exists already (CloudBackupLogs always does)."""
+
+    def container_exists(self, project_id: str, container: str) -> bool: ...
+
+    def container_usage(self, project_id: str, container: str) -> tuple[int, int]:
+        """The container's object count and bytes used; NotFound for no such container."""
+
+    def put_object(
+        self, project_id: str, container: str, name: str, content_type: str, upload: Upload, now: datetime
+    ) -> ObjectInfo:
+        """Stream `upload` aside, then publish it under the name; NotFound for no such container.
+
+        An error from the upload (too large, ETag mismatch, a client gone) stores nothing.
+        """
+
+    def get_object(self, project_id: str, container: str, name: str) -> ObjectInfo:
+        """The object's metadata; NotFound (container or object)."""
+
+    def open_object(self, project_id: str, container: str, name: str) -> tuple[ObjectInfo, BinaryIO]:
+        """The metadata and a seekable stream of exactly those bytes; the caller closes it."""
+
+    def delete_object(self, project_id: str, container: str, name: str) -> None:
+        """NotFound (container or object)."""
+
+    def list_objects(self, project_id: str, container: str, query: ListingQuery) -> list[ObjectInfo]:
+        """One listing page by name; NotFound for no such container."""
+
+    def export_objects(self) -> list[ObjectInfo]:
+        """Every object of every project, without bytes (the control plane's export)."""
+
+    def seed_objects(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
+        """Store these objects (and their containers) at once, replacing any of the same name."""
+
+
+class FullStore(Store, ControlState, ObjectStore, Protocol):
+    """A store that also keeps the control plane's state and the object store."""
 
 
 def agent_not_found(project_id: str, agent_id: str) -> NotFound:

@@ -31,6 +31,7 @@ from .base import (
     logfile_not_found,
     marker_not_found,
 )
+from .memory_objects import MemoryObjects
 
 
 def _event_id(event: Event) -> int:
@@ -197,10 +198,11 @@ class _Rows:
         self.events.add(events)
 
 
-class MemoryStore:
+class MemoryStore(MemoryObjects):
     """Dicts keep insertion order, which is the request order the list must show."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._agents: dict[str, Agent] = {}
         self._logfiles: dict[str, dict[str, LogFile]] = {}
@@ -374,6 +376,7 @@ class MemoryStore:
             self._journal.clear()
             self._faults.clear()
             self._clock = REAL_TIME
+        self.clear_objects()
 
     # Control-plane state.
 

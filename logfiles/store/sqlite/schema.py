@@ -135,6 +135,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         END
         """,
     ),
+    # 5: the object store's metadata; the bytes are files beside the database (objects.py).
+    (
+        """
+        CREATE TABLE containers (
+            project_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (project_id, name)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE objects (
+            project_id TEXT NOT NULL,
+            container TEXT NOT NULL,
+            name TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            last_modified TEXT NOT NULL,
+            blob TEXT NOT NULL,
+            PRIMARY KEY (project_id, container, name)
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

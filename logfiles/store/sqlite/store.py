@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sqlite3
@@ -10,6 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ...auth import TOKEN_LIFETIME, IssuedToken
+from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from ..base import (
@@ -26,6 +28,7 @@ from ..base import (
 from . import rows
 from .connection import Connections
 from .control import SqliteControl
+from .objects import SqliteObjects
 from .schema import prepare_file
 
 _Class = TypeVar("_Class", bound=type)
@@ -55,7 +58,7 @@ def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @_guarded
-class SqliteStore(SqliteControl):
+class SqliteStore(SqliteControl, SqliteObjects):
     """Agents and log files here, the control state from SqliteControl; concurrency: connection.py."""
 
     def __init__(self, path: str) -> None:
@@ -66,7 +69,10 @@ class SqliteStore(SqliteControl):
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> SqliteStore:
         """Open the database at `path`, creating it if need be; ConfigError if it cannot serve."""
-        return cls(prepare_file(path))
+        store = cls(prepare_file(path))
+        with contextlib.suppress(Unavailable):  # best effort: the next start sweeps again
+            store.sweep_objects()
+        return store
 
     def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
         with self._db.write() as db:
@@ -284,8 +290,12 @@ class SqliteStore(SqliteControl):
     def reset(self) -> None:
         """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""
         with self._db.write() as db:
+            blobs = [row[0] for row in db.execute("SELECT blob FROM objects")]
             for table in ("logfiles", "tokens", "events", "agents", "journal", "faults", "clock"):
                 db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM objects")
+            db.execute("DELETE FROM containers")
+        self.clear_objects_after(blobs)
 
     def health(self) -> None:
         """Unavailable unless the file is the one opened and answers a query."""
