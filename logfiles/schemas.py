@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +27,7 @@ from .events import AGENT_ACTIVATE, Event, EventQuery
 from .faults import DEFAULT_PATH, FaultAction, FaultRule
 from .journal import JournalFilter
 from .model import STATES, TARGET_STATES, format_time, parse_time
+from .objects import LOG_CONTAINER, MAX_CONTAINER_NAME_BYTES, MAX_CONTENT_TYPE_LENGTH, MAX_OBJECT_NAME_BYTES
 
 
 class _Lenient(Schema):
@@ -444,6 +448,9 @@ class JournalQuerySchema(Schema):
 MAX_SEEDED_AGENTS = 100_000
 MAX_SEEDED_LOGFILES = 2_000_000
 MAX_SEEDED_EVENTS = 100_000
+# (ours) Seeded objects are a test's small fixtures (a log to download), not bulk data.
+MAX_SEEDED_OBJECTS = 1_000
+MAX_SEEDED_OBJECT_BYTES = 1024 * 1024
 _ID = validate.Length(min=1, max=MAX_ID_LENGTH)
 
 
@@ -536,6 +543,65 @@ class GenerateSchema(Schema):
     state = fields.String(load_default=STATES[0], validate=validate.OneOf(STATES))
 
 
+class Base64Bytes(fields.Field[bytes]):
+    """Bytes as standard base64 text, at most `max_bytes` once decoded."""
+
+    def __init__(self, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_bytes = max_bytes
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bytes:
+        # 4 characters carry 3 bytes: a text that cannot fit is refused before it is decoded.
+        if not isinstance(value, str) or len(value) > (self.max_bytes + 2) // 3 * 4 + 4:
+            raise ValidationError(f"base64 of at most {self.max_bytes:,} bytes")
+        try:
+            decoded = base64.b64decode(value.encode("ascii"), validate=True)
+        except (ValueError, binascii.Error):
+            raise ValidationError("not standard base64") from None
+        if len(decoded) > self.max_bytes:
+            raise ValidationError(f"base64 of at most {self.max_bytes:,} bytes")
+        return decoded
+
+
+def _utf8_bytes(low: int, high: int, what: str) -> Any:
+    def check(value: str) -> None:
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if not low <= size <= high:
+            raise ValidationError(f"{what}: {low} to {high} bytes of UTF-8")
+
+    return check
+
+
+class SeedObjectSchema(Schema):
+    """An object as exported (no bytes: skipped on import), or as a test seeds it with
+    `content_base64`; `bytes` and `hash`, when given with the content, must be its own."""
+
+    project_id = fields.String(required=True, validate=_ID)
+    container = fields.String(
+        load_default=LOG_CONTAINER,
+        validate=[_utf8_bytes(1, MAX_CONTAINER_NAME_BYTES, "container"), validate.NoneOf([""])],
+    )
+    name = fields.String(required=True, validate=_utf8_bytes(1, MAX_OBJECT_NAME_BYTES, "name"))
+    bytes = StrictInteger(validate=validate.Range(0, None))
+    hash = fields.String(validate=validate.Regexp("^[0-9a-f]{32}$"))
+    content_type = fields.String(validate=validate.Length(min=1, max=MAX_CONTENT_TYPE_LENGTH))
+    last_modified = IsoTime()
+    content_base64 = Base64Bytes(MAX_SEEDED_OBJECT_BYTES, load_only=True)
+
+    @validates_schema
+    def consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "/" in data.get("container", ""):
+            raise ValidationError("no '/' in a container name", "container")
+        content = data.get("content_base64")
+        if content is None:
+            return
+        if "bytes" in data and data["bytes"] != len(content):
+            raise ValidationError(f"the content is {len(content)} bytes", "bytes")
+        digest = hashlib.md5(content, usedforsecurity=False).hexdigest()
+        if "hash" in data and data["hash"] != digest:
+            raise ValidationError(f"the content's MD5 is {digest}", "hash")
+
+
 class StateDocumentSchema(Schema):
     """GET /_control/state: everything the service holds, in the form PUT and POST take back.
 
@@ -547,6 +613,7 @@ class StateDocumentSchema(Schema):
     logfiles = fields.List(fields.Nested(SeedLogFileSchema), load_default=list)
     generate = fields.List(fields.Nested(GenerateSchema), load_default=list, load_only=True)
     events = fields.List(fields.Nested(SeedEventSchema), load_default=list)
+    objects = fields.List(fields.Nested(SeedObjectSchema), load_default=list)
 
 
 class StrictNumber(fields.Float):

@@ -9,6 +9,7 @@ agents the document names but does not hold) it asks for through a callable, for
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,15 +23,18 @@ from .errors import Invalid
 from .events import DETAIL_ORDER, Event
 from .ids import IdSource
 from .model import Agent, LogFile, LogFileState, password_hash
+from .objects import ObjectInfo, content_type_for
 from .schemas import (
     MAX_SEEDED_AGENTS,
     MAX_SEEDED_EVENTS,
     MAX_SEEDED_LOGFILES,
+    MAX_SEEDED_OBJECTS,
     REGISTRATION,
     GenerateSchema,
     SeedAgentSchema,
     SeedEventSchema,
     SeedLogFileSchema,
+    SeedObjectSchema,
     flatten_messages,
 )
 
@@ -80,6 +84,7 @@ class StateDocument:
     logfiles: list[LogFileItem] = field(default_factory=list)
     generate: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
 
 
 _SCHEMAS: dict[str, Schema] = {
@@ -87,6 +92,7 @@ _SCHEMAS: dict[str, Schema] = {
     "logfiles": SeedLogFileSchema(many=True),
     "generate": GenerateSchema(many=True),
     "events": SeedEventSchema(many=True),
+    "objects": SeedObjectSchema(many=True),
 }
 
 
@@ -94,9 +100,9 @@ def read_state_document(data: bytes) -> StateDocument:
     """Parse and validate a state document: Invalid listing its problems, or its content.
 
     JSON as strictly as the contract's bodies (UTF-8, no NaN, no duplicate members); the
-    members are `agents`, `logfiles`, `generate` and `events`, each a list; at most MAX_SEEDED_AGENTS
-    agents and MAX_SEEDED_LOGFILES log files, listed and generated together, checked while
-    reading, so an oversized document stops early.
+    members are `agents`, `logfiles`, `generate`, `events` and `objects`, each a list; at
+    most MAX_SEEDED_AGENTS agents and MAX_SEEDED_LOGFILES log files, listed and generated
+    together, checked while reading, so an oversized document stops early.
     """
     reader = _Reader()
     try:
@@ -130,6 +136,12 @@ class _Reader:
             self.document.agents.extend(loaded)
             if self.offsets["agents"] > MAX_SEEDED_AGENTS:
                 raise Invalid(MESSAGE, [f"agents: at most {MAX_SEEDED_AGENTS} in one document"])
+            return
+        if section == "objects":
+            # Export-shaped items (no bytes) are left out: an export imported again is a no-op for them.
+            self.document.objects.extend(item for item in loaded if "content_base64" in item)
+            if self.offsets["objects"] > MAX_SEEDED_OBJECTS:
+                raise Invalid(MESSAGE, [f"objects: at most {MAX_SEEDED_OBJECTS} in one document"])
             return
         if section == "events":
             self.document.events.extend(loaded)
@@ -244,6 +256,7 @@ class Seed:
     agents: list[Agent]
     logfiles: list[LogFile]
     events: list[Event] = field(default_factory=list)
+    objects: list[tuple[ObjectInfo, bytes]] = field(default_factory=list)
 
 
 def build_seed(
@@ -299,7 +312,22 @@ def build_seed(
             LogFile(new_id(), project_id, agent_id, date + timedelta(microseconds=n), state)
             for n in range(item["count"])
         )
-    return Seed(agents, logfiles, events)
+    objects = [_object(item, moment) for item in document.objects]
+    return Seed(agents, logfiles, events, objects)
+
+
+def _object(item: Mapping[str, Any], moment: datetime) -> tuple[ObjectInfo, bytes]:
+    data: bytes = item["content_base64"]
+    info = ObjectInfo(
+        project_id=item["project_id"],
+        container=item["container"],
+        name=item["name"],
+        bytes=len(data),
+        hash=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        content_type=item.get("content_type") or content_type_for(item["name"], None),
+        last_modified=item.get("last_modified") or moment,
+    )
+    return info, data
 
 
 def _event(item: Mapping[str, Any], projects: Mapping[str, str], moment: datetime) -> Event | str:

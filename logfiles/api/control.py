@@ -55,10 +55,17 @@ def reset() -> Response:
 @bp.get("/state")
 def export_state() -> Response:
     """Everything, in the form PUT and POST take back (the same schema both ways)."""
-    snapshot = runtime().store.export_state()
+    store = runtime().store
+    snapshot = store.export_state()
+    objects = [dataclasses.asdict(info) for info in store.export_objects()]
     return jsonify(
         STATE_DOCUMENT.dump(
-            {"agents": snapshot.agents, "logfiles": snapshot.logfiles, "events": snapshot.events}
+            {
+                "agents": snapshot.agents,
+                "logfiles": snapshot.logfiles,
+                "events": snapshot.events,
+                "objects": objects,
+            }
         )
     )
 
@@ -70,6 +77,9 @@ def _import(replace: bool) -> Response:
     # Replacing, the store's agents do not count; adding, only the ones the document names.
     seed = build_seed(document, now(), rt.new_id, None if replace else rt.store.agent_projects)
     rt.store.import_state(seed.agents, seed.logfiles, replace=replace, events=seed.events)
+    # After the import's checks: a document refused for a taken id seeds no object either.
+    if seed.objects:
+        rt.store.seed_objects(seed.objects)
     listed = seed.logfiles[:MAX_LISTED_IDS]
     return jsonify(
         {
@@ -79,6 +89,7 @@ def _import(replace: bool) -> Response:
                 "agents": len(seed.agents),
                 "logfiles": len(seed.logfiles),
                 "events": len(seed.events),
+                "objects": len(seed.objects),
             },
         }
     )
