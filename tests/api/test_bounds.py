@@ -101,7 +101,12 @@ def test_seed_date_out_of_range_is_400(client: FlaskClient, date: str) -> None:
     document = {"agents": [{"id": "a", "project_id": "p"}], "logfiles": [{"agent_id": "a", "date": date}]}
     body = assert_fault(client.post("/_control/state", json=document), 400)
     assert body["errors"][0].startswith("logfiles.0.date: ")
-    assert client.get("/_control/state").get_json() == {"agents": [], "logfiles": [], "events": []}
+    assert client.get("/_control/state").get_json() == {
+        "agents": [],
+        "logfiles": [],
+        "events": [],
+        "objects": [],
+    }
 
 
 @pytest.mark.parametrize(

@@ -158,9 +158,15 @@ class SqliteObjects:
         try:
             with _disk():
                 os.makedirs(self.objects_dir, exist_ok=True)
-                with open(part, "wb") as handle:
-                    for chunk in upload.chunks():
+                handle = open(part, "wb")  # noqa: SIM115 - closed below, reads and writes told apart
+            with handle:
+                # Only the writes are the disk's: an error from the upload (a client gone, too
+                # large) is the upload's own, not a 503.
+                for chunk in upload.chunks():
+                    with _disk():
                         handle.write(chunk)
+                with _disk():
+                    handle.flush()
             upload.finish()
             with _disk():
                 os.rename(part, self._blob(blob))
