@@ -211,6 +211,7 @@ class MemoryStore(MemoryObjects):
         self._faults: list[FaultRule] = []
         self._clock = REAL_TIME
         self._tokens: dict[str, IssuedToken] = {}  # in the order issued
+        self._token_expiries: list[tuple[datetime, str]] = []  # a heap: (expires, token id)
         self._events = _Events()
         self._rows = _Rows(self._agents, self._logfiles, self._tokens, self._events)
 
@@ -341,15 +342,17 @@ class MemoryStore(MemoryObjects):
         with self._lock:
             if token.agent_id is not None:
                 self._agent(token.project_id, token.agent_id)
-            # Tokens are issued in time order (give or take a clock move): the expired ones
-            # are at the front, so dropping them costs what is dropped.
+            # A heap by expiry, not the issue order: the clock may have moved back between
+            # two issues. Dropping costs what is dropped (entries of tokens gone are skipped).
             issued_at = token.expires - TOKEN_LIFETIME
-            while self._tokens:
-                oldest = next(iter(self._tokens.values()))
-                if oldest.expires > issued_at:
-                    break
-                del self._tokens[oldest.id]
+            expiries = self._token_expiries
+            while expiries and expiries[0][0] <= issued_at:
+                _, token_id = heapq.heappop(expiries)
+                kept = self._tokens.get(token_id)
+                if kept is not None and kept.expires <= issued_at:
+                    del self._tokens[token_id]
             self._tokens[token.id] = token
+            heapq.heappush(expiries, (token.expires, token.id))
 
     def get_token(self, token_id: str) -> IssuedToken | None:
         return self._tokens.get(token_id)
@@ -372,6 +375,7 @@ class MemoryStore(MemoryObjects):
             self._agents.clear()
             self._logfiles.clear()
             self._tokens.clear()
+            self._token_expiries.clear()
             self._events.clear()
             self._journal.clear()
             self._faults.clear()
