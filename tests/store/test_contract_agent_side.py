@@ -8,10 +8,11 @@ and its project's project-wide ones; the project's feed holds every event of the
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 from logfiles.auth import TOKEN_LIFETIME, IssuedToken
 from logfiles.errors import Conflict, Invalid, LogfilesError, NotFound
 from logfiles.events import Event, EventPage, EventQuery
-from logfiles.model import Agent, LogFile, LogFileState, change_state
+from logfiles.model import Agent, LogFile, change_state
 from logfiles.store import FullStore, MemoryStore, Page
 from logfiles.store.base import (
     agent_marker_not_found,
@@ -732,16 +733,17 @@ def _reference(
 
 
 @pytest.fixture
-def crowded(store: FullStore) -> Iterator[tuple[FullStore, list[Event]]]:
+def crowded(store: FullStore) -> tuple[FullStore, list[Event]]:
     """60 events over three agents in two projects, project-wide ones, times out of order."""
     rng = random.Random(10)
     agents = [("a1", PROJECT), ("a2", PROJECT), ("x", OTHER_PROJECT)]
     for agent_id, project_id in agents:
         store.add_agent(make_agent(agent_id, project_id))
+    authors: list[tuple[str | None, str]] = [*agents, (None, PROJECT), (None, OTHER_PROJECT)]
     for n in range(60):
-        agent_id, project_id = rng.choice([*agents, (None, PROJECT), (None, OTHER_PROJECT)])
-        store.add_events([event(agent_id, rng.randrange(300), project_id, name=f"e{n}")])
-    yield store, store.export_state().events
+        author, project_id = rng.choice(authors)
+        store.add_events([event(author, rng.randrange(300), project_id, name=f"e{n}")])
+    return store, store.export_state().events
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -845,7 +847,7 @@ def test_add_events_from_four_processes_numbers_are_unique_and_increasing(tmp_pa
     everyone = [number for numbers_ in seen.values() for number in numbers_]
     assert len(everyone) == len(set(everyone)) == PROCESSES * EVENTS_PER_PROCESS
     for agent_id, mine in seen.items():
-        assert all(a < b for a, b in zip(mine, mine[1:], strict=False)), agent_id
+        assert all(a < b for a, b in itertools.pairwise(mine)), agent_id
     assert polled == sorted(everyone), "the poller missed or repeated an event"
     assert all_numbers(store) == sorted(everyone)
     store.close()
