@@ -713,6 +713,20 @@ def test_import_state_unnumbered_events_are_numbered_after_the_newest(mixed: Ful
     assert by_tag(mixed)["r-12"] > n["r-11"]
 
 
+def test_import_state_event_numbered_below_the_newest_takes_its_place_in_the_feeds(mixed: FullStore) -> None:
+    """A number no event holds any more may be imported (only a taken one is a conflict);
+    the feeds stay in number order around it, and new events still go after the newest."""
+    n = by_tag(mixed)
+    mixed.delete_agent(PROJECT, "a1")  # frees the numbers of r-1, r-4 and r-7
+    mixed.import_state([], [], False, [replace(event(None, 40), id=n["r-4"])])
+    assert tags(feed(mixed, None)) == ["r-2", "r-3", "r-40", "r-6"]
+    assert tags(feed(mixed, "a2", descending=True)) == ["r-6", "r-40", "r-3", "r-2"]
+    assert tags(feed(mixed, "a2", marker=n["r-3"])) == ["r-40", "r-6"]
+    assert numbers(mixed.export_state().events) == sorted(numbers(mixed.export_state().events))
+    mixed.add_events([event(None, 41)])
+    assert by_tag(mixed)["r-41"] > max(n.values())
+
+
 # Events: one feed, any query (a property over both stores)
 
 
