@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.wsgi import wrap_file
+from werkzeug.wsgi import FileWrapper
 
 from .. import tempurl
 from ..auth import Action
@@ -166,25 +166,47 @@ def _listing_item(info: ObjectInfo) -> dict[str, object]:
 def download(project_id: str, container: str, name: str) -> Response:
     _allow_object(project_id)
     _names(container, name)
-    info, stream = runtime().store.open_object(project_id, container, name)
-    response = Response(wrap_file(request.environ, stream, CHUNK_BYTES), direct_passthrough=True)
+    store = runtime().store
+    if request.method == "HEAD":  # the headers only: no file to open
+        info = store.get_object(project_id, container, name)
+        response = Response(b"")
+        stream = None
+    else:
+        info, stream = store.open_object(project_id, container, name)
+        response = Response(_ClosingFile(stream, CHUNK_BYTES), direct_passthrough=True)
     _describe(response, info)
-    response.content_length = info.bytes
     response.headers["Content-Type"] = info.content_type
+    response.headers["Content-Length"] = str(info.bytes)
     response.set_etag(info.hash)
     try:
-        conditional = response.make_conditional(
-            request.environ, accept_ranges=True, complete_length=info.bytes
-        )
+        response.make_conditional(request.environ, accept_ranges=True, complete_length=info.bytes)
     except RequestedRangeNotSatisfiable:
-        stream.close()
+        if stream is not None:
+            stream.close()
         raise RangeNotSatisfiable(
             "The requested range is not satisfiable.",
             [f"Range: selects no byte of an object of {info.bytes} bytes"],
             {"Content-Range": f"bytes */{info.bytes}"},
         ) from None
-    conditional.headers["ETag"] = info.hash  # Swift sends it unquoted
-    return response  # make_conditional changed it in place (and returns it)
+    if stream is not None and response.status_code == 304:
+        stream.close()
+    response.headers["ETag"] = info.hash  # Swift sends it unquoted
+    return response
+
+
+class _ClosingFile(FileWrapper):
+    """werkzeug's file wrapper (seekable, so ranges skip ahead), closing the file at its end.
+
+    A server closes the response when it is done; this also frees the file of a client that
+    reads the body and never closes (Flask's test client, say).
+    """
+
+    def __next__(self) -> bytes:
+        data = self.file.read(self.buffer_size)
+        if data:
+            return data
+        self.close()
+        raise StopIteration
 
 
 @bp.route("/<container>/<path:name>", methods=["PUT"])
