@@ -55,6 +55,7 @@ def test_cli_serve_seed_export_requests_reset(launch: Callable[..., LiveServer],
         "agents": [],
         "logfiles": [],
         "events": [],
+        "objects": [],
     }
 
 
