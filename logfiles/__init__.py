@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Flask is imported here, not at the top, so that the pure core never loads it.
     from flask import Flask
 
-    from .api import agents, control, errors, events, logfiles, meta, pipeline
+    from .api import agents, control, errors, events, identity, logfiles, meta, pipeline
     from .api.jsonio import OrjsonProvider
     from .api.routing import AgentIdConverter, IdConverter
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(agents.bp)
     app.register_blueprint(logfiles.bp)
     app.register_blueprint(events.bp)
+    app.register_blueprint(identity.bp)
     if settings.control:
         app.register_blueprint(control.bp)
     errors.register(app)
