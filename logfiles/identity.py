@@ -122,7 +122,7 @@ class AuthRequestSchema(_Lenient):
         auth = data["auth"]
         tenant_id, tenant_name = auth.get("tenantId"), auth.get("tenantName")
         tenant = tenant_id if tenant_id is not None else tenant_name
-        member = "auth.tenantId" if tenant_id is not None else "auth.tenantName"
+        member = "auth.tenantName" if tenant_id is None and tenant_name is not None else "auth.tenantId"
         if "token" in auth:
             return Credentials(CredentialKind.TOKEN, auth["token"]["id"], None, tenant, member)
         if "passwordCredentials" in auth:
