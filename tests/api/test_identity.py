@@ -463,6 +463,12 @@ def test_authenticate_route_neighbours_are_404(api: Api, path: str) -> None:
     assert set(response.get_json()) == {"message", "errors"}
 
 
+def test_authenticate_unusable_host_is_400_identity_body(api: Api) -> None:
+    """The catalog's URLs are built on the Host header, as every /v2 link is."""
+    response = api.client.post(TOKENS_URL, json=password_body("u", "p"), headers={"Host": "bad host"})
+    assert "Host" in assert_identity_fault(response, 400, "badRequest")
+
+
 def test_authenticate_store_unavailable_is_503_identity_body(api: Api, app: Flask, monkeypatch: Any) -> None:
     def unavailable(token: Any) -> None:
         raise errors.Unavailable("The store cannot serve now.")
