@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.test import TestResponse
 
 from logfiles import Settings, create_app, errors
@@ -477,6 +478,18 @@ def test_authenticate_store_unavailable_is_503_identity_body(api: Api, app: Flas
     response = authenticate(api, password_body("u", "p"))
     assert_identity_fault(response, 503, "serviceUnavailable")
     assert response.headers["Retry-After"] == "1"
+
+
+def test_authenticate_werkzeug_error_in_the_view_is_identity_body(
+    api: Api, app: Flask, monkeypatch: Any
+) -> None:
+    """What werkzeug raises inside the view (a client gone mid-body) keeps its status, in Identity's shape."""
+
+    def gone(token: Any) -> None:
+        raise ClientDisconnected()
+
+    monkeypatch.setattr(app.extensions["logfiles"].store, "add_token", gone)
+    assert_identity_fault(authenticate(api, password_body("u", "p")), 400, "badRequest")
 
 
 def test_authenticate_unexpected_error_is_500_identity_body(api: Api, app: Flask, monkeypatch: Any) -> None:
