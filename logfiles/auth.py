@@ -72,7 +72,9 @@ _CHECK_DIGITS = 12  # the UUID's last group
 
 
 def _check(head: str) -> str:
-    return hashlib.sha256(b"logfiles issued token:" + head.encode()).hexdigest()[:_CHECK_DIGITS]
+    # surrogatepass: a token read from a JSON body (Identity's) may hold a lone surrogate.
+    data = head.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(b"logfiles issued token:" + data).hexdigest()[:_CHECK_DIGITS]
 
 
 def new_token_id() -> str:
@@ -96,15 +98,65 @@ def may_be_issued(token: str) -> bool:
 IssuedLookup = Callable[[str], IssuedToken | None]
 
 
+@dataclass(frozen=True, slots=True)
+class User:
+    """Identity's user, configured beside a token: its credentials and the grant it gets.
+
+    `token` is the configured token the user was written beside; `password` and `api_key`
+    are compared as given (a test double keeps no secret worth hashing).
+    """
+
+    username: str
+    token: str
+    grant: Grant
+    password: str | None = None
+    api_key: str | None = None
+
+
 class TokenRegistry:
     """Open mode when empty (any non-empty token may do anything), else strict."""
 
-    def __init__(self, grants: Mapping[str, Grant] | None = None) -> None:
+    def __init__(
+        self, grants: Mapping[str, Grant] | None = None, users: Mapping[str, User] | None = None
+    ) -> None:
         self.grants: dict[str, Grant] = dict(grants or {})
+        self.users: dict[str, User] = dict(users or {})
 
     @property
     def open(self) -> bool:
         return not self.grants
+
+    def identify(
+        self,
+        token: str,
+        issued: IssuedLookup | None = None,
+        now: Callable[[], datetime] | None = None,
+        where: str = "X-Auth-Token",
+    ) -> Grant | None:
+        """The grant of a non-empty `token`, or None for open mode's "any other token".
+
+        A configured token wins; then a token the service issued (in both modes: an issued
+        token is bound to its project and expires, open mode or not); then open mode takes
+        any other token. Raises Unauthorized for an issued token that is gone or expired,
+        and for an unknown token in strict mode; `where` names where the token came from.
+        """
+        grant = self.grants.get(token)
+        if grant is None and issued is not None and may_be_issued(token):
+            found = issued(token)
+            if found is None:
+                raise Unauthorized(
+                    f"The {where} is no longer valid.",
+                    [f"{where}: an issued token that expired, or whose agent was deleted"],
+                )
+            if now is not None and now() >= found.expires:
+                raise Unauthorized(
+                    f"The {where} has expired.",
+                    [f"{where}: expired at {format_time(found.expires)}"],
+                )
+            grant = found.grant
+        if grant is None and not self.open:
+            raise Unauthorized(f"The {where} is not valid.", [f"{where}: unknown token"])
+        return grant
 
     def authorize(
         self,
@@ -115,35 +167,15 @@ class TokenRegistry:
         now: Callable[[], datetime] | None = None,
     ) -> Grant | None:
         """Raise Unauthorized (401) or Forbidden (403); else the token's grant (None: open mode's
-        any token, with every right on every project).
-
-        A configured token wins; then a token the service issued (in both modes: an agent's
-        token is bound to its project and expires, open mode or not); then open mode takes
-        any other non-empty token.
-        """
+        any token, with every right on every project). Who the token is: see `identify`."""
         if not token:
             raise Unauthorized(
                 "This request needs an X-Auth-Token header.",
                 ["X-Auth-Token: missing or empty"],
             )
-        grant = self.grants.get(token)
-        if grant is None and issued is not None and may_be_issued(token):
-            found = issued(token)
-            if found is None:
-                raise Unauthorized(
-                    "The X-Auth-Token is no longer valid.",
-                    ["X-Auth-Token: an issued token that expired, or whose agent was deleted"],
-                )
-            if now is not None and now() >= found.expires:
-                raise Unauthorized(
-                    "The X-Auth-Token has expired.",
-                    [f"X-Auth-Token: expired at {format_time(found.expires)}"],
-                )
-            grant = found.grant
+        grant = self.identify(token, issued, now)
         if grant is None:
-            if self.open:
-                return None
-            raise Unauthorized("The X-Auth-Token is not valid.", ["X-Auth-Token: unknown token"])
+            return None
         if grant.project_id != project_id:
             raise Forbidden(
                 "This token may not act on this project.",
@@ -161,11 +193,22 @@ class TokenRegistry:
 VARIABLE = "LOGFILES_TOKENS_FILE"
 
 
+# SPEC (ours): Identity's usernames, passwords and API keys are 1 to 1,024 characters (the
+# bounds of the request that presents them: a longer one could never be matched).
+MAX_CREDENTIAL_LENGTH = 1024
+_SHOWN = 64  # how much of a username a one-line error repeats
+
+
 def parse_tokens(document: object) -> TokenRegistry:
-    """Build a registry from the tokens file's JSON; raise ConfigError naming what is wrong."""
+    """Build a registry from the tokens file's JSON; raise ConfigError naming what is wrong.
+
+    An entry is `{"project_id", "roles"}`, optionally with Identity's user beside it:
+    `"username"` (unique in the file) and its `"password"` and/or `"api_key"`.
+    """
     if not isinstance(document, dict):
         raise ConfigError(VARIABLE, "must hold a JSON object mapping tokens to grants")
     grants: dict[str, Grant] = {}
+    users: dict[str, User] = {}
     for token, grant in document.items():
         if not token:
             raise ConfigError(VARIABLE, "a token may not be empty")
@@ -183,7 +226,47 @@ def parse_tokens(document: object) -> TokenRegistry:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise ConfigError(VARIABLE, f"token {token!r}: roles must be a list of strings")
         grants[token] = Grant(project_id, tuple(roles))
-    return TokenRegistry(grants)
+        user = _parse_user(token, grant, grants[token])
+        if user is not None:
+            taken = users.get(user.username)
+            if taken is not None:
+                raise ConfigError(
+                    VARIABLE,
+                    f"token {token!r}: username {user.username[:_SHOWN]!r} is already the user "
+                    f"of token {taken.token!r} (usernames are unique)",
+                )
+            users[user.username] = user
+    return TokenRegistry(grants, users)
+
+
+def _parse_user(token: str, entry: dict[str, object], grant: Grant) -> User | None:
+    """The Identity user configured beside `token`, if any (older files have none)."""
+    username = entry.get("username")
+    password = _credential(token, entry, "password")
+    api_key = _credential(token, entry, "api_key")
+    if username is None:
+        if password is not None or api_key is not None:
+            raise ConfigError(VARIABLE, f"token {token!r}: a password or api_key needs a username")
+        return None
+    if not isinstance(username, str) or not 1 <= len(username) <= MAX_CREDENTIAL_LENGTH:
+        bound = f"1 to {MAX_CREDENTIAL_LENGTH:,} characters"
+        raise ConfigError(VARIABLE, f"token {token!r}: username must be a string of {bound}")
+    if password is None and api_key is None:
+        raise ConfigError(
+            VARIABLE, f"token {token!r}: username {username[:_SHOWN]!r} needs a password or an api_key"
+        )
+    return User(username, token, grant, password, api_key)
+
+
+def _credential(token: str, entry: dict[str, object], name: str) -> str | None:
+    """A password or API key: absent, or 1 to 1,024 characters (never repeated in errors)."""
+    value = entry.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_CREDENTIAL_LENGTH:
+        bound = f"1 to {MAX_CREDENTIAL_LENGTH:,} characters"
+        raise ConfigError(VARIABLE, f"token {token!r}: {name} must be a string of {bound}")
+    return value
 
 
 def load_tokens(path: str | None) -> TokenRegistry:

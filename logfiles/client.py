@@ -133,3 +133,25 @@ class StubClient:
     def real_time(self) -> dict[str, Any]:
         result: dict[str, Any] = self.call("POST", "/_control/clock", {"real": True})
         return result
+
+    def identity_token(
+        self,
+        username: str,
+        password: str | None = None,
+        api_key: str | None = None,
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
+        """Identity v2.0 (`POST /v2.0/tokens`) with a password or an API key, for `tenant` (its
+        tenantId) if given: the answer's `access`, whose `token.id` is a /v2 X-Auth-Token and
+        whose `serviceCatalog` has the endpoints. Bad credentials raise ControlError (401)."""
+        if (password is None) == (api_key is None):
+            raise ValueError("identity_token needs a password or an api_key, not both")
+        auth: dict[str, Any]
+        if password is not None:
+            auth = {"passwordCredentials": {"username": username, "password": password}}
+        else:
+            auth = {"RAX-KSKEY:apiKeyCredentials": {"username": username, "apiKey": api_key}}
+        if tenant is not None:
+            auth["tenantId"] = tenant
+        result: dict[str, Any] = self.call("POST", "/v2.0/tokens", {"auth": auth})["access"]
+        return result

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -85,3 +86,34 @@ def body_text(data: bytes) -> str:
     if len(data) <= MAX_RECORDED_BODY:
         return text
     return f"{text}…(+{len(data) - MAX_RECORDED_BODY} bytes)"
+
+
+MASK = "****"
+# What a body that may hold a secret, but is not JSON (so its secrets cannot be found), becomes.
+NOT_RECORDED = b"(not recorded: this body is not JSON, and may hold a password or API key)"
+
+
+def mask_members(data: bytes, names: Collection[str]) -> bytes:
+    """The JSON body `data` with the value of every member named in `names`, at any depth,
+    replaced by MASK: Identity's passwords and API keys never reach the journal.
+
+    A body that is not JSON is replaced by a note (NOT_RECORDED): where its secrets are
+    cannot be told, so none of it is kept.
+    """
+    try:
+        document = json.loads(data)
+        # A stack, not recursion: a body nested as deep as the parser allows must not fail here.
+        stack = [document]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                for name, value in item.items():
+                    if name in names:
+                        item[name] = MASK
+                    elif isinstance(value, dict | list):
+                        stack.append(value)
+            elif isinstance(item, list):
+                stack.extend(value for value in item if isinstance(value, dict | list))
+        return json.dumps(document).encode()
+    except (ValueError, RecursionError):
+        return NOT_RECORDED

@@ -8,7 +8,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from .. import schemas
+from .. import identity, schemas
 
 MESSAGES = {
     200: "OK",
@@ -44,6 +44,8 @@ class Operation:
     headers: tuple[str, ...] = ()
     parameters: tuple[dict[str, Any], ...] = field(default=())
     secured: bool = True  # False: the route takes no X-Auth-Token (an agent's authentication)
+    fault: str = "Fault"  # the error body's schema: the guide's, or Identity's own
+    agent_header: bool = True  # X-Agent-Id: what /v2 accepts, not Identity
 
     @property
     def statuses(self) -> list[int]:
@@ -85,7 +87,27 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("patch", LOGFILES + "/{logfile_id}", "update_logfile", 204, (400, 409, 413, 415),
               ("application/json-patch+json", "PatchDocument")),
     Operation("delete", LOGFILES + "/{logfile_id}", "delete_logfile", 204),
+    # Identity v2.0, at the server's root: its own error bodies (SPEC).
+    Operation("post", "/v2.0/tokens", "authenticate", 200, (400, 401, 413, 415),
+              ("application/json", "AuthRequest"), "AccessDocument", secured=False,
+              fault="IdentityFault", agent_header=False),
 )  # fmt: skip
+
+# Identity's error body: one member named after the fault (OpenStack's names), e.g.
+# `{"unauthorized": {"code": 401, "message": "..."}}`.
+IDENTITY_FAULT = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "description": "One member, named after the fault: "
+    + ", ".join(sorted(set(identity.FAULT_NAMES.values())))
+    + ", identityFault (500).",
+    "additionalProperties": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    },
+}
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
@@ -125,13 +147,16 @@ def build_spec() -> dict[str, Any]:
     spec.components.schema("EventList", schema=schemas.EventListSchema)
     spec.components.schema("PostedEvent", schema=schemas.PostedEventSchema)
     spec.components.schema("Fault", schema=schemas.FaultSchema)
+    spec.components.schema("AuthRequest", schema=identity.AuthRequestSchema)
+    spec.components.schema("AccessDocument", schema=identity.AccessDocumentSchema)
+    spec.components.schema("IdentityFault", IDENTITY_FAULT)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         responses: dict[str, Any] = {}
         for status in op.statuses:
             entry: dict[str, Any] = {"description": MESSAGES[status]}
             if status >= 400:
-                entry["content"] = {"application/json": {"schema": "Fault"}}
+                entry["content"] = {"application/json": {"schema": op.fault}}
             elif status == op.success and op.response:
                 entry["content"] = {"application/json": {"schema": op.response}}
             if status == op.success and op.headers:
@@ -142,7 +167,9 @@ def build_spec() -> dict[str, Any]:
         operation: dict[str, Any] = {
             "operationId": op.operation_id,
             "security": [{"token": []}] if op.secured else [],
-            "parameters": _path_parameters(op.path) + list(op.parameters) + list(AGENT_ID),
+            "parameters": _path_parameters(op.path)
+            + list(op.parameters)
+            + (list(AGENT_ID) if op.agent_header else []),
             "responses": responses,
         }
         if op.request:

@@ -11,6 +11,7 @@ CORE = [
     "logfiles.patch",
     "logfiles.errors",
     "logfiles.auth",
+    "logfiles.identity",
     "logfiles.config",
     "logfiles.clock",
     "logfiles.ids",

@@ -1,0 +1,403 @@
+"""Identity v2.0 `POST /v2.0/tokens`: credentials, who they name, the access document (no Flask).
+
+What lives here is the whole of Identity's logic, so that a test can run it without a server:
+reading the request (`REQUEST`), checking the credentials against the users configured beside
+the tokens, or open mode's rule (`authenticate`), and the answer with its service catalog
+(`access_document`) or Identity's own error body (`fault_body`).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from .auth import MAX_CREDENTIAL_LENGTH, TOKEN_LIFETIME, Grant, IssuedLookup, IssuedToken, TokenRegistry
+from .errors import Invalid, Unauthorized
+from .model import format_time
+
+# (ours) The one region this service is: the catalog's endpoints and the user's default region.
+REGION = "DFW"
+# (ours) How open mode's "every right" shows in `user.roles`: the role that has them all.
+OPEN_MODE_ROLES = ("cloudbackup:admin",)
+# Cloud Files names an account after the project this way (the default object-store base).
+OBJECT_STORE_ACCOUNT = "MossoCloudFS_"
+# The request's members for each kind of credentials (names, not secrets: hence the noqa).
+PASSWORD_MEMBER = "passwordCredentials"  # noqa: S105
+API_KEY_MEMBER = "RAX-KSKEY:apiKeyCredentials"
+TOKEN_MEMBER = "token"  # noqa: S105
+# The members of a request body that hold secrets: the journal never shows their values.
+SECRET_MEMBERS = frozenset({"password", "apiKey"})
+_SHOWN = 64  # how much of a client's text an error message repeats
+
+
+class CredentialKind(enum.StrEnum):
+    """What the secret is (named after the request's member that holds it, not a secret)."""
+
+    PASSWORD = "password"  # noqa: S105
+    API_KEY = "apiKey"
+    TOKEN = "token"  # noqa: S105
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What one request presents: a username and password or API key, or a token, and a tenant."""
+
+    kind: CredentialKind
+    secret: str  # the password, the API key or the token's id
+    username: str | None = None  # None for a token
+    tenant: str | None = None  # tenantId, else tenantName; None when neither was given
+    tenant_member: str = "auth.tenantId"  # where the tenant came from, for messages
+
+
+# The request: marshmallow loads it, with one `where: problem` per problem (400).
+
+
+def _bounded(**kwargs: Any) -> fields.String:
+    length = validate.Length(min=1, max=MAX_CREDENTIAL_LENGTH)
+    return fields.String(validate=length, **kwargs)
+
+
+class _Lenient(Schema):
+    """Unknown members are ignored, as in every body the service reads."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class PasswordCredentialsSchema(_Lenient):
+    username = _bounded(required=True)
+    password = _bounded(required=True, load_only=True)
+
+
+class ApiKeyCredentialsSchema(_Lenient):
+    username = _bounded(required=True)
+    apiKey = _bounded(required=True, load_only=True)
+
+
+class TokenCredentialsSchema(_Lenient):
+    id = _bounded(required=True)
+
+
+class AuthSchema(_Lenient):
+    """Exactly one kind of credentials; a token needs the tenant it is for."""
+
+    passwordCredentials = fields.Nested(PasswordCredentialsSchema)
+    apiKeyCredentials = fields.Nested(ApiKeyCredentialsSchema, data_key=API_KEY_MEMBER)
+    token = fields.Nested(TokenCredentialsSchema)
+    # (ours) null is the same as absent: some clients send the member they have no value for.
+    tenantId = _bounded(allow_none=True)
+    tenantName = _bounded(allow_none=True)
+
+    @validates_schema
+    def one_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
+        given = [name for name in ("passwordCredentials", "apiKeyCredentials", "token") if name in data]
+        names = f"{PASSWORD_MEMBER}, {API_KEY_MEMBER} or {TOKEN_MEMBER}"
+        if not given:
+            raise ValidationError(f"needs one of {names}")
+        if len(given) > 1:
+            raise ValidationError(f"give only one of {names}, not {len(given)}")
+        tenant_id, tenant_name = data.get("tenantId"), data.get("tenantName")
+        if tenant_id is not None and tenant_name is not None and tenant_id != tenant_name:
+            # A tenant's name is its id here (as for Cloud tenants): two different ones name nobody.
+            raise ValidationError("differs from tenantId; give one, or the same value", "tenantName")
+        if given == ["token"] and tenant_id is None and tenant_name is None:
+            raise ValidationError("required with token credentials (or tenantName)", "tenantId")
+
+
+class AuthRequestSchema(_Lenient):
+    """The body of `POST /v2.0/tokens`: `{"auth": {...}}`."""
+
+    auth = fields.Nested(AuthSchema, required=True)
+
+    @post_load
+    def make_credentials(self, data: dict[str, Any], **kwargs: Any) -> Credentials:
+        auth = data["auth"]
+        tenant_id, tenant_name = auth.get("tenantId"), auth.get("tenantName")
+        tenant = tenant_id if tenant_id is not None else tenant_name
+        member = "auth.tenantName" if tenant_id is None and tenant_name is not None else "auth.tenantId"
+        if "token" in auth:
+            return Credentials(CredentialKind.TOKEN, auth["token"]["id"], None, tenant, member)
+        if "passwordCredentials" in auth:
+            given = auth["passwordCredentials"]
+            kind, secret = CredentialKind.PASSWORD, given["password"]
+        else:
+            given = auth["apiKeyCredentials"]
+            kind, secret = CredentialKind.API_KEY, given["apiKey"]
+        return Credentials(kind, secret, given["username"], tenant, member)
+
+
+REQUEST = AuthRequestSchema()
+
+
+# Who the credentials name.
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who authenticated: the user shown, and the project and roles its new token carries."""
+
+    user_id: str
+    username: str
+    grant: Grant
+
+
+def user_id(username: str) -> str:
+    """(ours) A user's id: 32 hex digits fixed by the name, so it is the same on every call."""
+    return hashlib.sha256(b"logfiles identity user:" + _utf8(username)).hexdigest()[:32]
+
+
+def authenticate(
+    credentials: Credentials,
+    registry: TokenRegistry,
+    issued: IssuedLookup | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> Access:
+    """Who `credentials` are: Unauthorized (401) when they name no one; Invalid (400) when open
+    mode would make a token for a project no URL can name.
+
+    Strict mode (a tokens file): the password or API key must be the user's, and a tenant given
+    must be the user's project. A token (configured, or issued and unexpired) must belong to the
+    tenant, and the new token gets its project and roles. Open mode: any credentials, for the
+    tenant given or else the username, with every right; only a token this service issued is
+    checked, as on every /v2 route.
+    """
+    if credentials.kind is CredentialKind.TOKEN:
+        return _by_token(credentials, registry, issued, now)
+    username = credentials.username or ""
+    if registry.open:
+        project = credentials.tenant if credentials.tenant is not None else username
+        where = credentials.tenant_member if credentials.tenant is not None else _username_member(credentials)
+        _check_usable_project(project, where)
+        return Access(user_id(username), username, Grant(project, None))
+    user = registry.users.get(username)
+    expected = None
+    if user is not None:
+        expected = user.password if credentials.kind is CredentialKind.PASSWORD else user.api_key
+    if user is None or expected is None or not _same(expected, credentials.secret):
+        if credentials.kind is CredentialKind.PASSWORD:
+            raise Unauthorized("Unable to authenticate user with credentials provided.")
+        raise Unauthorized("Username or api key is invalid.")
+    if credentials.tenant is not None and credentials.tenant != user.grant.project_id:
+        raise Unauthorized(
+            f"Tenant with Name/Id: '{credentials.tenant[:_SHOWN]}' is not valid for "
+            f"User '{username[:_SHOWN]}' (id: '{user_id(username)}')."
+        )
+    return Access(user_id(username), username, user.grant)
+
+
+def _by_token(
+    credentials: Credentials,
+    registry: TokenRegistry,
+    issued: IssuedLookup | None,
+    now: Callable[[], datetime] | None,
+) -> Access:
+    tenant = credentials.tenant or ""  # the schema makes a token come with its tenant
+    grant = registry.identify(credentials.secret, issued, now, where="auth.token.id")
+    if grant is None:  # open mode, a token the service did not issue: any token will do
+        _check_usable_project(tenant, credentials.tenant_member)
+        grant = Grant(tenant, None)
+    elif grant.project_id != tenant:
+        raise Unauthorized(f"Token doesn't belong to Tenant with Id/Name: '{tenant[:_SHOWN]}'.")
+    # The user configured beside a token is the token's; else the project stands for it.
+    user = next((u for u in registry.users.values() if u.token == credentials.secret), None)
+    username = user.username if user is not None else grant.project_id
+    return Access(user_id(username), username, grant)
+
+
+def _same(expected: str, given: str) -> bool:
+    """Compare secrets in constant time (surrogatepass: a JSON string may hold a lone one)."""
+    return hmac.compare_digest(_utf8(expected), _utf8(given))
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _username_member(credentials: Credentials) -> str:
+    member = PASSWORD_MEMBER if credentials.kind is CredentialKind.PASSWORD else API_KEY_MEMBER
+    return f"auth.{member}.username"
+
+
+def _check_usable_project(project: str, where: str) -> None:
+    """Open mode's project must fit a `/v2/{project_id}` URL, or its token would work nowhere.
+
+    Not a `/`, not a `.xml` suffix (SPEC: an unknown route), and text a URL can carry.
+    """
+    try:
+        project.encode("utf-8")
+    except UnicodeEncodeError:
+        problem = "holds a lone surrogate, which no URL can carry"
+    else:
+        if "/" in project:
+            problem = "holds a '/', which no project id in a URL can"
+        elif project.lower().endswith(".xml"):
+            problem = "ends in '.xml', which no project id in a URL can"
+        else:
+            return
+    raise Invalid(f"{where} cannot be a project id: it {problem}.", [f"{where}: {problem}"])
+
+
+def issue(access: Access, token_id: str, now: datetime) -> IssuedToken:
+    """The new token: the user's project and roles, for 24 h of service-clock time."""
+    grant = access.grant
+    return IssuedToken(token_id, grant.project_id, grant.roles, now + TOKEN_LIFETIME, agent_id=None)
+
+
+# The answer.
+
+
+def object_store_url(base_url: str, project_id: str, configured: str | None = None) -> str:
+    """Cloud Files' public URL for the project: LOGFILES_OBJECT_STORE_URL with `{project_id}`
+    filled in, else this server's `/cloudfiles/v1/MossoCloudFS_<project>`."""
+    segment = quote(project_id, safe="")
+    if configured:
+        return configured.rstrip("/").replace("{project_id}", segment)
+    return f"{base_url}/cloudfiles/v1/{OBJECT_STORE_ACCOUNT}{segment}"
+
+
+def service_catalog(base_url: str, project_id: str, configured_object_store: str | None = None) -> list[Any]:
+    """`cloudBackup` (this server's /v2) and `cloudFiles` (the object store), in REGION."""
+    files = object_store_url(base_url, project_id, configured_object_store)
+    return [
+        {
+            "name": "cloudBackup",
+            "type": "rax:backup",
+            "endpoints": [
+                {
+                    "region": REGION,
+                    "tenantId": project_id,
+                    "publicURL": f"{base_url}/v2/{quote(project_id, safe='')}",
+                }
+            ],
+        },
+        {
+            "name": "cloudFiles",
+            "type": "object-store",
+            "endpoints": [
+                {
+                    "region": REGION,
+                    "tenantId": OBJECT_STORE_ACCOUNT + project_id,
+                    "publicURL": files,
+                    # Cloud Files' ServiceNet address; here the same server.
+                    "internalURL": files,
+                }
+            ],
+        },
+    ]
+
+
+def access_document(
+    access: Access, token: IssuedToken, base_url: str, configured_object_store: str | None = None
+) -> dict[str, Any]:
+    """The 200 body: `{"access": {"token", "user", "serviceCatalog"}}`.
+
+    `base_url` is `<scheme>://<host>` as the client addressed this server.
+    """
+    project = access.grant.project_id
+    roles = OPEN_MODE_ROLES if access.grant.roles is None else access.grant.roles
+    document = {
+        "access": {
+            "token": {
+                "id": token.id,
+                "expires": format_time(token.expires),
+                "tenant": {"id": project, "name": project},
+            },
+            "user": {
+                "id": access.user_id,
+                "name": access.username,
+                "roles": [{"name": role} for role in roles],
+                "default_region": REGION,
+            },
+            "serviceCatalog": service_catalog(base_url, project, configured_object_store),
+        }
+    }
+    shown: dict[str, Any] = ACCESS.dump(document)
+    return shown
+
+
+# Identity's own error body, `{"<name>": {"code": <status>, "message": "..."}}` (OpenStack's
+# fault names), not the /v2 fault body.
+FAULT_NAMES = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    503: "serviceUnavailable",
+}
+MAX_DETAILS = 10
+
+
+def fault_body(status: int, message: str, details: list[str] | None = None) -> dict[str, Any]:
+    """Identity's error body; `details` (the `where: problem` entries) join the one message."""
+    extra = [d for d in details or [] if d != message]
+    if extra:
+        shown = extra[:MAX_DETAILS]
+        if len(extra) > MAX_DETAILS:
+            shown.append(f"and {len(extra) - MAX_DETAILS} more")
+        message = f"{message} ({'; '.join(shown)})"
+    return {FAULT_NAMES.get(status, "identityFault"): {"code": status, "message": message}}
+
+
+# The answer's shape, for the OpenAPI document (dumped through, so the two cannot differ).
+
+
+class TenantSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+
+
+class AccessTokenSchema(Schema):
+    id = fields.String()
+    expires = fields.String()
+    tenant = fields.Nested(TenantSchema)
+
+
+class RoleSchema(Schema):
+    name = fields.String()
+
+
+class UserSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.Nested(RoleSchema))
+    default_region = fields.String(data_key="RAX-AUTH:defaultRegion")
+
+
+class EndpointSchema(Schema):
+    region = fields.String()
+    tenantId = fields.String()
+    publicURL = fields.String()
+    internalURL = fields.String()
+
+
+class ServiceSchema(Schema):
+    name = fields.String()
+    type = fields.String()
+    endpoints = fields.List(fields.Nested(EndpointSchema))
+
+
+class AccessSchema(Schema):
+    token = fields.Nested(AccessTokenSchema)
+    user = fields.Nested(UserSchema)
+    serviceCatalog = fields.List(fields.Nested(ServiceSchema))
+
+
+class AccessDocumentSchema(Schema):
+    """The 200 of `POST /v2.0/tokens`."""
+
+    access = fields.Nested(AccessSchema)
+
+
+ACCESS = AccessDocumentSchema()
