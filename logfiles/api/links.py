@@ -11,6 +11,7 @@ from flask import request
 from .. import tempurl
 from ..config import Settings
 from ..events import Event, EventQuery
+from ..identity import object_store_url
 from ..model import LogFile, LogFileState, format_time
 
 TEMP_URL_LIFETIME = timedelta(days=1)
@@ -75,8 +76,7 @@ def logfile_url(logfile: LogFile, agent: str | None = None) -> str:
 
 def object_url(settings: Settings, logfile: LogFile) -> str:
     """SPEC: `.../CloudBackupLogs/v2/{agent_id}/{date with ':' replaced by '-'}.gz`."""
-    base = settings.object_store_url or f"{host_url()}/cloudfiles/v1/MossoCloudFS_{{project_id}}"
-    base = base.rstrip("/").replace("{project_id}", segment(logfile.project_id))
+    base = object_store_url(host_url(), logfile.project_id, settings.object_store_url)
     name = format_time(logfile.date).replace(":", "-")
     return f"{base}/CloudBackupLogs/v2/{segment(logfile.agent_id)}/{name}.gz"
 
