@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,14 +16,20 @@ MESSAGES = {
     201: "Created",
     202: "Accepted",
     204: "No Content",
+    206: "Partial Content",
+    304: "Not Modified",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    411: "Length Required",
+    412: "Precondition Failed",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
     500: "Internal Server Error (fault injection)",
     503: "Service Unavailable (fault injection)",
 }
@@ -45,6 +52,7 @@ class Operation:
     parameters: tuple[dict[str, Any], ...] = field(default=())
     secured: bool = True  # False: the route takes no X-Auth-Token (an agent's authentication)
     fault: str = "Fault"  # the error body's schema: the guide's, or Identity's own
+    response_media: str = "application/json"  # an object's bytes are any type
     agent_header: bool = True  # X-Agent-Id: what /v2 accepts, not Identity
 
     @property
@@ -60,6 +68,55 @@ LOGFILES = AGENTS + "/{agent_id}/logfiles"
 PAGING = ({"in": "query", "schema": schemas.PageQuerySchema},)
 FEED = ({"in": "query", "schema": schemas.EventQuerySchema},)
 AGENT_ID = ({"name": "X-Agent-Id", "in": "header", "required": False, "schema": {"type": "string"}},)
+
+OBJECT_STORE = "/cloudfiles/v1/MossoCloudFS_{project_id}"
+CONTAINER = OBJECT_STORE + "/{container}"
+OBJECT = CONTAINER + "/{object}"
+
+
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}  # fmt: skip
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": False, "description": description,
+            "schema": {"type": "string"}}  # fmt: skip
+
+
+TEMP_URL = (
+    _query("temp_url_sig", "HMAC of METHOD, expiry and path: SHA1/256/512 hex, or sha256:<base64>"),
+    _query(
+        "temp_url_expires",
+        "Unix time, read on the service clock",
+        {"type": "string", "pattern": "^[0-9]{1,12}$"},
+    ),
+)
+UPLOAD_HEADERS = (_header("ETag", "MD5 hex of the body; a mismatch is 422"),)
+DOWNLOAD_HEADERS = (
+    _header("Range", "bytes=<first>-<last>"),
+    _header("If-None-Match", "an ETag: 304 when it matches"),
+)
+LISTING = (
+    _query("format", "json or plain", {"type": "string", "enum": ["json", "plain"]}),
+    _query("prefix", "names that start with it"),
+    _query("marker", "names after it"),
+    _query("limit", "at most this many (0 to 10,000)", {"type": "integer", "minimum": 0, "maximum": 10_000}),
+)
+OBJECT_LISTING = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["name", "bytes", "hash", "last_modified", "content_type"],
+        "properties": {
+            "name": {"type": "string"},
+            "bytes": {"type": "integer"},
+            "hash": {"type": "string", "description": "MD5 hex"},
+            "last_modified": {"type": "string"},
+            "content_type": {"type": "string"},
+        },
+    },
+}
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("post", AGENTS, "register_agent", 201, (400, 413, 415),
@@ -91,6 +148,19 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("post", "/v2.0/tokens", "authenticate", 200, (400, 401, 413, 415),
               ("application/json", "AuthRequest"), "AccessDocument", secured=False,
               fault="IdentityFault", agent_header=False),
+    # The object store (a Cloud Files subset): a token, or a temp URL for an object.
+    Operation("put", OBJECT, "upload_object", 201, (400, 411, 413, 422),
+              ("application/octet-stream", "ObjectBytes"), headers=("ETag", "Last-Modified"),
+              parameters=TEMP_URL + UPLOAD_HEADERS, agent_header=False),
+    Operation("get", OBJECT, "download_object", 200, (206, 304, 400, 416), response="ObjectBytes",
+              response_media="application/octet-stream",
+              headers=("ETag", "Last-Modified", "Content-Length", "Accept-Ranges"),
+              parameters=TEMP_URL + DOWNLOAD_HEADERS, agent_header=False),
+    Operation("delete", OBJECT, "delete_object", 204, (400,), parameters=TEMP_URL, agent_header=False),
+    Operation("put", CONTAINER, "create_container", 201, (202, 400), agent_header=False),
+    Operation("get", CONTAINER, "list_container", 200, (204, 400, 412), response="ObjectListing",
+              headers=("X-Container-Object-Count", "X-Container-Bytes-Used"),
+              parameters=LISTING, agent_header=False),
 )  # fmt: skip
 
 # Identity's error body: one member named after the fault (OpenStack's names), e.g.
@@ -111,7 +181,7 @@ IDENTITY_FAULT = {
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
-    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    names = re.findall(r"\{([^{}]+)\}", path)  # also inside a segment: MossoCloudFS_{project_id}
     return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
 
 
@@ -150,6 +220,8 @@ def build_spec() -> dict[str, Any]:
     spec.components.schema("AuthRequest", schema=identity.AuthRequestSchema)
     spec.components.schema("AccessDocument", schema=identity.AccessDocumentSchema)
     spec.components.schema("IdentityFault", IDENTITY_FAULT)
+    spec.components.schema("ObjectBytes", {"type": "string", "format": "binary"})
+    spec.components.schema("ObjectListing", OBJECT_LISTING)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         responses: dict[str, Any] = {}
@@ -157,8 +229,8 @@ def build_spec() -> dict[str, Any]:
             entry: dict[str, Any] = {"description": MESSAGES[status]}
             if status >= 400:
                 entry["content"] = {"application/json": {"schema": op.fault}}
-            elif status == op.success and op.response:
-                entry["content"] = {"application/json": {"schema": op.response}}
+            elif status in (op.success, 206) and op.response and status not in (204, 304):
+                entry["content"] = {op.response_media: {"schema": op.response}}
             if status == op.success and op.headers:
                 entry["headers"] = {h: {"schema": {"type": "string"}} for h in op.headers}
             if status == 405:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -479,3 +480,23 @@ def test_token_roles_apply_to_objects(tmp_path: Path, store_url: str) -> None:
         assert client.delete(f"{LOGS}/n", headers={"X-Auth-Token": "admin"}).status_code == 204
     finally:
         app.extensions["logfiles"].store.close()
+
+
+def test_the_openapi_document_lists_every_object_store_route_and_method(
+    app: Flask, client: FlaskClient
+) -> None:
+    document = client.get("/openapi.json").get_json()
+    served = {
+        (re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule).replace("{name}", "{object}"), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/cloudfiles/") and not rule.rule.endswith("/")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    assert served == {
+        (path, method)
+        for path, operations in document["paths"].items()
+        if path.startswith("/cloudfiles/")
+        for method in operations
+    }
+    upload = document["paths"]["/cloudfiles/v1/MossoCloudFS_{project_id}/{container}/{object}"]["put"]
+    assert {"201", "411", "413", "422"} <= set(upload["responses"])
