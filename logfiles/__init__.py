@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from .api import agents, control, errors, events, identity, logfiles, meta, objects, pipeline
     from .api.jsonio import OrjsonProvider
-    from .api.routing import AgentIdConverter, IdConverter
+    from .api.routing import AgentIdConverter, IdConverter, ObjectNameConverter
 
     settings = settings or Settings.from_env()
     tokens = load_tokens(settings.tokens_file)
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["agent"] = AgentIdConverter
+    app.url_map.converters["object"] = ObjectNameConverter
     app.extensions["logfiles"] = Runtime(settings=settings, store=store, tokens=tokens)
 
     pipeline.install(app, control=settings.control)  # the order of checks: see pipeline.py

@@ -182,7 +182,7 @@ def _drop_on_read_timeout(app: WsgiApp, log: Any) -> WsgiApp:
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         stream = _TimedInput(environ["wsgi.input"])
         environ["wsgi.input"] = stream
-        result = app(environ, start_response)
+        result = app(environ, _honour_connection_close(start_response))
         if stream.timed_out:
             close = getattr(result, "close", None)
             if close is not None:
@@ -199,3 +199,22 @@ def _drop_on_read_timeout(app: WsgiApp, log: Any) -> WsgiApp:
         return result
 
     return wrapped
+
+
+def _honour_connection_close(start_response: Callable[..., Any]) -> Callable[..., Any]:
+    """Close the connection after an answer whose application says `Connection: close`.
+
+    gunicorn drops hop-by-hop headers an application sets, and would then read the rest of a
+    refused upload (an object over the limit, say) as if the connection could carry another
+    request. `start_response` is gunicorn's Response's own method: its `force_close` makes
+    gunicorn say `Connection: close` and close once the answer is sent.
+    """
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if any(name.lower() == "connection" and value.lower() == "close" for name, value in headers):
+            force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+            if force_close is not None:
+                force_close()
+        return start_response(status, headers, exc_info)
+
+    return start

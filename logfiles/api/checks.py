@@ -52,7 +52,7 @@ def read_body(limit: int = MAX_BODY_BYTES) -> bytes:
     length = request.content_length
     if length is not None:
         if length > limit:
-            _drain(request.environ["wsgi.input"], length)
+            drain(request.environ["wsgi.input"], length)
             raise _too_large(limit)
         request.max_content_length = limit
         return request.get_data(cache=True)
@@ -69,7 +69,7 @@ def read_body(limit: int = MAX_BODY_BYTES) -> bytes:
             ["body: malformed chunked transfer encoding, or the body was cut short"],
         ) from None
     if len(data) > limit:
-        _drain(stream, DRAIN_BYTES)
+        drain(stream, DRAIN_BYTES)
         raise _too_large(limit)
     return data
 
@@ -91,7 +91,8 @@ def _read_up_to(stream: Any, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _drain(stream: Any, limit: int) -> None:
+def drain(stream: Any, limit: int) -> None:
+    """Read and drop up to `limit` bytes (at most DRAIN_BYTES) of a body that is refused."""
     remaining = min(limit, DRAIN_BYTES)
     with contextlib.suppress(Exception):  # a broken body changes nothing: 413 all the same
         while remaining > 0:

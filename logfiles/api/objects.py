@@ -11,10 +11,12 @@ import contextlib
 import json
 from collections.abc import Iterator
 from datetime import UTC
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.http import is_resource_modified, parse_range_header
 from werkzeug.wsgi import FileWrapper
 
 from .. import tempurl
@@ -41,6 +43,7 @@ from ..objects import (
     too_large,
 )
 from . import checks, no_content, now, runtime
+from .checks import DRAIN_BYTES
 
 bp = Blueprint("objects", __name__, url_prefix="/cloudfiles/v1/MossoCloudFS_<project_id>")
 
@@ -78,9 +81,28 @@ def _signed_paths() -> list[str]:
 
 
 def _names(container: str, name: str | None = None) -> None:
+    """Swift's checks: the path as sent is UTF-8 without NUL (412), then each name's bounds (400).
+
+    werkzeug decodes a path that is not UTF-8 with replacement characters, which would make
+    `%ff` and `%fe` one name: the raw path is checked first.
+    """
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:  # as the client sent it (gunicorn, werkzeug); PATH_INFO may be decoded already
+        _check_utf8("path", unquote_to_bytes(raw.split("?", 1)[0].encode("latin-1", "replace")))
+    _check_utf8("path", environ.get("PATH_INFO", "").encode("latin-1", "replace"))
     check_container_name(container)
     if name is not None:
         check_object_name(name)
+
+
+def _check_utf8(where: str, raw: bytes) -> None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:
+        raise PreconditionFailed("Invalid UTF8 or contains NULL", [f"{where}: not UTF-8, or holds a NUL"])
 
 
 # Containers.
@@ -118,6 +140,11 @@ def _listing_query() -> ListingQuery:
     problems = []
     prefix = args.get("prefix", "")
     marker = args.get("marker", "")
+    # werkzeug decodes the query with replacement characters too: the raw bytes are checked.
+    raw = parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+    for member, value in raw:
+        if member in ("prefix", "marker"):
+            _check_utf8(member, value.encode("latin-1"))
     for member, value in (("prefix", prefix), ("marker", marker)):
         if len(value.encode("utf-8", "replace")) > MAX_OBJECT_NAME_BYTES:
             problems.append(f"{member}: at most {MAX_OBJECT_NAME_BYTES} bytes")
@@ -162,7 +189,7 @@ def _listing_item(info: ObjectInfo) -> dict[str, object]:
 # Objects.
 
 
-@bp.route("/<container>/<path:name>", methods=["GET", "HEAD"])
+@bp.route("/<container>/<object:name>", methods=["GET", "HEAD"])
 def download(project_id: str, container: str, name: str) -> Response:
     _allow_object(project_id)
     _names(container, name)
@@ -178,6 +205,15 @@ def download(project_id: str, container: str, name: str) -> Response:
     response.headers["Content-Type"] = info.content_type
     response.headers["Content-Length"] = str(info.bytes)
     response.set_etag(info.hash)
+    if not is_resource_modified(request.environ, etag=info.hash, last_modified=info.last_modified):
+        # RFC 9110 13.2.2: If-None-Match (or If-Modified-Since) is decided before Range.
+        if stream is not None:
+            stream.close()
+        not_modified = no_content(304)
+        _describe(not_modified, info)
+        not_modified.headers["ETag"] = info.hash
+        return not_modified
+    _settle_range(info.bytes)
     try:
         response.make_conditional(request.environ, accept_ranges=True, complete_length=info.bytes)
     except RequestedRangeNotSatisfiable:
@@ -194,6 +230,25 @@ def download(project_id: str, container: str, name: str) -> Response:
     return response
 
 
+def _settle_range(size: int) -> None:
+    """Leave werkzeug one `Range` it should answer, as Swift and RFC 9110 14.2 would.
+
+    Ignored (the whole object, 200): a header that does not parse, a unit other than bytes,
+    several ranges (Swift would answer multipart; served whole here). A suffix longer than
+    the object is the whole object (206), not a 416.
+    """
+    header = request.environ.get("HTTP_RANGE")
+    if header is None:
+        return
+    parsed = parse_range_header(header)
+    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
+        del request.environ["HTTP_RANGE"]
+        return
+    start, end = parsed.ranges[0]
+    if start < 0 and end is None and -start > size > 0:
+        request.environ["HTTP_RANGE"] = f"bytes=0-{size - 1}"
+
+
 class _ClosingFile(FileWrapper):
     """werkzeug's file wrapper (seekable, so ranges skip ahead), closing the file at its end.
 
@@ -202,6 +257,8 @@ class _ClosingFile(FileWrapper):
     """
 
     def __next__(self) -> bytes:
+        if self.file.closed:  # asked again after its end (werkzeug's test client does)
+            raise StopIteration
         data = self.file.read(self.buffer_size)
         if data:
             return data
@@ -209,7 +266,7 @@ class _ClosingFile(FileWrapper):
         raise StopIteration
 
 
-@bp.route("/<container>/<path:name>", methods=["PUT"])
+@bp.route("/<container>/<object:name>", methods=["PUT"])
 def upload(project_id: str, container: str, name: str) -> Response:
     _allow_object(project_id)
     _names(container, name)
@@ -221,18 +278,18 @@ def upload(project_id: str, container: str, name: str) -> Response:
         raise LengthRequired(
             "The upload needs a length.", ["Content-Length: missing, and the body is not chunked"]
         )
+    body = _Body(request.environ["wsgi.input"], length)
     if length is not None and length > limit:
         error = too_large(limit)
-        error.headers["Connection"] = "close"  # the body is not read: the connection cannot be reused
+        body.refuse(error)
         raise error
     g.body = b""  # the journal notes the upload's headers, not its bytes
     content_type = content_type_for(name, request.headers.get("Content-Type"))
-    body = Upload(_body_chunks(length), limit, expected_etag(request.headers.get("ETag")))
+    upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")))
     try:
-        info = rt.store.put_object(project_id, container, name, content_type, body, now())
+        info = rt.store.put_object(project_id, container, name, content_type, upload, now())
     except LogfilesError as exc:
-        # Refused with the body (maybe) half read: the connection cannot carry another request.
-        exc.headers.setdefault("Connection", "close")
+        body.refuse(exc)
         raise
     response = no_content(201)
     _describe(response, info)
@@ -240,7 +297,7 @@ def upload(project_id: str, container: str, name: str) -> Response:
     return response
 
 
-@bp.route("/<container>/<path:name>", methods=["DELETE"])
+@bp.route("/<container>/<object:name>", methods=["DELETE"])
 def delete(project_id: str, container: str, name: str) -> Response:
     _allow_object(project_id)
     _names(container, name)
@@ -253,23 +310,61 @@ def _describe(response: Response, info: ObjectInfo) -> None:
     response.headers["X-Timestamp"] = f"{info.last_modified.timestamp():.5f}"
 
 
-def _body_chunks(length: int | None) -> Iterator[bytes]:
-    """The upload as it arrives, in chunks; never all of it at once."""
-    stream = request.environ["wsgi.input"]
-    left = length
+class _Body:
+    """An upload's body as it arrives, in chunks (never all of it at once), and what is left of it.
+
+    When the upload is refused, the rest of the body decides the connection's fate: up to
+    DRAIN_BYTES of it are read (a declared length is left to the server, which reads what is
+    left of a body before the next request; a chunked one is read here), so that a client
+    still sending sees the answer rather than a reset. More than that, or a body whose framing
+    broke, and the answer says `Connection: close` (worker.py's worker honours it).
+    """
+
+    def __init__(self, stream: Any, length: int | None) -> None:
+        self.stream = stream
+        self.left = length  # None: chunked, its end unknown
+        self.broken = False
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            while self.left is None or self.left > 0:
+                chunk = self.stream.read(CHUNK_BYTES if self.left is None else min(CHUNK_BYTES, self.left))
+                if not chunk:
+                    break
+                if self.left is not None:
+                    self.left -= len(chunk)
+                yield chunk
+        # The server's readers raise what they like (a socket error, a bad chunk size).
+        except Exception:  # noqa: BLE001
+            self.broken = True
+            raise Invalid(
+                "The request body could not be read.",
+                ["body: malformed chunked transfer encoding, or the body was cut short"],
+            ) from None
+        if self.left:
+            self.broken = True
+            raise Invalid(
+                "The request body could not be read.", [f"body: {self.left} bytes short of Content-Length"]
+            )
+        self.left = 0
+
+    def refuse(self, error: LogfilesError) -> None:
+        if self.left is None and not self.broken:
+            self.broken = not _ends_within(self.stream, DRAIN_BYTES)
+        if self.broken or (self.left or 0) > DRAIN_BYTES:
+            error.headers["Connection"] = "close"
+
+
+def _ends_within(stream: Any, limit: int) -> bool:
+    """Read and drop the rest of a body; whether it ended within `limit` bytes."""
+    remaining = limit
     try:
-        while left is None or left > 0:
-            chunk = stream.read(CHUNK_BYTES if left is None else min(CHUNK_BYTES, left))
-            if not chunk:
-                break
-            if left is not None:
-                left -= len(chunk)
-            yield chunk
-    # The server's readers raise what they like (a socket error, a bad chunk size).
-    except Exception:  # noqa: BLE001
-        raise Invalid(
-            "The request body could not be read.",
-            ["body: malformed chunked transfer encoding, or the body was cut short"],
-        ) from None
-    if left:
-        raise Invalid("The request body could not be read.", [f"body: {left} bytes short of Content-Length"])
+        while True:
+            piece = stream.read(min(CHUNK_BYTES, remaining + 1))
+            if not piece:
+                return True
+            remaining -= len(piece)
+            if remaining < 0:
+                return False
+    except Exception:  # noqa: BLE001 - a broken body: the connection closes all the same
+        return False

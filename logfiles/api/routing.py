@@ -23,3 +23,13 @@ class AgentIdConverter(IdConverter):
     """
 
     regex = r"(?!tokens(?![^/]))" + IdConverter.regex
+
+
+class ObjectNameConverter(BaseConverter):
+    """The rest of the path, whatever it holds: Swift names may start with `/` or hold newlines.
+
+    (werkzeug's `path` converter wants a first character other than `/` and stops at a newline.)
+    """
+
+    regex = r"(?s:.+)"
+    part_isolating = False

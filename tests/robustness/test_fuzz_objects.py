@@ -204,8 +204,13 @@ def valid_container(container: str) -> bool:
 
 
 def unroutable(container: str, name: str) -> bool:
-    """Paths the URL map sends nowhere (404, no such route): see the xfail tests at the end."""
-    return container == "" or name.startswith("/") or "\n" in name[1:]
+    """Paths the URL map sends nowhere (404, no such route): no container."""
+    return container == ""
+
+
+def has_nul(*texts: str) -> bool:
+    """Swift refuses a path or listing parameter holding NUL (412, 'Invalid UTF8 or contains NULL')."""
+    return any("\x00" in text for text in texts)
 
 
 characters = st.characters(exclude_categories=["Cs"])  # any code point UTF-8 can carry
@@ -356,6 +361,8 @@ def upload_errors(upload: Upload, container: str, name: str, container_found: bo
     errors = set()
     if unroutable(container, name):
         errors.add(404)
+    if has_nul(container, name):
+        errors.add(412)
     if not valid_container(container) or not valid_name(name):
         errors.add(400)
     if not container_found:
@@ -437,7 +444,7 @@ def test_container_put_head_get_any_name_is_an_answer_or_a_fault(
         for method in ("HEAD", "GET"):
             assert_answer(call(client, method, path), method, {200, 204, 400, 404, 416})
         return
-    usable = valid_container(container) and not unroutable(container, "x")
+    usable = valid_container(container) and not unroutable(container, "x") and not has_nul(container)
     existed = usable and container_exists(client, container)
     put = call(client, "PUT", path)
     head = call(client, "HEAD", path)
@@ -449,7 +456,7 @@ def test_container_put_head_get_any_name_is_an_answer_or_a_fault(
         assert_answer(get, "GET", {200, 204})
     else:
         for answer, method in ((put, "PUT"), (head, "HEAD"), (get, "GET")):
-            assert_answer(answer, method, {400, 404})
+            assert_answer(answer, method, {400, 404, 412})
 
 
 # Downloads: Range and If-None-Match.
@@ -553,7 +560,6 @@ def test_get_with_any_range_and_if_none_match_is_200_206_304_or_416(
 # Listings.
 
 
-# No NUL in a prefix: test_listing_prefix_with_a_nul_character (SQLite lists nothing for it).
 query_texts = st.text(characters, max_size=8) | st.sampled_from(
     ["", "a", "é", "%", "x" * 1025, "é" * 512, "é" * 513]
 )
@@ -565,7 +571,7 @@ limit_texts = mostly(
 listing_queries = st.fixed_dictionaries(
     {},
     optional={
-        "prefix": query_texts.filter(lambda prefix: "\x00" not in prefix),
+        "prefix": query_texts,
         "marker": query_texts,
         "limit": limit_texts,
         "format": mostly(
@@ -582,6 +588,8 @@ accepts = st.sampled_from([None, "application/json", "text/plain", "*/*", "appli
 def expected_page(objects: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]] | int:
     """The page the query selects from the whole listing, or the status of the query's fault."""
     errors = []
+    if has_nul(query.get("prefix", ""), query.get("marker", "")):
+        return 412
     for member in ("prefix", "marker"):
         if utf8_length(query.get(member, "")) > MAX_NAME_BYTES:
             errors.append(400)
@@ -780,34 +788,14 @@ def _alias_pair(client: FlaskClient) -> tuple[Answer, Answer, Answer]:
     return first, second, again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "logfiles/objects.py _utf8_length means a name that is not UTF-8 to be 400 ('not UTF-8'), "
-        "but werkzeug decodes the path with errors='replace': %ff and %fe both become U+FFFD and "
-        "two different names are one object"
-    ),
-)
 def test_names_that_are_not_utf8_are_refused_not_merged(fuzz_client: FlaskClient) -> None:
     first, second, again = _alias_pair(fuzz_client)
     for answer, method in zip((first, second, again), ("PUT", "PUT", "GET"), strict=True):
         assert_answer(answer, method)
-    if first.status == 201 and second.status == 201:
-        assert again.data == b"first", "PUT .../alias%fe overwrote .../alias%ff"
-    else:
-        assert first.status == second.status == 400
+    # Swift: a path that is not UTF-8 is 412 ("Invalid UTF8 or contains NULL"), never an alias.
+    assert first.status == second.status == again.status == 412
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "the object route is <path:name>, whose regex '[^/].*?' matches no name that begins with '/' "
-        "and no name with a newline: 404 'no such route' for names of 1 to 1,024 bytes of UTF-8, which "
-        "SPEC allows ('an object name may contain /') and Swift stores"
-    ),
-)
 @pytest.mark.parametrize("name", ["/leading-slash", "line\nbreak"])
 def test_every_valid_name_can_be_stored(fuzz_client: FlaskClient, name: str) -> None:
     put = call(fuzz_client, "PUT", object_path(MADE, name), body=b"valid name")
@@ -816,16 +804,6 @@ def test_every_valid_name_can_be_stored(fuzz_client: FlaskClient, name: str) -> 
     assert_stored(fuzz_client, MADE, name, b"valid name", "application/octet-stream")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "logfiles/api/objects.py download() leaves Range to werkzeug's make_conditional, which answers "
-        "416 for a suffix range longer than the object (RFC 9110 14.1.3: the whole representation, 206), "
-        "for an unknown range unit (RFC 9110 14.2: MUST be ignored, 200) and for several ranges "
-        "(Swift: 206 multipart/byteranges; RFC 9110 15.5.17: 416 only when no range is satisfiable)"
-    ),
-)
 @pytest.mark.parametrize(
     ("header", "statuses"),
     [
@@ -860,16 +838,6 @@ def test_sqlite_refused_upload_leaves_no_file(tmp_path: Path) -> None:
         app.extensions["logfiles"].store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=(
-        "logfiles/api/objects.py _ClosingFile.__next__ closes the file when it reads b'' and reads it "
-        "again on the next call: an exhausted iterator must keep raising StopIteration. werkzeug's "
-        "test client (run_wsgi_app, unbuffered) iterates once to find the first chunk, which for a "
-        "0-byte object already exhausts it, then iterates again: ValueError 'I/O operation on closed file'"
-    ),
-)
 def test_empty_object_download_through_the_unbuffered_test_client(fuzz_client: FlaskClient) -> None:
     answer = fuzz_client.get(object_path(FIXED, "empty"), headers=TOKEN)
     try:
@@ -878,15 +846,6 @@ def test_empty_object_download_through_the_unbuffered_test_client(fuzz_client: F
         answer.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "logfiles/api/objects.py download() lets werkzeug's make_conditional process Range first: "
-        "with a matching If-None-Match, a Range answers 206 or 416, not 304 (RFC 9110 13.2.2 and "
-        "14.2: Range is ignored when a conditional GET would be 304; Swift answers 304)"
-    ),
-)
 @pytest.mark.parametrize("header", ["bytes=0-1", "bytes=5000-", "bytes=1-0"])
 def test_if_none_match_is_evaluated_before_range(fuzz_client: FlaskClient, header: str) -> None:
     condition = f'"{md5(BLOB)}"'
@@ -897,38 +856,20 @@ def test_if_none_match_is_evaluated_before_range(fuzz_client: FlaskClient, heade
     assert answer.status == 304, (header, answer.status)
 
 
-@pytest.mark.parametrize(
-    "store",
-    [
-        "memory",
-        pytest.param(
-            "sqlite",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason=(
-                    "logfiles/store/sqlite/objects.py list_objects matches the prefix with "
-                    "substr(name, 1, ?) = ?, and SQLite's substr() stops at a NUL character: a prefix "
-                    "holding a NUL lists nothing, where the memory store lists the names it begins"
-                ),
-            ),
-        ),
-    ],
-)
-def test_listing_prefix_with_a_nul_character(store: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_names_and_listing_parameters_with_nul_are_412(store: str, tmp_path: Path) -> None:
     url = "memory" if store == "memory" else f"sqlite:///{tmp_path / 'store.db'}"
     app = create_app(Settings(store_url=url))
     client = app.test_client()
     try:
-        for name in ("a\x00b", "a\x00c", "ab", "\x00"):
-            assert call(client, "PUT", object_path(LOG_CONTAINER, name), body=b"x").status == 201
-        for prefix, names in (
-            ("a\x00", ["a\x00b", "a\x00c"]),
-            ("\x00", ["\x00"]),
-            ("a", ["a\x00b", "a\x00c", "ab"]),
-        ):
-            query = urlencode({"prefix": prefix, "format": "json"})
+        for name in ("a\x00b", "\x00"):
+            assert call(client, "PUT", object_path(LOG_CONTAINER, name), body=b"x").status == 412
+        assert call(client, "PUT", object_path(LOG_CONTAINER, "ab"), body=b"x").status == 201
+        for member in ("prefix", "marker"):
+            query = urlencode({member: "a\x00", "format": "json"})
             answer = call(client, "GET", container_path(LOG_CONTAINER), query=query)
-            assert [item["name"] for item in answer.json()] == names, prefix
+            assert_answer(answer, "GET", {412})
+        answer = call(client, "GET", container_path(LOG_CONTAINER), query="prefix=a&format=json")
+        assert [item["name"] for item in answer.json()] == ["ab"]
     finally:
         app.extensions["logfiles"].store.close()
