@@ -24,7 +24,7 @@ def serve(args: argparse.Namespace) -> int:
     from . import create_app
     from .config import Settings
     from .errors import ConfigError
-    from .serving import check_startup, gunicorn_options, report_config_error
+    from .serving import check_startup, gunicorn_options, report_config_error, tls_options
 
     env = dict(os.environ)
     for variable, value in (
@@ -40,6 +40,7 @@ def serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env(env)
         options = gunicorn_options(settings)
         check_startup(settings)
+        options.update(tls_options(settings))  # as gunicorn.conf.py: once, before the workers
     except ConfigError as exc:
         return report_config_error(exc)
 

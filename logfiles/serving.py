@@ -25,6 +25,8 @@ WORKER_CLASS = "logfiles.worker.Worker"
 # descriptor; the worker raises its soft limit to fit (logfiles/worker.py).
 WORKER_CONNECTIONS = 4096
 LIMIT_REQUEST_LINE = 8190
+# gunicorn's ssl_context hook (logfiles/worker.py), named so that this module imports no gevent.
+TLS_CONTEXT_HOOK = "logfiles.worker.ssl_context"
 
 
 def report_config_error(error: ConfigError) -> int:
@@ -76,6 +78,28 @@ def check_startup(settings: Settings) -> None:
 
     load_tokens(settings.tokens_file)
     open_store(settings.store_url).close()
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn's TLS settings: the certificate made or checked here, once, for every worker.
+
+    Called in the process that forks the workers (gunicorn.conf.py runs in gunicorn's
+    master), after check_startup, so a bad store leaves no CA behind; prints the one line
+    that says where the CA's certificate is. Empty for plain http.
+    """
+    from .tls import server_certificate
+
+    certificate = server_certificate(settings)
+    if certificate is None:
+        return {}
+    print(certificate.announcement(), file=sys.stderr, flush=True)
+    return {
+        "certfile": certificate.cert_file,
+        "keyfile": certificate.key_file,
+        # The worker finishes each handshake itself, bounded, so a client that never
+        # completes one (or speaks plain http) costs one log line, not a greenlet for good.
+        "ssl_context": TLS_CONTEXT_HOOK,
+    }
 
 
 def check_worker_count(settings: Settings, workers: int) -> None:
