@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .config import MEMORY_ONE_WORKER, Settings
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .tls import ServerCertificate
 
 # The exit status of every entry point (gunicorn.conf.py, wsgi.py, app.py, `logfiles-stub
 # serve`) when a LOGFILES_* value is bad. It is 4, gunicorn's APP_LOAD_ERROR, because that is
@@ -80,19 +83,26 @@ def check_startup(settings: Settings) -> None:
     open_store(settings.store_url).close()
 
 
-def tls_options(settings: Settings) -> dict[str, Any]:
-    """gunicorn's TLS settings: the certificate made or checked here, once, for every worker.
+def tls_certificate(settings: Settings) -> ServerCertificate | None:
+    """The certificate to serve (made, or the given one checked), announced in one line; None: http.
 
-    Called in the process that forks the workers (gunicorn.conf.py runs in gunicorn's
-    master), after check_startup, so a bad store leaves no CA behind; prints the one line
-    that says where the CA's certificate is. Empty for plain http.
+    For the process that forks the workers (gunicorn.conf.py runs in gunicorn's master), so
+    that every worker serves the same certificate; after check_startup, so a bad store
+    leaves no CA behind.
     """
     from .tls import server_certificate
 
     certificate = server_certificate(settings)
+    if certificate is not None:
+        print(certificate.announcement(), file=sys.stderr, flush=True)
+    return certificate
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn's TLS settings for `tls_certificate`; empty for plain http."""
+    certificate = tls_certificate(settings)
     if certificate is None:
         return {}
-    print(certificate.announcement(), file=sys.stderr, flush=True)
     return {
         "certfile": certificate.cert_file,
         "keyfile": certificate.key_file,
