@@ -29,6 +29,11 @@ from .errors import ConfigError
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 CA_FILE_NAME = "logfiles-ca.pem"
 
+# What this process made, by CA file, with the CA's certificate. gunicorn reads its
+# configuration again on SIGHUP, in the same master: the clients still trust the CA they
+# read at start, so the reloaded server keeps the certificate (and the CA file is put back).
+_made: dict[str, tuple[ServerCertificate, bytes]] = {}
+
 
 @dataclass(frozen=True, slots=True)
 class ServerCertificate:
@@ -73,17 +78,29 @@ def server_certificate(settings: Settings, directory: str | None = None) -> Serv
         check_pair(settings.tls_cert, settings.tls_key)
         return ServerCertificate(os.path.abspath(settings.tls_cert), os.path.abspath(settings.tls_key), None)
     ca_file = os.path.abspath(settings.tls_ca_file or default_ca_file())
+    if directory is None and ca_file in _made:
+        kept, ca_pem = _made[ca_file]
+        if os.path.exists(kept.cert_file) and os.path.exists(kept.key_file):
+            _write_ca(ca_file, ca_pem)
+            return kept
     try:
-        return make_throwaway(ca_file, private_directory() if directory is None else directory)
+        certificate, ca_pem = _make(ca_file, private_directory() if directory is None else directory)
     except OSError as exc:  # the temp dir full or read-only: the CA file has its own message
         raise ConfigError(
             "LOGFILES_TLS",
             f"cannot write the server's certificate and key to {exc.filename!r}: {_reason(exc)}",
         ) from None
+    if directory is None:
+        _made[ca_file] = (certificate, ca_pem)
+    return certificate
 
 
 def make_throwaway(ca_file: str, directory: str) -> ServerCertificate:
     """A new CA (its certificate written to `ca_file`) and a certificate for LOCAL_NAMES in `directory`."""
+    return _make(ca_file, directory)[0]
+
+
+def _make(ca_file: str, directory: str) -> tuple[ServerCertificate, bytes]:
     import trustme  # only when TLS is on: it imports cryptography, a tenth of a second
 
     authority = trustme.CA(organization_name="logfiles-stub")
@@ -92,13 +109,18 @@ def make_throwaway(ca_file: str, directory: str) -> ServerCertificate:
     key_file = os.path.join(directory, "server-key.pem")
     _write(key_file, leaf.private_key_pem.bytes(), 0o600)
     _write(cert_file, b"".join(blob.bytes() for blob in leaf.cert_chain_pems), 0o600)
+    ca_pem = authority.cert_pem.bytes()
+    _write_ca(ca_file, ca_pem)
+    return ServerCertificate(cert_file, key_file, ca_file), ca_pem
+
+
+def _write_ca(ca_file: str, ca_pem: bytes) -> None:
     try:
-        write_atomically(ca_file, authority.cert_pem.bytes())
+        write_atomically(ca_file, ca_pem)
     except OSError as exc:
         raise ConfigError(
             "LOGFILES_TLS_CA_FILE", f"cannot write the CA certificate to {ca_file!r}: {_reason(exc)}"
         ) from None
-    return ServerCertificate(cert_file, key_file, ca_file)
 
 
 def write_atomically(path: str, data: bytes) -> None:

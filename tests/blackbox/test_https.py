@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import re
+import signal
 import socket
 import ssl
 import time
@@ -180,6 +182,28 @@ def test_replaced_workers_serve_the_same_certificate_and_the_key_goes_at_exit(
     server.stop()
     assert private_dirs(temp_dir) == []
     assert (temp_dir / "logfiles-ca.pem").exists()  # the client's copy stays
+
+
+def test_a_reload_keeps_the_certificate_clients_trust(
+    launch: Callable[..., LiveServer], temp_dir: Path
+) -> None:
+    """SIGHUP makes gunicorn read gunicorn.conf.py again and replace the workers: same CA, same key."""
+    server = launch({"TMPDIR": str(temp_dir)}, tls=True)
+    ca_before = verify(server)
+    ca_pem = Path(ca_before).read_bytes()
+    first = peer_certificate(server)
+    (old,) = re.findall(r"Booting worker with pid: (\d+)", server.output())
+    os.kill(server.process.pid, signal.SIGHUP)  # the master this test started
+    deadline = time.monotonic() + 30
+    while f"Worker exiting (pid: {old})" not in server.output():
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
+    assert len(re.findall(r"Booting worker with pid: (\d+)", server.output())) == 2
+    assert peer_certificate(server) == first  # served by the new worker
+    assert Path(ca_before).read_bytes() == ca_pem
+    assert len(private_dirs(temp_dir)) == 1
+    assert server.output().count("curl --cacert") == 2  # the line again, same file
+    assert "Traceback" not in server.output()
 
 
 @pytest.mark.parametrize("entry", ["logfiles-stub serve", "python app.py"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import ipaddress
 import os
 import socket
@@ -357,6 +358,69 @@ def test_bad_given_pair_is_one_line_naming_the_variable(
     assert info.value.variable == variable
     assert str(info.value).startswith(f"{variable}: ") and words in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_a_pair_openssl_refuses_is_one_line(tmp_path: Path) -> None:
+    """A 1024-bit RSA key reads fine but is under OpenSSL's security level: say so at start."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505  # weak on purpose
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "weak")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "weak.pem", tmp_path / "weak.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    try:
+        tls.ServerCertificate(str(cert_file), str(key_file), None).server_context()
+    except ssl.SSLError:
+        pass
+    else:
+        pytest.skip("this OpenSSL serves 1024-bit RSA keys")
+    with pytest.raises(ConfigError) as info:
+        tls.check_pair(str(cert_file), str(key_file))
+    assert str(info.value).startswith(
+        f"LOGFILES_TLS_CERT: OpenSSL cannot serve '{cert_file}' with '{key_file}': "
+    )
+    assert "\n" not in str(info.value)
+
+
+def test_the_certificate_made_is_kept_for_a_reload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn reads its configuration again on SIGHUP; its clients still trust the first CA."""
+    directories = iter([tmp_path / "first", tmp_path / "second"])
+
+    def private_directory() -> str:
+        directory = next(directories)
+        directory.mkdir()
+        return str(directory)
+
+    monkeypatch.setattr(tls, "private_directory", private_directory)
+    settings = Settings(tls=True, tls_ca_file=str(tmp_path / "ca.pem"))
+    first = tls.server_certificate(settings)
+    assert first is not None
+    ca_pem = (tmp_path / "ca.pem").read_bytes()
+    (tmp_path / "ca.pem").unlink()
+    assert tls.server_certificate(settings) == first
+    assert (tmp_path / "ca.pem").read_bytes() == ca_pem  # put back
+    os.unlink(first.key_file)  # its files gone: a new one is made
+    second = tls.server_certificate(settings)
+    assert second is not None and second != first
+    assert (tmp_path / "ca.pem").read_bytes() != ca_pem
 
 
 def test_unreadable_file_is_one_line(tmp_path: Path, authority: trustme.CA) -> None:
