@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from .config import Settings
 from .errors import ConfigError
 
-# Every name a client on this machine may use for the stub; what LOGFILES_BIND listens on
-# is checked by the client against these.
+# The names a client on this machine reaches the stub by: the certificate made at start is
+# valid for these only. A stub reached by another name (bound to 0.0.0.0, in a container)
+# needs a certificate for that name, given with LOGFILES_TLS_CERT/KEY.
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 CA_FILE_NAME = "logfiles-ca.pem"
 
