@@ -96,12 +96,8 @@ def server_certificate(settings: Settings, directory: str | None = None) -> Serv
     return certificate
 
 
-def make_throwaway(ca_file: str, directory: str) -> ServerCertificate:
-    """A new CA (its certificate written to `ca_file`) and a certificate for LOCAL_NAMES in `directory`."""
-    return _make(ca_file, directory)[0]
-
-
 def _make(ca_file: str, directory: str) -> tuple[ServerCertificate, bytes]:
+    """A new CA (its certificate written to `ca_file`) and a certificate for LOCAL_NAMES in `directory`."""
     import trustme  # only when TLS is on: it imports cryptography, a tenth of a second
 
     authority = trustme.CA(organization_name="logfiles-stub")

@@ -465,3 +465,77 @@ def test_the_context_hook_defers_the_handshake_to_the_worker() -> None:
         wrapped = context.wrap_socket(raw, server_side=True)
         assert wrapped.do_handshake_on_connect is False
         wrapped.close()
+
+
+# --- the worker's handshake ------------------------------------------------------------------------
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def info(self, message: str, *args: object) -> None:
+        self.lines.append(("info", message % args))
+
+    def debug(self, message: str, *args: object) -> None:
+        self.lines.append(("debug", message % args))
+
+
+class _Client:
+    def __init__(self, outcome: BaseException | None = None, stall: bool = False) -> None:
+        self.outcome = outcome
+        self.stall = stall
+
+    def do_handshake(self) -> None:
+        if self.stall:
+            import gevent
+
+            gevent.sleep(60)
+        if self.outcome is not None:
+            raise self.outcome
+
+
+@pytest.mark.parametrize(
+    ("client", "ok", "logged"),
+    [
+        (_Client(), True, []),
+        (
+            _Client(ssl.SSLError(1, "[SSL: HTTP_REQUEST] http request")),
+            False,
+            [("info", "TLS handshake with 127.0.0.1:5000 failed: ")],
+        ),
+        (
+            _Client(ssl.SSLEOFError(8, "EOF occurred")),
+            False,
+            [("debug", "TLS handshake with 127.0.0.1:5000 ended: ")],
+        ),
+        (
+            _Client(ConnectionResetError(104, "Connection reset by peer")),
+            False,
+            [("debug", "TLS handshake with 127.0.0.1:5000 ended: ")],
+        ),
+        (_Client(stall=True), False, [("info", "Dropped 127.0.0.1:5000: no TLS handshake within 0.05 s")]),
+    ],
+)
+def test_worker_handshake_is_bounded_and_a_failure_is_one_log_line(
+    monkeypatch: pytest.MonkeyPatch, client: _Client, ok: bool, logged: list[tuple[str, str]]
+) -> None:
+    from logfiles import worker
+
+    monkeypatch.setattr(worker, "HANDSHAKE_TIMEOUT", 0.05)
+    instance = object.__new__(worker.Worker)  # no gunicorn arbiter: only the method is under test
+    instance.log = _Log()
+    assert instance.handshake(client, ("127.0.0.1", 5000)) is ok
+    # Each expected line is a (level, start of the message): the error's own text follows.
+    assert [
+        (level, line[: len(start)])
+        for (level, line), (_, start) in zip(instance.log.lines, logged, strict=False)
+    ] == logged
+    assert len(instance.log.lines) == len(logged)
+
+
+def test_worker_names_a_unix_socket_peer_as_it_is() -> None:
+    from logfiles.worker import _peer
+
+    assert _peer("") == ""
+    assert _peer(("::1", 8080, 0, 0)) == "::1:8080"
