@@ -83,16 +83,16 @@ def check_startup(settings: Settings) -> None:
     open_store(settings.store_url).close()
 
 
-def tls_certificate(settings: Settings) -> ServerCertificate | None:
+def tls_certificate(settings: Settings, directory: str | None = None) -> ServerCertificate | None:
     """The certificate to serve (made, or the given one checked), announced in one line; None: http.
 
     For the process that forks the workers (gunicorn.conf.py runs in gunicorn's master), so
     that every worker serves the same certificate; after check_startup, so a bad store
-    leaves no CA behind.
+    leaves no CA behind. `directory`: where a certificate made goes (tls.server_certificate).
     """
     from .tls import server_certificate
 
-    certificate = server_certificate(settings)
+    certificate = server_certificate(settings, directory)
     if certificate is not None:
         print(certificate.announcement(), file=sys.stderr, flush=True)
     return certificate

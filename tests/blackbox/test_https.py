@@ -207,8 +207,10 @@ def test_a_reload_keeps_the_certificate_clients_trust(
 
 
 @pytest.mark.parametrize("entry", ["logfiles-stub serve", "python app.py"])
-def test_other_entry_points_serve_https_too(launch: Callable[..., LiveServer], entry: str) -> None:
-    server = launch(command=ENTRY_POINTS[entry], tls=True)
+def test_other_entry_points_serve_https_too(
+    launch: Callable[..., LiveServer], entry: str, temp_dir: Path
+) -> None:
+    server = launch({"TMPDIR": str(temp_dir)}, command=ENTRY_POINTS[entry], tls=True)
     agent = requests.post(
         f"{server.url}/v2/110011/agents",
         json=REGISTRATION,
@@ -220,6 +222,8 @@ def test_other_entry_points_serve_https_too(launch: Callable[..., LiveServer], e
         f"{server.url}/v2/110011/agents/"
     )
     assert f"curl --cacert {server.ca_file}" in server.output()
+    server.stop()
+    assert private_dirs(temp_dir) == []  # the key went with the server
 
 
 def test_cli_options_serve_https_and_client_commands_take_the_ca(
