@@ -148,8 +148,13 @@ class Worker(GeventWorker):  # type: ignore[misc]  # gunicorn ships no types
     def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
         # GeventWorker.handle makes the socket blocking without a bound; this is the one
         # difference from it (besides the handshake, which gevent would do unbounded).
-        if self.cfg.is_ssl and not self.handshake(client, addr):
-            return
+        if self.cfg.is_ssl:
+            # Named now: a worker that stops (max requests, reload, shutdown) closes its
+            # listener while connections it accepted are still being served, and gunicorn
+            # asks the listener its name only after the handshake, which takes round trips.
+            listener = _NamedListener(listener)
+            if not self.handshake(client, addr):
+                return
         client.settimeout(READ_TIMEOUT)
         AsyncWorker.handle(self, listener, client, addr)
 
@@ -199,6 +204,20 @@ class Worker(GeventWorker):  # type: ignore[misc]  # gunicorn ships no types
             client.sendall(fault_answer(captured.data, str(exc)))
         except OSError:
             self.log.debug("Failed to send error message.")
+
+
+class _NamedListener:
+    """A listening socket whose address was read when a connection was accepted."""
+
+    def __init__(self, listener: Any) -> None:
+        self.listener = listener
+        self.name = listener.getsockname()
+
+    def getsockname(self) -> Any:
+        return self.name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.listener, name)
 
 
 class _HandshakeInWorker:

@@ -56,6 +56,14 @@ def peer_certificate(server: LiveServer) -> bytes:
     return der
 
 
+def served_certificate(server: LiveServer) -> bytes:
+    """peer_certificate, failing with the server's log if there is no answer."""
+    try:
+        return peer_certificate(server)
+    except OSError as exc:  # http.client's RemoteDisconnected included
+        pytest.fail(f"no answer ({exc!r}); the server's log:\n{server.output()}")
+
+
 def test_two_gevent_workers_serve_one_certificate_and_every_link_says_https(
     launch: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
@@ -158,30 +166,78 @@ def private_dirs(temp_dir: Path) -> list[Path]:
     return sorted(temp_dir.glob("logfiles-tls-*"))
 
 
-def test_replaced_workers_serve_the_same_certificate_and_the_key_goes_at_exit(
+def serving_pids(server: LiveServer) -> set[str]:
+    """Workers that have answered (access log format `pid=%(p)s ...`): booted, signal handlers set."""
+    return set(re.findall(r"pid=<(\d+)> ", server.output()))
+
+
+def booted(server: LiveServer) -> set[str]:
+    return set(re.findall(r"Booting worker with pid: (\d+)", server.output()))
+
+
+def until(
+    condition: Callable[[], bool], server: LiveServer, action: Callable[[], object] | None = None
+) -> None:
+    """Do `action` (default: wait a little) until `condition` holds; fail with the log after 30 s."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, server.output()
+        if action is None:
+            time.sleep(0.05)
+        else:
+            action()
+
+
+def test_a_replaced_worker_serves_the_same_certificate_and_the_key_goes_at_exit(
     launch: Callable[..., LiveServer], tmp_path: Path, temp_dir: Path
 ) -> None:
-    """A worker that exits (here after 2 requests) must not take the key with it: the next loads it.
+    """A worker that exits (here on SIGTERM, running the exit handlers) must not take the key with it.
 
-    Also: without LOGFILES_TLS_CA_FILE the CA goes to logfiles-ca.pem in the temp dir.
+    Also: without LOGFILES_TLS_CA_FILE the CA goes to logfiles-ca.pem in the temp dir. Every
+    signal goes to a worker that has answered: gunicorn loses one that reaches a worker still
+    booting (it has the master's handlers until it sets its own).
     """
     env = {**sqlite(tmp_path), "LOGFILES_TLS": "on", "TMPDIR": str(temp_dir)}
-    server = launch(env, args=("--max-requests", "2"), ca_file=temp_dir / "logfiles-ca.pem")
+    server = launch(
+        env, args=("--access-logformat", "pid=%(p)s %(r)s %(s)s"), ca_file=temp_dir / "logfiles-ca.pem"
+    )
     (directory,) = private_dirs(temp_dir)
     assert directory.stat().st_mode & 0o777 == 0o700
-    first = peer_certificate(server)
-    # gunicorn replaces a worker after its 2nd request, once its loop notices (about a second).
-    deadline = time.monotonic() + 30
-    while server.output().count("Booting worker") < 4:  # both first workers replaced
-        assert time.monotonic() < deadline, server.output()
-        assert peer_certificate(server) == first
-        time.sleep(0.05)
-    for _ in range(4):  # served by the replacements only
-        assert peer_certificate(server) == first
-    assert "Traceback" not in server.output()
-    server.stop()
-    assert private_dirs(temp_dir) == []
+    first = served_certificate(server)
+
+    def same_certificate() -> None:
+        assert served_certificate(server) == first
+
+    until(lambda: len(serving_pids(server)) == 2, server, same_certificate)
+    old = sorted(serving_pids(server))[0]
+    os.kill(int(old), signal.SIGTERM)  # a worker of the server this test started
+    until(lambda: f"Worker exiting (pid: {old})" in server.output() and len(booted(server)) == 3, server)
+    (new,) = booted(server) - serving_pids(server)
+    until(lambda: new in serving_pids(server), server, same_certificate)  # it loaded the key
+    assert "Traceback" not in server.output(), server.output()
+    status = server.stop()
+    if private_dirs(temp_dir):
+        pytest.fail(f"the key's directory outlived the server (status {status}); its log:\n{server.output()}")
     assert (temp_dir / "logfiles-ca.pem").exists()  # the client's copy stays
+
+
+def test_a_stopping_worker_answers_a_connection_it_accepted_before_the_handshake(
+    launch: Callable[..., LiveServer],
+) -> None:
+    """A worker told to stop closes its listener, then serves what it accepted; a handshake may end later."""
+    server = launch(tls=True)  # one worker, which has answered the readiness probe
+    (worker,) = booted(server)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as raw:
+        time.sleep(0.2)  # accepted: its greenlet waits for the ClientHello
+        os.kill(int(worker), signal.SIGTERM)  # a worker of the server this test started
+        time.sleep(2.5)  # the worker's loop notices within a second and closes its listener
+        with server.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            answer = tls.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200 "), server.output()
+    until(lambda: f"Worker exiting (pid: {worker})" in server.output(), server)
+    until(lambda: server.answers(), server)  # its replacement has booted: safe to stop
+    assert "Traceback" not in server.output(), server.output()
 
 
 def test_a_reload_keeps_the_certificate_clients_trust(

@@ -539,3 +539,15 @@ def test_worker_names_a_unix_socket_peer_as_it_is() -> None:
 
     assert _peer("") == ""
     assert _peer(("::1", 8080, 0, 0)) == "::1:8080"
+
+
+def test_worker_keeps_the_listeners_name_for_connections_it_accepted() -> None:
+    """gunicorn asks it after the handshake; by then a stopping worker has closed the listener."""
+    from logfiles.worker import _NamedListener
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        named = _NamedListener(sock)
+        address = sock.getsockname()
+        assert named.family == socket.AF_INET  # everything else is the listener's
+    assert named.getsockname() == address  # closed now: the name stays
