@@ -10,7 +10,13 @@ from typing import Any
 
 from logfiles.config import Settings
 from logfiles.errors import ConfigError
-from logfiles.serving import check_startup, check_worker_count, exit_on_config_error, gunicorn_options
+from logfiles.serving import (
+    check_startup,
+    check_worker_count,
+    exit_on_config_error,
+    gunicorn_options,
+    tls_options,
+)
 
 # gunicorn lets SystemExit out of a configuration file (any other exception is a traceback),
 # so the status is CONFIG_ERROR_STATUS, the same as every other entry point's.
@@ -18,6 +24,8 @@ try:
     _settings = Settings.from_env()
     globals().update(gunicorn_options(_settings))
     check_startup(_settings)
+    # TLS: the certificate is made (or the given one checked) here, in the master, once.
+    globals().update(tls_options(_settings))
 except ConfigError as exc:
     exit_on_config_error(exc)
 

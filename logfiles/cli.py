@@ -24,7 +24,7 @@ def serve(args: argparse.Namespace) -> int:
     from . import create_app
     from .config import Settings
     from .errors import ConfigError
-    from .serving import check_startup, gunicorn_options, report_config_error
+    from .serving import check_startup, gunicorn_options, report_config_error, tls_options
 
     env = dict(os.environ)
     for variable, value in (
@@ -33,6 +33,10 @@ def serve(args: argparse.Namespace) -> int:
         ("LOGFILES_WORKERS", args.workers),
         ("LOGFILES_TOKENS_FILE", args.tokens_file),
         ("LOGFILES_CONTROL_TOKEN", args.control_token),
+        ("LOGFILES_TLS", "on" if args.tls else None),
+        ("LOGFILES_TLS_CA_FILE", args.tls_ca_file),
+        ("LOGFILES_TLS_CERT", args.tls_cert),
+        ("LOGFILES_TLS_KEY", args.tls_key),
     ):
         if value is not None:
             env[variable] = str(value)
@@ -40,6 +44,7 @@ def serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env(env)
         options = gunicorn_options(settings)
         check_startup(settings)
+        options.update(tls_options(settings))  # as gunicorn.conf.py: once, before the workers
     except ConfigError as exc:
         return report_config_error(exc)
 
@@ -108,7 +113,9 @@ def seconds(text: str | None) -> float:
 
 
 def run_client(args: argparse.Namespace) -> int:
-    client = StubClient(args.url, args.control_token)
+    if args.ca_file is not None and not os.path.isfile(args.ca_file):
+        raise UsageError(f"--ca-file {args.ca_file}: no such file")
+    client = StubClient(args.url, args.control_token, ca_file=args.ca_file)
     if args.command == "reset":
         client.reset()
     elif args.command == "export":
@@ -197,6 +204,16 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--tokens-file", help="JSON tokens file (default: open mode); sets LOGFILES_TOKENS_FILE")
     run.add_argument("--control-token", help="require this X-Control-Token; sets LOGFILES_CONTROL_TOKEN")
+    run.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https with a certificate made at start by a throw-away CA; sets LOGFILES_TLS=on",
+    )
+    run.add_argument("--tls-ca-file", help="where to write that CA's certificate; sets LOGFILES_TLS_CA_FILE")
+    run.add_argument(
+        "--tls-cert", help="serve https with this certificate chain (PEM); sets LOGFILES_TLS_CERT"
+    )
+    run.add_argument("--tls-key", help="the key of --tls-cert (PEM, unencrypted); sets LOGFILES_TLS_KEY")
     for name, text in CLIENT_COMMANDS:
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument(
@@ -208,6 +225,12 @@ def parser() -> argparse.ArgumentParser:
             "--control-token",
             default=os.environ.get("LOGFILES_CONTROL_TOKEN"),
             help="X-Control-Token, if the stub requires one (default: $LOGFILES_CONTROL_TOKEN)",
+        )
+        sub.add_argument(
+            "--ca-file",
+            default=os.environ.get("LOGFILES_STUB_CA_FILE"),
+            help="for an https stub: the CA certificate to trust, e.g. the one it wrote at start "
+            "(default: $LOGFILES_STUB_CA_FILE, else the system's CAs)",
         )
         if name == "seed":
             sub.add_argument("file", help='a state document: {"agents": [...], "logfiles": [...]}')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -21,11 +22,20 @@ class ControlError(Exception):
 
 @dataclass
 class StubClient:
-    """Drive a running logfiles-stub: `url` is its base URL, e.g. http://127.0.0.1:8080."""
+    """Drive a running logfiles-stub: `url` is its base URL, e.g. http://127.0.0.1:8080.
+
+    For an https stub, `ca_file` is the CA certificate to trust (the one the stub wrote at
+    start); without it the system's CAs are.
+    """
 
     url: str
     control_token: str | None = None
     timeout: float = 10.0
+    ca_file: str | None = None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The client context for an https stub: trusting `ca_file`; None: urllib's default."""
+        return None if self.ca_file is None else ssl.create_default_context(cafile=self.ca_file)
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         """One request (the control plane's, or a /v2 one with `headers`); the decoded JSON
@@ -39,7 +49,9 @@ class StubClient:
         if self.control_token:
             request.add_header("X-Control-Token", self.control_token)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout, context=self.ssl_context()
+            ) as response:
                 payload = response.read()
         except urllib.error.HTTPError as exc:
             raw = exc.read()

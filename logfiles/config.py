@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -42,6 +43,11 @@ class Settings:
     bind: str = DEFAULT_BIND  # LOGFILES_BIND: HOST:PORT for gunicorn and the dev server
     workers: int | None = None  # LOGFILES_WORKERS; None: as the store needs (serving.py)
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES  # LOGFILES_MAX_OBJECT_BYTES
+    # LOGFILES_TLS (on/off); None (unset): on exactly when a certificate is given. Use `serves_tls`.
+    tls: bool | None = None
+    tls_ca_file: str | None = None  # LOGFILES_TLS_CA_FILE; None: logfiles-ca.pem in the temp dir
+    tls_cert: str | None = None  # LOGFILES_TLS_CERT: a PEM certificate chain, the server's first
+    tls_key: str | None = None  # LOGFILES_TLS_KEY: its (unencrypted) PEM private key
 
     def __post_init__(self) -> None:
         check_store_url(self.store_url)
@@ -69,6 +75,12 @@ class Settings:
             raise ConfigError("LOGFILES_WORKERS", "must be at least 1")
         if self.workers is not None and self.workers > 1 and self.store_url == "memory":
             raise ConfigError("LOGFILES_WORKERS", MEMORY_ONE_WORKER)
+        check_tls(self)
+
+    @property
+    def serves_tls(self) -> bool:
+        """HTTPS: LOGFILES_TLS=on, or a certificate and key given."""
+        return bool(self.tls) or self.tls_cert is not None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +101,10 @@ class Settings:
             bind=env.get("LOGFILES_BIND", "").strip() or DEFAULT_BIND,
             workers=_integer(env, "LOGFILES_WORKERS"),
             max_object_bytes=DEFAULT_MAX_OBJECT_BYTES if max_object is None else max_object,
+            tls=_switch(env, "LOGFILES_TLS", None),
+            tls_ca_file=env.get("LOGFILES_TLS_CA_FILE") or None,
+            tls_cert=env.get("LOGFILES_TLS_CERT") or None,
+            tls_key=env.get("LOGFILES_TLS_KEY") or None,
         )
 
 
@@ -174,17 +190,51 @@ def _is_host(host: str) -> bool:
     return all(_HOSTNAME_LABEL.fullmatch(label) for label in labels)
 
 
+def check_tls(settings: Settings) -> None:
+    """The TLS variables must agree with each other; the files themselves are read by tls.py.
+
+    Every combination that would leave a user guessing which certificate is served, or
+    whether it is HTTPS at all, stops start-up instead of picking one silently.
+    """
+    cert, key = settings.tls_cert, settings.tls_key
+    if cert is not None and key is None:
+        raise ConfigError(
+            "LOGFILES_TLS_KEY", "must be set when LOGFILES_TLS_CERT is: give the certificate's key"
+        )
+    if key is not None and cert is None:
+        raise ConfigError(
+            "LOGFILES_TLS_CERT", "must be set when LOGFILES_TLS_KEY is: give the key's certificate"
+        )
+    if cert is not None and settings.tls is False:
+        raise ConfigError(
+            "LOGFILES_TLS",
+            "is off, but LOGFILES_TLS_CERT and LOGFILES_TLS_KEY are set; unset them to serve http, "
+            "or unset LOGFILES_TLS to serve https with them",
+        )
+    if settings.tls_ca_file is not None and cert is not None:
+        raise ConfigError(
+            "LOGFILES_TLS_CA_FILE",
+            "is where the CA made at start is written, and with LOGFILES_TLS_CERT no CA is made; "
+            "unset one of them",
+        )
+    if settings.tls_ca_file is not None and not settings.tls:
+        raise ConfigError(
+            "LOGFILES_TLS_CA_FILE", "is set, but LOGFILES_TLS is not on: set LOGFILES_TLS=on to make a CA"
+        )
+
+
 def check_object_store_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError("LOGFILES_OBJECT_STORE_URL", f"{url!r} is not an http(s) URL")
 
 
+_Default = TypeVar("_Default", bool, None)
 _TRUE = {"1", "on", "true", "yes"}
 _FALSE = {"0", "off", "false", "no"}
 
 
-def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+def _switch(env: Mapping[str, str], name: str, default: _Default) -> bool | _Default:
     raw = env.get(name, "").strip().lower()
     if not raw:
         return default

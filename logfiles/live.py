@@ -13,11 +13,18 @@ Start the stub as its users run it, on a free 127.0.0.1 port, wait until `/healt
     ...
     server.stop()
 
+    with live.start(log_dir=tmp_path, tls=True) as server:   # https, a CA made at start
+        urllib.request.urlopen(server.url + "/healthz", context=server.ssl_context())
+
 - Configuration is LOGFILES_* only: `env` is added to this process's environment with every
   LOGFILES_* variable (and gunicorn's GUNICORN_CMD_ARGS and WEB_CONCURRENCY) removed, so the
   caller's shell cannot change what is tested; LOGFILES_BIND is set to the chosen port.
 - The server's standard output and error go to a file in `log_dir`; a start that fails
   (the process exits, or no 200 before the deadline) raises `StartError` with the log's tail.
+- HTTPS: `tls=True` sets LOGFILES_TLS=on and LOGFILES_TLS_CA_FILE to `ca_file` (default: a
+  file in `log_dir`), so the server makes a CA and writes its certificate there; `url` says
+  https and the readiness probe trusts that CA (and nothing else). A caller that configures
+  TLS itself in `env` (LOGFILES_TLS_CERT/KEY) passes the CA that signed it as `ca_file`.
 - The server runs in its own session, so its process group is the master and its workers:
   `stop()` sends SIGTERM to the group (gunicorn stops gracefully), then SIGKILL to whatever
   of the group is left after the timeout.
@@ -33,6 +40,7 @@ import http.client
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -106,6 +114,7 @@ class LiveServer:
     log: Path
     name: str = "stub"
     ready_path: str = READY_PATH
+    ca_file: Path | None = None  # the CA an https server's certificate is trusted through
     _stopped: bool = field(default=False, init=False, repr=False)
 
     @property
@@ -122,12 +131,23 @@ class LiveServer:
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         return "\n".join(self.output().strip().splitlines()[-lines:]) or "(empty log)"
 
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts `ca_file` only (OSError while the server has not written it)."""
+        return ssl.create_default_context(cafile=None if self.ca_file is None else str(self.ca_file))
+
     def answers(self, timeout: float = 1.0) -> bool:
-        """Whether the ready path answers 200 now."""
+        """Whether the ready path answers 200 now (over TLS, trusting `ca_file`, for https)."""
         try:
-            with _DIRECT.open(self.url + self.ready_path, timeout=timeout) as response:
+            opener = _DIRECT
+            if self.url.startswith("https:"):
+                # Made per probe: the server writes its CA file as it starts.
+                opener = urllib.request.build_opener(
+                    urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self.ssl_context())
+                )
+            with opener.open(self.url + self.ready_path, timeout=timeout) as response:
                 return bool(response.status == 200)
-        # Not listening yet, a 503 while booting, or too busy to answer within `timeout`.
+        # Not listening yet, a 503 while booting, or too busy to answer within `timeout`; for
+        # https also the CA file not written yet, or a stale one from an earlier run.
         except (OSError, http.client.HTTPException):
             return False
 
@@ -208,14 +228,23 @@ def start(
     wait: bool = True,
     timeout: float = 20.0,
     ready_path: str = READY_PATH,
+    tls: bool = False,
+    ca_file: Path | str | None = None,
 ) -> LiveServer:
     """Start `command` (default: `stub_command()`) on host:port (default: a free port).
 
     With `wait`, return once it answers 200 on `ready_path`; if it does not, it is stopped
     and StartError raised. Without, the caller calls `wait_ready()` or watches it fail.
+    `tls` and `ca_file`: see the module's docstring.
     """
     port = free_port(host) if port is None else port
     log = Path(log_dir) / f"{name}-{port}.log"
+    env = dict(env or {})
+    if tls:
+        # The helper owns where the CA goes, as it owns the address: the probe must trust it.
+        ca_file = Path(ca_file or Path(log_dir) / f"{name}-{port}-ca.pem").absolute()
+        env.update({"LOGFILES_TLS": "on", "LOGFILES_TLS_CA_FILE": str(ca_file)})
+    ca_path = None if ca_file is None else Path(ca_file).absolute()
     with log.open("wb") as handle:
         process = subprocess.Popen(
             list(stub_command() if command is None else command),
@@ -226,7 +255,8 @@ def start(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = LiveServer(process, f"http://{host}:{port}", log, name, ready_path)
+    scheme = "http" if ca_path is None else "https"
+    server = LiveServer(process, f"{scheme}://{host}:{port}", log, name, ready_path, ca_path)
     if wait:
         try:
             server.wait_ready(timeout)

@@ -5,6 +5,10 @@ def test_upload(logfiles_stub):
                        logfiles=[{"id": "l1", "agent_id": "a1"}])
     my_agent.run(base_url=logfiles_stub.url)
     assert logfiles_stub.requests(method="PATCH")[-1]["status"] == 204
+
+def test_upload_over_https(logfiles_stub_https):       # the same, served over TLS
+    my_agent.run(base_url=logfiles_stub_https.url,       # https://127.0.0.1:<port>
+                 ca_file=logfiles_stub_https.ca_file)    # the CA that signed its certificate
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pytest
 
 from . import testing
 from .client import StubClient
+from .config import Settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,6 +33,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--logfiles-control-token",
         default=None,
         help="the X-Control-Token of that server, if it requires one",
+    )
+    group.addoption(
+        "--logfiles-https-url",
+        default=None,
+        help="for logfiles_stub_https: an already running https logfiles-stub at this base URL",
+    )
+    group.addoption(
+        "--logfiles-ca-file",
+        default=None,
+        help="the CA certificate that server's certificate is trusted through (its LOGFILES_TLS_CA_FILE)",
     )
 
 
@@ -52,5 +67,37 @@ def logfiles_server(request: pytest.FixtureRequest) -> Iterator[str]:
 def logfiles_stub(logfiles_server: str, request: pytest.FixtureRequest) -> StubClient:
     """A control-plane client for the session's stub, with every state reset for this test."""
     client = StubClient(logfiles_server, request.config.getoption("--logfiles-control-token"))
+    client.reset()
+    return client
+
+
+@pytest.fixture(scope="session")
+def logfiles_https_server(request: pytest.FixtureRequest) -> Iterator[StubClient]:
+    """The session's https stub, as a client whose `url` and `ca_file` say where and whom to trust.
+
+    --logfiles-https-url (and --logfiles-ca-file), or started here on first use:
+    `logfiles.testing.running_stub(Settings(tls=True))`, served from a thread of this process
+    with a certificate made for localhost and 127.0.0.1 by a throw-away CA, whose
+    certificate is in a temporary directory removed at the end of the session.
+    """
+    given = request.config.getoption("--logfiles-https-url")
+    token = request.config.getoption("--logfiles-control-token")
+    if given:
+        yield StubClient(
+            str(given).rstrip("/"), token, ca_file=request.config.getoption("--logfiles-ca-file")
+        )
+        return
+    with testing.running_stub(Settings(tls=True)) as stub:
+        yield stub
+
+
+@pytest.fixture
+def logfiles_stub_https(logfiles_https_server: StubClient, request: pytest.FixtureRequest) -> StubClient:
+    """`logfiles_stub` over https: `url` is https://..., `ca_file` the CA to trust; reset for this test."""
+    client = StubClient(
+        logfiles_https_server.url,
+        request.config.getoption("--logfiles-control-token"),
+        ca_file=logfiles_https_server.ca_file,
+    )
     client.reset()
     return client

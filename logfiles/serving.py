@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .config import MEMORY_ONE_WORKER, Settings
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .tls import ServerCertificate
 
 # The exit status of every entry point (gunicorn.conf.py, wsgi.py, app.py, `logfiles-stub
 # serve`) when a LOGFILES_* value is bad. It is 4, gunicorn's APP_LOAD_ERROR, because that is
@@ -25,6 +28,8 @@ WORKER_CLASS = "logfiles.worker.Worker"
 # descriptor; the worker raises its soft limit to fit (logfiles/worker.py).
 WORKER_CONNECTIONS = 4096
 LIMIT_REQUEST_LINE = 8190
+# gunicorn's ssl_context hook (logfiles/worker.py), named so that this module imports no gevent.
+TLS_CONTEXT_HOOK = "logfiles.worker.ssl_context"
 
 
 def report_config_error(error: ConfigError) -> int:
@@ -76,6 +81,35 @@ def check_startup(settings: Settings) -> None:
 
     load_tokens(settings.tokens_file)
     open_store(settings.store_url).close()
+
+
+def tls_certificate(settings: Settings, directory: str | None = None) -> ServerCertificate | None:
+    """The certificate to serve (made, or the given one checked), announced in one line; None: http.
+
+    For the process that forks the workers (gunicorn.conf.py runs in gunicorn's master), so
+    that every worker serves the same certificate; after check_startup, so a bad store
+    leaves no CA behind. `directory`: where a certificate made goes (tls.server_certificate).
+    """
+    from .tls import server_certificate
+
+    certificate = server_certificate(settings, directory)
+    if certificate is not None:
+        print(certificate.announcement(), file=sys.stderr, flush=True)
+    return certificate
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn's TLS settings for `tls_certificate`; empty for plain http."""
+    certificate = tls_certificate(settings)
+    if certificate is None:
+        return {}
+    return {
+        "certfile": certificate.cert_file,
+        "keyfile": certificate.key_file,
+        # The worker finishes each handshake itself, bounded, so a client that never
+        # completes one (or speaks plain http) costs one log line, not a greenlet for good.
+        "ssl_context": TLS_CONTEXT_HOOK,
+    }
 
 
 def check_worker_count(settings: Settings, workers: int) -> None:

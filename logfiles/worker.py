@@ -13,6 +13,9 @@ after the fork; it imports gevent and gunicorn, and nothing from the rest of the
   body checks) to a client that is no longer sending.
 - gunicorn answers some requests itself (a malformed or too long request line, too many or
   too large headers, conflicting framing); those answers carry the fault body too.
+- With TLS (logfiles/tls.py), each connection's handshake is done here, within
+  HANDSHAKE_TIMEOUT; one that fails (plain http, a client that does not trust the CA) is a
+  log line, not a traceback, and the connection is closed without an answer.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import re
 import resource
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,6 +37,9 @@ from gunicorn.workers.ggevent import GeventWorker
 # have gunicorn's `keepalive` bound as a whole). Writes share it: a client that stops reading
 # its answer is dropped as well.
 READ_TIMEOUT = 30.0
+# Seconds a client has, from its connection, to complete the TLS handshake (milliseconds for a
+# real one); a connection that has not is closed.
+HANDSHAKE_TIMEOUT = 10.0
 # File descriptors besides the connections: listeners, logs, the SQLite database and its WAL.
 SPARE_FILES = 64
 
@@ -140,9 +147,42 @@ class Worker(GeventWorker):  # type: ignore[misc]  # gunicorn ships no types
 
     def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
         # GeventWorker.handle makes the socket blocking without a bound; this is the one
-        # difference from it.
+        # difference from it (besides the handshake, which gevent would do unbounded).
+        if self.cfg.is_ssl:
+            # Named now: a worker that stops (max requests, reload, shutdown) closes its
+            # listener while connections it accepted are still being served, and gunicorn
+            # asks the listener its name only after the handshake, which takes round trips.
+            listener = _NamedListener(listener)
+            if not self.handshake(client, addr):
+                return
         client.settimeout(READ_TIMEOUT)
         AsyncWorker.handle(self, listener, client, addr)
+
+    def handshake(self, client: Any, addr: Any) -> bool:
+        """Complete the TLS handshake within HANDSHAKE_TIMEOUT; False (logged) if it fails.
+
+        The caller's return closes the connection (gevent's server does), with no answer: a
+        client that cannot speak TLS with us could not read one.
+        """
+        peer = _peer(addr)
+        timeout = gevent.Timeout(HANDSHAKE_TIMEOUT)
+        timeout.start()
+        try:
+            client.do_handshake()
+        except gevent.Timeout as exc:
+            if exc is not timeout:
+                raise
+            self.log.info("Dropped %s: no TLS handshake within %g s", peer, HANDSHAKE_TIMEOUT)
+            return False
+        except (ssl.SSLEOFError, ConnectionError) as exc:  # a port probe, a client that gave up
+            self.log.debug("TLS handshake with %s ended: %s", peer, exc)
+            return False
+        except OSError as exc:  # ssl.SSLError: plain http, an unknown CA, no common protocol
+            self.log.info("TLS handshake with %s failed: %s", peer, exc)
+            return False
+        finally:
+            timeout.close()
+        return True
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
         try:
@@ -164,6 +204,51 @@ class Worker(GeventWorker):  # type: ignore[misc]  # gunicorn ships no types
             client.sendall(fault_answer(captured.data, str(exc)))
         except OSError:
             self.log.debug("Failed to send error message.")
+
+
+class _NamedListener:
+    """A listening socket whose address was read when a connection was accepted."""
+
+    def __init__(self, listener: Any) -> None:
+        self.listener = listener
+        self.name = listener.getsockname()
+
+    def getsockname(self) -> Any:
+        return self.name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.listener, name)
+
+
+class _HandshakeInWorker:
+    """gunicorn's SSLContext, except that wrapping a connection does not handshake.
+
+    gevent's server wraps each accepted connection and, by default, handshakes right there:
+    with no time bound, and outside any handler, so a failure prints a traceback. The
+    worker's `handshake` does it instead. Everything else is the context's.
+    """
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.context = context
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        kwargs["do_handshake_on_connect"] = False
+        return self.context.wrap_socket(sock, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.context, name)
+
+
+def ssl_context(config: Any, default_ssl_context_factory: Callable[[], ssl.SSLContext]) -> Any:
+    """gunicorn's `ssl_context` hook (set by logfiles/serving.py when TLS is on)."""
+    return _HandshakeInWorker(default_ssl_context_factory())
+
+
+def _peer(addr: Any) -> str:
+    """`host:port` of a client address, for a log line."""
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        return f"{addr[0]}:{addr[1]}"
+    return str(addr)
 
 
 def _raise_open_files_limit(wanted: int, log: Any) -> None:

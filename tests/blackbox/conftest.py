@@ -29,11 +29,24 @@ def start_server(
     args: tuple[str, ...] = (),
     wait: bool = True,
     command: tuple[str, ...] | None = None,
+    tls: bool = False,
+    ca_file: Path | None = None,
 ) -> LiveServer:
-    """Start gunicorn (or `command`, followed by `args`) from the repository root."""
+    """Start gunicorn (or `command`, followed by `args`) from the repository root.
+
+    `tls` and `ca_file`: https, as logfiles/live.py's `start` takes them.
+    """
     argv = live.gunicorn_command("wsgi:app", *args) if command is None else (*command, *args)
     return live.start(
-        argv, log_dir=tmp_path, env=env, cwd=ROOT, name="gunicorn", wait=wait, timeout=START_DEADLINE
+        argv,
+        log_dir=tmp_path,
+        env=env,
+        cwd=ROOT,
+        name="gunicorn",
+        wait=wait,
+        timeout=START_DEADLINE,
+        tls=tls,
+        ca_file=ca_file,
     )
 
 
@@ -51,8 +64,10 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         args: tuple[str, ...] = (),
         wait: bool = True,
         command: tuple[str, ...] | None = None,
+        tls: bool = False,
+        ca_file: Path | None = None,
     ) -> LiveServer:
-        server = start_server(tmp_path, env, args, False, command)
+        server = start_server(tmp_path, env, args, False, command, tls, ca_file)
         servers.append(server)  # registered before waiting, so a failed start is stopped too
         if wait:
             wait_ready(server)
