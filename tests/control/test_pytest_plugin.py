@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 EXAMPLE = '''
@@ -94,6 +96,9 @@ def test_readme_example_tests_pass(pytester: pytest.Pytester) -> None:
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     examples = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "logfiles_stub" in b]
-    assert len(examples) >= 2, "the README's examples of an agent's retry and of its whole loop"
+    assert len(examples) >= 4, "the README's examples: a retry, an agent's loop, HTTPS, end to end"
     pytester.makepyfile(**{f"test_readme_{n}": example for n, example in enumerate(examples)})
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=len(examples))
+    # "Testing an agent end to end" runs the reference agent, as a user's repository holds it.
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples", pytester.path / "examples")
+    tests = sum(len(re.findall(r"^def test_", example, re.M)) for example in examples)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=tests)
