@@ -127,12 +127,20 @@ def run_client(args: argparse.Namespace) -> int:
         # The document goes as it is, so the server's validation (one place) names every problem.
         result = client.call("PUT" if args.replace else "POST", "/_control/state", document)
         counts = result["counts"]
-        print(f"seeded {counts['agents']} agents, {counts['logfiles']} log files, {counts['events']} events")
+        print(
+            f"seeded {counts['agents']} agents, {counts['logfiles']} log files, {counts['events']} events, "
+            f"{counts['objects']} objects"
+        )
     elif args.command == "requests":
         rows = client.requests(args.method, args.path, args.status, args.since, args.agent_id)
         print(table(rows, ("seq", "time", "method", "path", "status", "fault")))
     elif args.command == "events":
         print(table(event_rows(client, args), ("id", "time", "event", "agent", "request_id", "mode")))
+    elif args.command == "objects":
+        rows = [
+            o for o in client.state()["objects"] if args.project is None or o["project_id"] == args.project
+        ]
+        print(table(rows, ("project_id", "container", "name", "bytes", "hash", "last_modified")))
     elif args.command == "fault":
         print(json.dumps(client.fault(**json_object(args.rule, "the rule")), indent=2))
     elif args.command == "faults":
@@ -182,6 +190,7 @@ CLIENT_COMMANDS = (
     ("faults", "print the fault rules as a table (--clear removes them all)"),
     ("clock", "show the clock; or freeze [TIME], advance SECONDS, real"),
     ("events", "print a project's (or with --agent, an agent's) events feed as a table"),
+    ("objects", "print the object store's objects (every project's, or --project's) as a table"),
 )
 
 
@@ -253,6 +262,8 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--status", type=int, help="only this status, e.g. 503 (0: dropped)")
             sub.add_argument("--since", help="only requests at or after this ISO-8601 time")
             sub.add_argument("--agent-id", help="only requests that carried this X-Agent-Id")
+        if name == "objects":
+            sub.add_argument("--project", help="only this project's objects")
         if name == "events":
             sub.add_argument("project", help="the project id")
             sub.add_argument("--agent", help="the agent's feed instead of the project's")

@@ -73,8 +73,11 @@ class StubClient:
         replace: bool = False,
         generate: list[dict[str, Any]] | None = None,
         events: list[dict[str, Any]] | None = None,
+        objects: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Add agents, log files and events (any state, any date); returns their ids and counts.
+        """Add agents, log files, events and objects (any state, any date); returns their ids
+        and counts. An object is `{"project_id", "name", "content_base64"}` (and optionally
+        `container`, `content_type`, `last_modified`): a log already uploaded.
 
         `generate` adds log files in bulk: [{"agent_id": ..., "count": N, "state": ...}]. An
         agent given a `password` (and `fingerprint`) can authenticate at once.
@@ -84,6 +87,7 @@ class StubClient:
             "logfiles": logfiles or [],
             "generate": generate or [],
             "events": events or [],
+            "objects": objects or [],
         }
         result: dict[str, Any] = self.call("PUT" if replace else "POST", "/_control/state", document)
         return result

@@ -211,3 +211,34 @@ def test_cli_every_option_and_argument_has_help() -> None:
             assert action.help, f"{name}: {action.option_strings or action.dest} has no help"
     shown = cli("seed", "--help").stdout
     assert "a state document" in shown and "base URL of the running stub" in shown
+
+
+def test_cli_seeds_and_lists_objects(launch: Callable[..., LiveServer], tmp_path: Path) -> None:
+    server = launch(command=(*CLI, "serve"))
+    seed = tmp_path / "objects.json"
+    seed.write_text(
+        json.dumps(
+            {
+                "objects": [
+                    {"project_id": "p", "name": "v2/a/log.gz", "content_base64": "aGVsbG8="},
+                    {"project_id": "q", "container": "mine", "name": "x", "content_base64": ""},
+                ]
+            }
+        )
+    )
+    seeded = cli("seed", str(seed), "--url", server.url)
+    assert seeded.returncode == 0 and "2 objects" in seeded.stdout, seeded.stderr
+    got = requests.get(
+        f"{server.url}/cloudfiles/v1/MossoCloudFS_p/CloudBackupLogs/v2/a/log.gz",
+        headers={"X-Auth-Token": "t"},
+        timeout=10,
+    )
+    assert got.content == b"hello"
+    listed = cli("objects", "--url", server.url).stdout.splitlines()
+    assert listed[0].split() == ["PROJECT_ID", "CONTAINER", "NAME", "BYTES", "HASH", "LAST_MODIFIED"]
+    assert [line.split()[:4] for line in listed[1:]] == [
+        ["p", "CloudBackupLogs", "v2/a/log.gz", "5"],
+        ["q", "mine", "x", "0"],
+    ]
+    only = cli("objects", "--project", "q", "--url", server.url).stdout.splitlines()
+    assert [line.split()[2] for line in only[1:]] == ["x"]
