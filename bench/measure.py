@@ -57,7 +57,8 @@ def run_group(config: Config, wanted: set[str], load: Load, tmp: Path, results: 
                 note_markers(results, config, feeds)
             for row in rows:
                 scenario = SCENARIO_BY_KEY[row.scenario]
-                path = scenario.path.format(id=logfile_id, **{name: last for name, (_, last) in feeds.items()})
+                latest = {name: last for name, (_, last) in feeds.items()}
+                path = scenario.path.format(id=logfile_id, **latest)
                 rounds = load.pair(server, bare, scenario, path)
                 if scenario.feed:
                     check_feeds(server, feeds)  # every seeded event was kept all through the row

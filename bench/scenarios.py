@@ -39,7 +39,8 @@ class Scenario:
     key: str
     label: str
     method: str
-    path: str  # `{id}`: a seeded log file of agent a10; `{f10}`, `{f100k}`, `{pf}`: that feed's latest event id
+    # `{id}`: a seeded log file of agent a10; `{f10}`, `{f100k}`, `{pf}`: that feed's latest event id
+    path: str
     lua: str
     status: int
 
