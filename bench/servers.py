@@ -170,17 +170,24 @@ def seed_feeds(server: Server) -> dict[str, tuple[int, int]]:
     service clock's time at seeding, so they are kept for 10 minutes of it: `check_feeds`
     tells whether they still are.
     """
-    for agent_id, count in FEED_AGENTS.items():
-        document = {
-            "agents": [{"id": agent_id, "project_id": FEED_PROJECT}],
-            "events": [{"agent_id": agent_id, "event": FEED_EVENT}] * count,
-        }
+    for document in feed_documents():
         status, body = server.request(
             "POST", "/_control/state", json.dumps(document).encode(), {"Content-Type": "application/json"}
         )
-        if status != 200 or json.loads(body)["counts"]["events"] != count:
-            raise BenchError(f"{server.name}: seeding {agent_id}'s events answered {status}: {body[:300]!r}")
+        if status != 200 or json.loads(body)["counts"]["events"] != len(document["events"]):
+            raise BenchError(f"{server.name}: seeding the feeds' events answered {status}: {body[:300]!r}")
     return {name: feed_bounds(server, path) for name, path in feed_paths().items()}
+
+
+def feed_documents() -> list[dict[str, Any]]:
+    """The state documents `seed_feeds` posts, in order: one agent and its events each."""
+    return [
+        {
+            "agents": [{"id": agent_id, "project_id": FEED_PROJECT}],
+            "events": [{"agent_id": agent_id, "event": FEED_EVENT}] * count,
+        }
+        for agent_id, count in FEED_AGENTS.items()
+    ]
 
 
 def feed_paths() -> dict[str, str]:
