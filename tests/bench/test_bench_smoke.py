@@ -67,7 +67,8 @@ def test_quick_feed_row_makes_a_table(tmp_path: Path) -> None:
     assert row["status"] == "ok", table
     assert row["stub"]["rps"] > 0 and row["baseline"]["rps"] > 0, table
     assert row["stub"]["non_2xx"] == 0 and row["stub"]["socket_errors"] == 0, table
-    assert row["ratio"] > 0, table
+    assert row["ratio"] > 0 and row["cpu_ratio"] > 0, table
+    assert row["stub"]["cpu_us"] > 0 and row["baseline"]["cpu_us"] > 0, table
     assert "| GET events feed, nothing new, 100k events kept | memory | " in table
     assert "memory: events kept per feed: f10 1-10, f100k 11-100,010, pf 1-100,010" in results["notes"]
 
