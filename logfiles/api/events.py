@@ -18,7 +18,7 @@ def _query() -> EventQuery:
     """The feed's query: EVENT_QUERY's, or 400 listing what is wrong with it.
 
     An agent's poll, `?marker=<digits>` and nothing else, is read here directly (what
-    EVENT_QUERY makes of it, at a tenth of the schema's cost); anything else, a bad marker
+    EVENT_QUERY makes of it, at a third of the schema's cost); anything else, a bad marker
     included, goes through the schema.
     """
     args = request.args
