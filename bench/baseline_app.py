@@ -12,6 +12,8 @@ import json
 
 from flask import Flask, Response
 
+from bench.scenarios import FEED_PROJECT, fresh_markers
+
 # The stub lists 100 log files per page by default; the bench's a10 agent has only 10.
 DEFAULT_PAGE = 100
 PAGE_SIZES = {"a10": 10}
@@ -30,8 +32,28 @@ def _json(document: object) -> bytes:
 
 DETAILS = _json(_logfile("p", "a10", FAKE_ID))
 PAGES = {size: _json({"logfiles": [_logfile("p", "a", FAKE_ID)] * size}) for size in {DEFAULT_PAGE, 10}}
+# The stub's links carry the Host wrk sends: 127.0.0.1 and the bench's port (5 digits).
+FEED_HOST = "http://127.0.0.1:40000"
+
+
+def _feed_page(path: str, marker: int) -> bytes:
+    """A feed's page when nothing is new: no events, `next` from the marker, `previous` back."""
+    url = f"{FEED_HOST}{path}?marker={marker}"
+    links = [{"href": url, "rel": "next"}, {"href": f"{url}&sort_dir=desc", "rel": "previous"}]
+    return _json({"events": [], "links": links})
+
+
+# Keyed by agent (the project's feed by project): the marker is each feed's latest event id.
+FEEDS = {
+    name: _feed_page(
+        f"/v2/{FEED_PROJECT}/events" if name == FEED_PROJECT else f"/v2/{FEED_PROJECT}/agents/{name}/events",
+        marker,
+    )
+    for name, marker in fresh_markers().items()
+}
 HEALTHY = _json({"status": "ok"})
 LOGFILES = "/v2/<project_id>/agents/<agent_id>/logfiles"
+EVENTS = "/v2/<project_id>/agents/<agent_id>/events"
 
 app = Flask(__name__)
 
@@ -64,3 +86,13 @@ def list_logfiles(project_id: str, agent_id: str) -> Response:
 def request_logfile(project_id: str, agent_id: str) -> Response:
     location = f"http://127.0.0.1/v2/{project_id}/agents/{agent_id}/logfiles/{FAKE_ID}"
     return _answer(DETAILS, 202, {"Location": location})
+
+
+@app.get(EVENTS)
+def agent_events(project_id: str, agent_id: str) -> Response:
+    return _answer(FEEDS.get(agent_id, FEEDS[FEED_PROJECT]))
+
+
+@app.get("/v2/<project_id>/events")
+def project_events(project_id: str) -> Response:
+    return _answer(FEEDS.get(project_id, FEEDS[FEED_PROJECT]))

@@ -22,6 +22,7 @@ class WrkResult:
     requests: int
     non_2xx: int  # wrk's "Non-2xx or 3xx responses" (it counts statuses over 399)
     socket_errors: int
+    cpu_us: float | None = None  # the server's CPU time per request (Server.cpu_seconds)
 
 
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -60,6 +61,15 @@ class Load:
     warmup: int
     threads: int
     connections: int
+
+    def measured(self, server: Server, path: str, lua: str, seconds: int) -> WrkResult:
+        """One wrk run against `server`, with the server's CPU time per request."""
+        before = server.cpu_seconds()
+        result = self.wrk(server.url(path), lua, seconds)
+        spent = server.cpu_seconds() - before
+        if result.requests:
+            result.cpu_us = spent / result.requests * 1e6
+        return result
 
     def wrk(self, url: str, lua: str, seconds: int) -> WrkResult:
         argv = [
@@ -102,13 +112,14 @@ class Load:
         rounds: list[tuple[WrkResult, WrkResult]] = []
         for index in range(self.rounds):
             order = (stub, bare) if index % 2 == 0 else (bare, stub)
-            got = {server.name: self.wrk(server.url(path), scenario.lua, self.duration) for server in order}
+            got = {server.name: self.measured(server, path, scenario.lua, self.duration) for server in order}
             rounds.append((got[stub.name], got[bare.name]))
         return rounds
 
 
 def combine(results: list[WrkResult]) -> WrkResult:
-    """Medians of the rates and latencies, sums of the counts."""
+    """Medians of the rates, latencies and CPU times, sums of the counts."""
+    cpus = [r.cpu_us for r in results if r.cpu_us is not None]
     return WrkResult(
         rps=statistics.median(r.rps for r in results),
         p50_ms=statistics.median(r.p50_ms for r in results),
@@ -116,4 +127,5 @@ def combine(results: list[WrkResult]) -> WrkResult:
         requests=sum(r.requests for r in results),
         non_2xx=sum(r.non_2xx for r in results),
         socket_errors=sum(r.socket_errors for r in results),
+        cpu_us=statistics.median(cpus) if cpus else None,
     )

@@ -18,6 +18,7 @@ class Row:
     stub: WrkResult | None = None  # medians over the rounds
     baseline: WrkResult | None = None
     ratios: list[float] = field(default_factory=list)  # stub ÷ baseline req/s, one per round
+    cpu_ratios: list[float] = field(default_factory=list)  # baseline ÷ stub CPU per request, per round
 
     @property
     def id(self) -> str:
@@ -27,10 +28,15 @@ class Row:
     def ratio(self) -> float | None:
         return statistics.median(self.ratios) if self.ratios else None
 
+    @property
+    def cpu_ratio(self) -> float | None:
+        return statistics.median(self.cpu_ratios) if self.cpu_ratios else None
+
     def record(self, rounds: list[tuple[WrkResult, WrkResult]]) -> None:
         self.stub = combine([stub for stub, _ in rounds])
         self.baseline = combine([bare for _, bare in rounds])
         self.ratios = [stub.rps / bare.rps for stub, bare in rounds if bare.rps]
+        self.cpu_ratios = [bare.cpu_us / stub.cpu_us for stub, bare in rounds if bare.cpu_us and stub.cpu_us]
 
 
 @dataclass
@@ -68,6 +74,9 @@ def render(results: Results) -> str:
         *(f"- `{name}`: {text}" for name, text in meta["configs"].items()),
         "- ratio = stub req/s ÷ baseline req/s, median over the rounds (range in brackets); "
         "1.0 = as fast as bare Flask on the same stack",
+        "- CPU µs = the server's CPU time (master and workers) per request answered; CPU ratio = "
+        "baseline CPU ÷ stub CPU per request, median over the rounds: the ratio a server with "
+        "the CPUs to itself would show, and steadier than req/s when other work shares them",
         "",
     ]
     if results.rows:
@@ -75,18 +84,20 @@ def render(results: Results) -> str:
             "## Throughput",
             "",
             "| scenario | config | req/s | p50 ms | p99 ms | non-2xx | sock err | baseline req/s "
-            "| baseline p50 ms | ratio (range) |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| baseline p50 ms | ratio (range) | CPU µs | baseline CPU µs | CPU ratio (range) |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for row in results.rows:
             s, b = row.stub, row.baseline
             if s is None:
-                out.append(f"| {row.label} | {row.config} | {row.status} | | | | | | | |")
+                out.append(f"| {row.label} | {row.config} | {row.status} | | | | | | | | | | |")
                 continue
             out.append(
                 f"| {row.label} | {row.config} | {fmt(s.rps)} | {fmt(s.p50_ms, 2)} | {fmt(s.p99_ms, 2)} "
                 f"| {s.non_2xx} | {s.socket_errors} | {fmt(b.rps if b else None)} "
-                f"| {fmt(b.p50_ms if b else None, 2)} | {fmt(row.ratio, 2)}{spread(row.ratios)} |"
+                f"| {fmt(b.p50_ms if b else None, 2)} | {fmt(row.ratio, 2)}{spread(row.ratios)} "
+                f"| {fmt(s.cpu_us, 0)} | {fmt(b.cpu_us if b else None, 0)} "
+                f"| {fmt(row.cpu_ratio, 2)}{spread(row.cpu_ratios)} |"
             )
         out.append("")
     if results.startup:
@@ -145,5 +156,7 @@ def render(results: Results) -> str:
 
 
 def as_json(results: Results) -> dict[str, Any]:
-    rows = [{**asdict(row), "id": row.id, "ratio": row.ratio} for row in results.rows]
+    rows = [
+        {**asdict(row), "id": row.id, "ratio": row.ratio, "cpu_ratio": row.cpu_ratio} for row in results.rows
+    ]
     return {**asdict(results), "rows": rows}

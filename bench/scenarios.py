@@ -13,6 +13,23 @@ PATCH_HEADERS = {**TOKEN, "Content-Type": "application/json-patch+json"}
 # so that POSTs never change what the list scenarios page through.
 LIST_AGENTS = {"a10": 10, "a1k": 1_000, "a100k": 100_000}
 POST_AGENT = "apost"
+# The feed scenarios' agents (id -> events seeded), in a project of their own so that the
+# events POST and PATCH emit in project `p` never reach their feeds. Seeded in this order
+# into a fresh store, their events are numbered 1-10 and 11-100,010.
+FEED_PROJECT = "pf"
+FEED_AGENTS = {"f10": 10, "f100k": 100_000}
+FEED_EVENT = "startup"
+
+
+def fresh_markers() -> dict[str, int]:
+    """Each feed's latest event id in a fresh store seeded with FEED_AGENTS (the project's: `pf`)."""
+    markers: dict[str, int] = {}
+    total = 0
+    for agent_id, count in FEED_AGENTS.items():
+        total += count
+        markers[agent_id] = total
+    markers[FEED_PROJECT] = total
+    return markers
 
 
 @dataclass(frozen=True)
@@ -22,9 +39,15 @@ class Scenario:
     key: str
     label: str
     method: str
-    path: str  # `{id}`: a seeded log file of agent a10
+    # `{id}`: a seeded log file of agent a10; `{f10}`, `{f100k}`, `{pf}`: that feed's latest event id
+    path: str
     lua: str
     status: int
+
+    @property
+    def feed(self) -> bool:
+        """Whether it reads an events feed (and so needs FEED_AGENTS' events seeded)."""
+        return self.lua == "feed"
 
 
 SCENARIOS = (
@@ -36,6 +59,31 @@ SCENARIOS = (
     Scenario("list10", "GET list, agent with 10", "GET", "/v2/p/agents/a10/logfiles", "get", 200),
     Scenario("list1k", "GET list, agent with 1k", "GET", "/v2/p/agents/a1k/logfiles", "get", 200),
     Scenario("list100k", "GET list, agent with 100k", "GET", "/v2/p/agents/a100k/logfiles", "get", 200),
+    # An agent's poll when nothing is new: marker = its latest event, so an empty page with both links.
+    Scenario(
+        "feed10",
+        "GET events feed, nothing new, 10 events kept",
+        "GET",
+        f"/v2/{FEED_PROJECT}/agents/f10/events?marker={{f10}}",
+        "feed",
+        200,
+    ),
+    Scenario(
+        "feed100k",
+        "GET events feed, nothing new, 100k events kept",
+        "GET",
+        f"/v2/{FEED_PROJECT}/agents/f100k/events?marker={{f100k}}",
+        "feed",
+        200,
+    ),
+    Scenario(
+        "feedproject",
+        "GET project's events feed, nothing new, 100k kept",
+        "GET",
+        f"/v2/{FEED_PROJECT}/events?marker={{{FEED_PROJECT}}}",
+        "feed",
+        200,
+    ),
 )
 SCENARIO_BY_KEY = {s.key: s for s in SCENARIOS}
 

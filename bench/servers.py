@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.scenarios import TOKEN, Config
+from bench.scenarios import FEED_AGENTS, FEED_EVENT, FEED_PROJECT, TOKEN, Config
 from logfiles import live
 
 REPO = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 READY_TIMEOUT = 60.0
 # A start-up is timed to the first 200 on /healthz: a fine poll keeps the wait out of the number.
 READY_POLL = 0.005
@@ -108,15 +110,30 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         """The master's children: gunicorn's workers."""
-        pids: list[int] = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields_ = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields_[1]) == self.proc.pid:
-                pids.append(int(stat.parent.name))
-        return sorted(pids)
+        return sorted(pid for pid, fields_ in _processes() if int(fields_[1]) == self.proc.pid)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) of the master, its workers, and any worker it has reaped.
+
+        Under load from elsewhere a server gets less of the CPUs and serves fewer requests,
+        but each request costs about the same CPU: per request, this is the steadier measure.
+        """
+        ticks = 0
+        for pid, fields_ in _processes():
+            if pid == self.proc.pid:  # utime, stime, then its reaped children's cutime, cstime
+                ticks += sum(int(n) for n in fields_[11:15])
+            elif int(fields_[1]) == self.proc.pid:
+                ticks += int(fields_[11]) + int(fields_[12])
+        return ticks / CLOCK_TICKS
+
+
+def _processes() -> Iterator[tuple[int, list[str]]]:
+    """Each process's pid and its /proc stat fields from the state on (field 3 is index 0)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            yield int(stat.parent.name), stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
 
 
 @contextmanager
@@ -158,6 +175,67 @@ def seed(server: Server, agents: Mapping[str, int], extra_agents: tuple[str, ...
         raise BenchError(f"{server.name}: seeding answered {status}: {body[:300]!r}")
     answer: dict[str, Any] = json.loads(body)
     return answer
+
+
+LIFETIME_HINT = "events are kept 10 minutes of service-clock time from seeding: fewer --rounds?"
+
+
+def seed_feeds(server: Server) -> dict[str, tuple[int, int]]:
+    """FEED_AGENTS in FEED_PROJECT with their events; each feed's (oldest, latest) event id.
+
+    One document per agent (a document holds at most 100,000 events). The events take the
+    service clock's time at seeding, so they are kept for 10 minutes of it: `check_feeds`
+    tells whether they still are.
+    """
+    for document in feed_documents():
+        status, body = server.request(
+            "POST", "/_control/state", json.dumps(document).encode(), {"Content-Type": "application/json"}
+        )
+        if status != 200 or json.loads(body)["counts"]["events"] != len(document["events"]):
+            raise BenchError(f"{server.name}: seeding the feeds' events answered {status}: {body[:300]!r}")
+    return {name: feed_bounds(server, path) for name, path in feed_paths().items()}
+
+
+def feed_documents() -> list[dict[str, Any]]:
+    """The state documents `seed_feeds` posts, in order: one agent and its events each."""
+    return [
+        {
+            "agents": [{"id": agent_id, "project_id": FEED_PROJECT}],
+            "events": [{"agent_id": agent_id, "event": FEED_EVENT}] * count,
+        }
+        for agent_id, count in FEED_AGENTS.items()
+    ]
+
+
+def feed_paths() -> dict[str, str]:
+    """Each feed the bench reads, by the name its scenarios' paths use for its latest id."""
+    paths = {agent_id: f"/v2/{FEED_PROJECT}/agents/{agent_id}/events" for agent_id in FEED_AGENTS}
+    return {**paths, FEED_PROJECT: f"/v2/{FEED_PROJECT}/events"}
+
+
+def feed_bounds(server: Server, path: str) -> tuple[int, int]:
+    """The oldest and the latest event id a feed lists (BenchError if it lists none)."""
+    bounds = []
+    for query in ("limit=1", "limit=1&sort_dir=desc"):
+        status, body = server.request("GET", f"{path}?{query}", headers=TOKEN)
+        if status != 200:
+            raise BenchError(f"{server.name}: GET {path}?{query} answered {status}: {body[:300]!r}")
+        events = json.loads(body)["events"]
+        if not events:
+            raise BenchError(f"{server.name}: {path} lists no event ({LIFETIME_HINT})")
+        bounds.append(int(events[0]["id"]))
+    return bounds[0], bounds[1]
+
+
+def check_feeds(server: Server, seeded: Mapping[str, tuple[int, int]]) -> None:
+    """BenchError unless every feed still lists the events seeded (none expired, none added)."""
+    for name, path in feed_paths().items():
+        now = feed_bounds(server, path)
+        if now != seeded[name]:
+            raise BenchError(
+                f"{server.name}: {path} now lists events {now[0]}-{now[1]}, not {seeded[name][0]}-"
+                f"{seeded[name][1]} ({LIFETIME_HINT})"
+            )
 
 
 def generate(server: Server, agent: str, count: int) -> None:

@@ -36,15 +36,17 @@ def feed_links(query: EventQuery, items: list[Event], keep_limit: bool) -> list[
     way from its first. `limit` is repeated only when the request gave one.
     """
 
+    # Every value is a number or `desc`, which urlencode would leave as they are: the query
+    # is joined directly, and the request's URL read once (a poll makes these on every call).
+    base = request.base_url
+    limit = [f"limit={query.limit}"] if keep_limit else []
+
     def href(marker: int | None, descending: bool) -> str:
-        params: dict[str, object] = {}
-        if marker is not None:
-            params["marker"] = marker
-        if keep_limit:
-            params["limit"] = query.limit
+        params = [f"marker={marker}"] if marker is not None else []
+        params += limit
         if descending:
-            params["sort_dir"] = "desc"
-        return f"{request.base_url}?{urlencode(params)}" if params else request.base_url
+            params.append("sort_dir=desc")
+        return f"{base}?{'&'.join(params)}" if params else base
 
     last = items[-1].id if items else query.marker
     first = items[0].id if items else query.marker

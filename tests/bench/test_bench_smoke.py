@@ -1,4 +1,4 @@
-"""Smoke test of bench/run.py: one ~1 s PATCH run on the memory store produces a table.
+"""Smoke tests of bench/run.py: ~1 s runs (PATCH, the events feeds) produce a table.
 
 It checks the harness (servers start and stop, wrk runs, its output parses), never speed.
 """
@@ -54,3 +54,45 @@ def test_quick_startup_and_rss_need_no_wrk(tmp_path: Path) -> None:
     rss = re.search(r"^\| 100,000 \| ([\d.]+) \| (\d+) \|", table, re.M)
     assert rss is not None, table
     assert int(rss[2]) > 0
+
+
+def test_quick_feed_row_makes_a_table(tmp_path: Path) -> None:
+    """A feed row: both feeds' events seeded, kept all through the row, an empty page answered."""
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (bench/setup.sh installs it)")
+    table = run_quick(tmp_path, "feed100k-memory")
+    results = json.loads((tmp_path / "latest.json").read_text())
+    (row,) = results["rows"]
+    assert row["id"] == "feed100k-memory"
+    assert row["status"] == "ok", table
+    assert row["stub"]["rps"] > 0 and row["baseline"]["rps"] > 0, table
+    assert row["stub"]["non_2xx"] == 0 and row["stub"]["socket_errors"] == 0, table
+    assert row["ratio"] > 0 and row["cpu_ratio"] > 0, table
+    assert row["stub"]["cpu_us"] > 0 and row["baseline"]["cpu_us"] > 0, table
+    assert "| GET events feed, nothing new, 100k events kept | memory | " in table
+    assert "memory: events kept per feed: f10 1-10, f100k 11-100,010, pf 1-100,010" in results["notes"]
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_baseline_feed_pages_are_the_stubs_bytes(tmp_path: Path, store: str) -> None:
+    """Every feed row's path answers 200 on the stub, and the baseline's canned page is the
+    stub's answer byte for byte (given the markers a fresh store gives the seeded events)."""
+    from bench import baseline_app
+    from bench.scenarios import SCENARIOS, TOKEN, fresh_markers
+    from bench.servers import feed_documents
+    from logfiles import Settings, create_app
+
+    url = "memory" if store == "memory" else f"sqlite:///{tmp_path / 'feeds.db'}"
+    stub = create_app(Settings(store_url=url)).test_client()
+    for document in feed_documents():
+        # The agents only: a page with nothing new depends on the marker, not on what is kept.
+        assert stub.post("/_control/state", json={"agents": document["agents"]}).status_code == 200
+    bare = baseline_app.app.test_client()
+    paths = [s.path.format(**fresh_markers()) for s in SCENARIOS if s.feed]
+    assert len(paths) == 3
+    for path in paths:
+        # What wrk sends: 127.0.0.1 and a 5-digit port.
+        answers = [c.get(path, headers=TOKEN, base_url="http://127.0.0.1:40000") for c in (stub, bare)]
+        assert [a.status_code for a in answers] == [200, 200], path
+        assert answers[0].get_json()["events"] == []
+        assert answers[0].data == answers[1].data
