@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import ignored_auth, missing_required_header, positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from logfiles import Settings, create_app
 
@@ -25,5 +30,21 @@ def test_every_operation_answers_as_documented(case: schemathesis.Case) -> None:
     if case.operation.path == "/v2/{project_id}/agents" and "marker" in (case.query or {}):
         # A marker must name an agent of the project (else 400, as OpenStack lists do): a
         # made-up one is schema-valid but not valid. The log-file list's is 404 first.
+        excluded.append(positive_data_acceptance)
+    if case.operation.path == "/v2.0/tokens":
+        # Identity takes exactly one kind of credentials (two or three is a 400, not a guess);
+        # the document lists the three as optional members, which OpenAPI cannot tie together.
+        excluded.append(positive_data_acceptance)
+    limit = str((case.query or {}).get("limit", ""))
+    if case.operation.path.startswith("/cloudfiles/") and limit.isdigit() and int(limit) > 10_000:
+        # Swift answers a listing limit past 10,000 with 412 (documented), not with a 400.
+        excluded.append(negative_data_rejection)
+    if (
+        case.operation.method.upper() == "PUT"
+        and case.operation.path.startswith("/cloudfiles/")
+        and not case.body
+    ):
+        # Flask's test client sends an empty body without Content-Length, which Swift (and so
+        # the stub) answers 411; a real client says Content-Length: 0 (tests/api/test_objects.py).
         excluded.append(positive_data_acceptance)
     case.call_and_validate(excluded_checks=excluded)
