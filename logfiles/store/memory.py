@@ -123,9 +123,11 @@ class _Events:
             sources = [self.by_project.get(project_id, [])]
         else:
             sources = [self.by_agent.get(agent_id, []), self.project_wide.get(project_id, [])]
-        walks = [_walk(source, query) for source in sources]
-        if query.descending:
-            merged: Iterator[Event] = heapq.merge(*walks, key=_event_id, reverse=True)
+        walks = [_walk(source, query) for source in sources if source]
+        if len(walks) < 2:  # the common case (no project-wide events): nothing to merge
+            merged: Iterator[Event] = walks[0] if walks else iter(())
+        elif query.descending:
+            merged = heapq.merge(*walks, key=_event_id, reverse=True)
         else:
             merged = heapq.merge(*walks, key=_event_id)
         shown = (event for event in merged if event.time >= since)

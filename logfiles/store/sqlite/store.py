@@ -80,8 +80,12 @@ class SqliteStore(SqliteControl, SqliteObjects):
             rows.insert_events(db, events)
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent:
-        with self._db.read() as db:
-            row = db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        # One statement is its own snapshot: no BEGIN and COMMIT around it (every feed poll comes here).
+        row = (
+            self._db.statement()
+            .execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,))
+            .fetchone()
+        )
         if row is None or row[1] != project_id:
             raise agent_not_found(project_id, agent_id)
         return rows.agent(row)
