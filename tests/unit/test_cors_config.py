@@ -31,7 +31,10 @@ def test_unset_or_empty_is_off(value: str) -> None:
             ("http://localhost:3000", "http://127.0.0.1:5173"),
         ),
         # Spaces around entries are ignored, a repeat is dropped, the order is kept.
-        (" https://b.example , http://a.example:8080 , https://b.example ", ("https://b.example", "http://a.example:8080")),
+        (
+            " https://b.example , http://a.example:8080 , https://b.example ",
+            ("https://b.example", "http://a.example:8080"),
+        ),
         ("http://[::1]:3000", ("http://[::1]:3000",)),
         ("https://app.example.com", ("https://app.example.com",)),
         # Scheme and host compare case-insensitively (as flask-cors does), so either case is taken.
