@@ -98,8 +98,10 @@ class Cors:
 
     def add_headers(self, response: Response) -> Response:
         """After the view or error handler: the headers an allowed origin's page needs to read it."""
-        if not applies(request.path) or ALLOW_ORIGIN in response.headers:
-            return response  # not a CORS route, or the preflight answer made above
+        if "Origin" not in request.headers or not applies(request.path):
+            return response  # curl, agents, same-origin GETs: nothing to add, nothing to compute
+        if ALLOW_ORIGIN in response.headers:
+            return response  # the preflight answer made above
         return self.with_headers(response, [])
 
     def with_headers(self, response: Response, methods: list[str]) -> Response:
