@@ -287,13 +287,13 @@ def check_origin(origin: str) -> None:
         raise ConfigError(
             _CORS_VARIABLE,
             f"{shown} has a path, query or fragment; an origin is scheme://host[:port] only "
-            f"(browsers send no trailing '/')",
+            "(browsers send no trailing '/')",
         )
     if "@" in authority:
         raise ConfigError(_CORS_VARIABLE, f"{shown} has user info; an origin is scheme://host[:port] only")
     host, port = _origin_host_port(origin, authority)
     if port is not None:
-        if not (port.isdigit() and port[0] != "0" and int(port) <= 65535):
+        if not (port.isdigit() and port[0] != "0" and len(port) <= 5 and int(port) <= 65535):
             raise ConfigError(_CORS_VARIABLE, f"{shown}: port {port!r} is not an integer from 1 to 65535")
         if int(port) == _DEFAULT_PORTS[scheme.lower()]:
             raise ConfigError(

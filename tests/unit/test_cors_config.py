@@ -64,6 +64,7 @@ def test_good_values(value: str, expected: tuple[str, ...]) -> None:
         ("http://localhost:03000", "is not an integer from 1 to 65535"),
         ("http://localhost:", "is not an integer from 1 to 65535"),
         ("http://localhost:x", "is not an integer from 1 to 65535"),
+        ("http://localhost:" + "9" * 5000, "is not an integer from 1 to 65535"),  # not int()'s error
         ("http://localhost:80", "80 is http's default port"),
         ("https://localhost:443", "443 is https's default port"),
         ("http://", "is not a host name or IPv4 address"),
