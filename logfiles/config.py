@@ -294,7 +294,9 @@ def check_origin(origin: str) -> None:
     host, port = _origin_host_port(origin, authority)
     if port is not None:
         if not (port.isdigit() and port[0] != "0" and len(port) <= 5 and int(port) <= 65535):
-            raise ConfigError(_CORS_VARIABLE, f"{shown}: port {port!r} is not an integer from 1 to 65535")
+            raise ConfigError(
+                _CORS_VARIABLE, f"{shown}: port {_clip(port, 12)!r} is not an integer from 1 to 65535"
+            )
         if int(port) == _DEFAULT_PORTS[scheme.lower()]:
             raise ConfigError(
                 _CORS_VARIABLE,
@@ -313,14 +315,16 @@ def _origin_host_port(origin: str, authority: str) -> tuple[str, str | None]:
         try:
             address = ipaddress.IPv6Address(inside)
         except ValueError:
-            raise ConfigError(_CORS_VARIABLE, f"{shown}: {inside!r} is not an IPv6 address") from None
+            raise ConfigError(
+                _CORS_VARIABLE, f"{shown}: {_clip(inside, 40)!r} is not an IPv6 address"
+            ) from None
         if inside.lower() != address.compressed:
             # Browsers serialize the address compressed: [0:0::1] would never match [::1].
             raise ConfigError(_CORS_VARIABLE, f"{shown}: write the address as browsers send it, [{address}]")
         return f"[{inside}]", rest[1:] if rest else None
     host, colon, port = authority.partition(":")
     if not _is_host(host):
-        raise ConfigError(_CORS_VARIABLE, f"{shown}: {host!r} is not a host name or IPv4 address")
+        raise ConfigError(_CORS_VARIABLE, f"{shown}: {_clip(host, 40)!r} is not a host name or IPv4 address")
     return host, port if colon else None
 
 

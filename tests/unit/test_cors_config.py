@@ -99,8 +99,14 @@ def test_bad_value_stops_start_up_with_one_line(value: str, reason: str) -> None
 
 @pytest.mark.parametrize(
     "value",
-    ["http://example.com/" + "x" * 5000, "http://localhost:" + "9" * 5000],
-    ids=["long-path", "port-of-5000-digits"],  # the port: a ConfigError, not int()'s ValueError
+    [
+        "http://example.com/" + "x" * 5000,
+        "http://localhost:" + "9" * 5000,
+        "http://" + "x" * 5000,
+        "http://[" + "1" * 5000 + "]",
+    ],
+    # The port: a ConfigError, not int()'s ValueError for a string of over 4,300 digits.
+    ids=["long-path", "port-of-5000-digits", "long-host", "long-ipv6"],
 )
 def test_a_long_bad_value_is_clipped_in_the_message(value: str) -> None:
     with pytest.raises(ConfigError) as info:
