@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Flask is imported here, not at the top, so that the pure core never loads it.
     from flask import Flask
 
-    from .api import agents, control, errors, events, identity, logfiles, meta, objects, pipeline
+    from .api import agents, control, cors, errors, events, identity, logfiles, meta, objects, pipeline
     from .api.jsonio import OrjsonProvider
     from .api.routing import AgentIdConverter, IdConverter, ObjectNameConverter
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["logfiles"] = Runtime(settings=settings, store=store, tokens=tokens)
 
     pipeline.install(app, control=settings.control)  # the order of checks: see pipeline.py
+    cors.install(app, settings.cors_origins)  # its steps 0 and 7; off without origins
     app.register_blueprint(meta.bp)
     app.register_blueprint(agents.bp)
     app.register_blueprint(logfiles.bp)

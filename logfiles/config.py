@@ -48,6 +48,8 @@ class Settings:
     tls_ca_file: str | None = None  # LOGFILES_TLS_CA_FILE; None: logfiles-ca.pem in the temp dir
     tls_cert: str | None = None  # LOGFILES_TLS_CERT: a PEM certificate chain, the server's first
     tls_key: str | None = None  # LOGFILES_TLS_KEY: its (unencrypted) PEM private key
+    # LOGFILES_CORS_ORIGINS: the origins browser apps may call from, or ("*",); empty: CORS off.
+    cors_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_store_url(self.store_url)
@@ -76,6 +78,7 @@ class Settings:
         if self.workers is not None and self.workers > 1 and self.store_url == "memory":
             raise ConfigError("LOGFILES_WORKERS", MEMORY_ONE_WORKER)
         check_tls(self)
+        check_cors_origins(self.cors_origins)
 
     @property
     def serves_tls(self) -> bool:
@@ -105,6 +108,7 @@ class Settings:
             tls_ca_file=env.get("LOGFILES_TLS_CA_FILE") or None,
             tls_cert=env.get("LOGFILES_TLS_CERT") or None,
             tls_key=env.get("LOGFILES_TLS_KEY") or None,
+            cors_origins=parse_cors_origins(env.get("LOGFILES_CORS_ORIGINS", "")),
         )
 
 
@@ -221,6 +225,111 @@ def check_tls(settings: Settings) -> None:
         raise ConfigError(
             "LOGFILES_TLS_CA_FILE", "is set, but LOGFILES_TLS is not on: set LOGFILES_TLS=on to make a CA"
         )
+
+
+CORS_ANY = "*"
+_CORS_VARIABLE = "LOGFILES_CORS_ORIGINS"
+_CORS_EXAMPLE = "e.g. http://localhost:3000,http://127.0.0.1:5173, or * for any"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse_cors_origins(raw: str) -> tuple[str, ...]:
+    """LOGFILES_CORS_ORIGINS as a tuple: empty (unset: CORS off), ("*",), or the listed origins.
+
+    Comma-separated, spaces around entries ignored, repeats dropped; each entry is checked by
+    `check_cors_origins` (through Settings), so a typo stops start-up instead of silently
+    never matching a browser's Origin header.
+    """
+    raw = raw.strip()
+    if not raw:
+        return ()
+    entries = [entry.strip() for entry in raw.split(",")]
+    if "" in entries:
+        raise ConfigError(_CORS_VARIABLE, f"{_clip(raw)!r} has an empty entry (two commas, or one at an end)")
+    return tuple(dict.fromkeys(entries))
+
+
+def check_cors_origins(origins: tuple[str, ...]) -> None:
+    """Every entry must be an origin as browsers send it in `Origin`, or `*` alone.
+
+    flask-cors compares the header with each entry as text, so anything a browser never
+    sends (a path or trailing `/`, a default port, `null`) could never match: refused here.
+    """
+    if CORS_ANY in origins and len(origins) > 1:
+        raise ConfigError(_CORS_VARIABLE, "'*' allows every origin: give it alone, not in a list")
+    for origin in origins:
+        if origin != CORS_ANY:
+            check_origin(origin)
+
+
+def check_origin(origin: str) -> None:
+    """One origin: `http` or `https`, `://`, a host, an optional port; nothing else."""
+    shown = repr(_clip(origin))
+    if not origin.isascii() or not origin.isprintable() or " " in origin:
+        raise ConfigError(
+            _CORS_VARIABLE,
+            f"{shown} is not an origin: printable ASCII without spaces only "
+            "(an international host name in its xn-- form, as browsers send it)",
+        )
+    if origin.lower() == "null":
+        raise ConfigError(
+            _CORS_VARIABLE,
+            "'null' is the origin of file:// and sandboxed pages, which any page can claim; "
+            "serve the page over http(s) and list that origin",
+        )
+    scheme, separator, authority = origin.partition("://")
+    if not separator:
+        raise ConfigError(_CORS_VARIABLE, f"{shown} is not an origin (scheme://host[:port]); {_CORS_EXAMPLE}")
+    if scheme.lower() not in _DEFAULT_PORTS:
+        raise ConfigError(_CORS_VARIABLE, f"{shown}: the scheme must be http or https")
+    rest = re.search(r"[/?#]", authority)
+    if rest:
+        raise ConfigError(
+            _CORS_VARIABLE,
+            f"{shown} has a path, query or fragment; an origin is scheme://host[:port] only "
+            "(browsers send no trailing '/')",
+        )
+    if "@" in authority:
+        raise ConfigError(_CORS_VARIABLE, f"{shown} has user info; an origin is scheme://host[:port] only")
+    host, port = _origin_host_port(origin, authority)
+    if port is not None:
+        if not (port.isdigit() and port[0] != "0" and len(port) <= 5 and int(port) <= 65535):
+            raise ConfigError(
+                _CORS_VARIABLE, f"{shown}: port {_clip(port, 12)!r} is not an integer from 1 to 65535"
+            )
+        if int(port) == _DEFAULT_PORTS[scheme.lower()]:
+            raise ConfigError(
+                _CORS_VARIABLE,
+                f"{shown}: {port} is {scheme.lower()}'s default port, which browsers leave out of "
+                f"the origin; write {scheme.lower()}://{host}",
+            )
+
+
+def _origin_host_port(origin: str, authority: str) -> tuple[str, str | None]:
+    """Split and check the host; the port (unchecked) or None."""
+    shown = repr(_clip(origin))
+    if authority.startswith("["):
+        inside, closing, rest = authority[1:].partition("]")
+        if not closing or (rest and not rest.startswith(":")):
+            raise ConfigError(_CORS_VARIABLE, f"{shown}: an IPv6 host is [address] or [address]:port")
+        try:
+            address = ipaddress.IPv6Address(inside)
+        except ValueError:
+            raise ConfigError(
+                _CORS_VARIABLE, f"{shown}: {_clip(inside, 40)!r} is not an IPv6 address"
+            ) from None
+        if inside.lower() != address.compressed:
+            # Browsers serialize the address compressed: [0:0::1] would never match [::1].
+            raise ConfigError(_CORS_VARIABLE, f"{shown}: write the address as browsers send it, [{address}]")
+        return f"[{inside}]", rest[1:] if rest else None
+    host, colon, port = authority.partition(":")
+    if not _is_host(host):
+        raise ConfigError(_CORS_VARIABLE, f"{shown}: {_clip(host, 40)!r} is not a host name or IPv4 address")
+    return host, port if colon else None
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def check_object_store_url(url: str) -> None:

@@ -76,7 +76,14 @@ class FaultRule:
         return values
 
     def matches(self, method: str, path: str, headers: HeaderSource) -> bool:
-        """Method (any case), path glob (fnmatch, case-sensitive) and an optional header."""
+        """Method (any case), path glob (fnmatch, case-sensitive) and an optional header.
+
+        A rule without a method matches every request but a CORS preflight: that is the
+        browser asking leave for the client's request, and faulting it (a page sees only a
+        network error) is what a tester asks for by naming OPTIONS.
+        """
+        if self.method is None and is_preflight(method, headers):
+            return False
         if self.method is not None and self.method.upper() != method.upper():
             return False
         if not fnmatchcase(path, self.path):
@@ -101,6 +108,15 @@ class FaultRule:
             # Not for secrets: a seeded generator, so a run of the same rule repeats exactly.
             fires = random.Random(f"{self.seed}:{matched}").random() < self.probability  # noqa: S311
         return replace(self, matched=matched, fired=self.fired + fires), fires
+
+
+def is_preflight(method: str, headers: HeaderSource) -> bool:
+    """A CORS preflight: OPTIONS with `Origin` and `Access-Control-Request-Method`."""
+    return (
+        method.upper() == "OPTIONS"
+        and headers.get("Origin") is not None
+        and headers.get("Access-Control-Request-Method") is not None
+    )
 
 
 def first_firing(

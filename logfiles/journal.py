@@ -8,8 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-# Headers worth keeping: what a client chose to send that a test may assert on.
-RECORDED_HEADERS = ("X-Auth-Token", "X-Agent-Id", "Content-Type", "Content-Length", "Accept", "User-Agent")
+# Headers worth keeping: what a client chose to send that a test may assert on; the CORS
+# ones show which page a browser sent it from, and what a preflight asked leave for.
+RECORDED_HEADERS = (
+    "X-Auth-Token",
+    "X-Agent-Id",
+    "Content-Type",
+    "Content-Length",
+    "Accept",
+    "User-Agent",
+    "Origin",
+    "Access-Control-Request-Method",
+    "Access-Control-Request-Headers",
+)
 # Where a WSGI server puts each of them in the environ.
 _ENVIRON_KEYS = {
     name: name.upper().replace("-", "_")

@@ -3,17 +3,26 @@
 This docstring is the one place that writes down the whole order of checks; the code
 follows it, hooks first (installed here, in this order), then the view:
 
+0. **CORS preflight, prepared** (`cors.prepare_preflight`, only with LOGFILES_CORS_ORIGINS
+   set; installed by cors.py ahead of every hook here): an `OPTIONS` on a CORS route (the
+   service's, as step 1 sees them, plus `/` and `/openapi.json`) with an allowed `Origin`
+   and an `Access-Control-Request-Method` that is one of the route's methods gets its answer
+   made (204 and flask-cors's headers), to be sent at step 3. Nothing is answered yet.
 1. **Fault rules** (`inject_fault`, only with the control plane on): a rule whose method,
    path glob and header match a request to the service (`/v2`, Identity's `/v2.0/` and the
    object store's `/cloudfiles/`) answers it before anything else looks at the request,
    whatever its method (HEAD and OPTIONS included) and whether or not the route exists, as
-   an outage in front of the service would. A `latency` rule waits and lets the request go
-   on; a `drop` rule closes the connection.
+   an outage in front of the service would. A CORS preflight (OPTIONS with `Origin` and
+   `Access-Control-Request-Method`) is the browser asking leave, not the client's request:
+   only a rule whose `method` is OPTIONS matches it (faults.py), so a rule for "any method"
+   faults the real request, which the page can then read. A `latency` rule waits and lets the
+   request go on; a `drop` rule closes the connection.
 2. **Host** (`check_host`): a `Host` header werkzeug cannot use (spaces, a path, a port
    past 65535...) is 400, since every `self` link and `Location` is built from it.
 3. **Routing** (`check_route`, then werkzeug): an unknown route is 404 and a method the
    route does not have is 405 with `Allow`, whatever the token. HEAD and OPTIONS are 405
-   on `/v2` routes (werkzeug would answer them by itself).
+   on `/v2` routes (werkzeug would answer them by itself), except the preflight step 0
+   prepared, answered here (204, before any token check: browsers send none with it).
 4. In the view, in SPEC order: **401** (no or unknown token), **403** (other project, or
    a role without the right), **404** (agent, then log file), **415** (content type),
    **413** (body size, read only now), **400** (JSON, then the schema or patch), and
@@ -22,10 +31,14 @@ follows it, hooks first (installed here, in this order), then the view:
    accepted that carries `X-Agent-Id` marks that agent of the project as heard from
    (its status's `online`); best effort, as the journal.
 6. **Journal** (`record_request`, after the view or the error handler): every request to
-   the service (as step 1 sees them; an upload's bytes left out), with the status it got
-   and the fault rule that fired, if one did. A dropped connection is journaled (status 0)
-   before its socket closes. The journal is best effort: an entry that cannot be written
-   is logged and lost, and the answer stands.
+   the service (as step 1 sees them, preflights included; an upload's bytes left out), with
+   the status it got and the fault rule that fired, if one did. A dropped connection is
+   journaled (status 0) before its socket closes. The journal is best effort: an entry that
+   cannot be written is logged and lost, and the answer stands.
+7. **CORS headers** (`cors.add_headers`, after the view or the error handler, only with
+   LOGFILES_CORS_ORIGINS set): every answer on a CORS route to an allowed `Origin` (fault
+   rules' and errors' included) gets `Access-Control-Allow-Origin` and
+   `Access-Control-Expose-Headers`; other origins, and requests without `Origin`, get none.
 """
 
 from __future__ import annotations
@@ -47,6 +60,7 @@ from . import now, runtime
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
 
 CONTRACT_PREFIX = "/v2"
+CORS_PREFLIGHT = "cors_preflight"  # g's name for the preflight answer cors.py prepared (step 0)
 log = logging.getLogger("logfiles")
 
 
@@ -112,19 +126,25 @@ def check_host() -> None:
         )
 
 
-def check_route() -> None:
+def check_route() -> Response | None:
     """Step 3: the routing rules werkzeug does not enforce by itself.
 
     - A path starting with `//` is no route (werkzeug would match it without the slashes).
     - SPEC: other methods on /v2 routes are 405, HEAD and OPTIONS included, with an Allow
       header that lists only the contract's methods.
+    - (ours) With CORS on, the preflight step 0 accepted is answered instead, on any CORS
+      route (Identity's has no OPTIONS at all, so werkzeug would answer 405 too).
     """
     if request.environ.get("PATH_INFO", "").startswith("//"):
         raise NotFound()
+    preflight: Response | None = g.get(CORS_PREFLIGHT)
+    if preflight is not None:
+        return preflight
     rule = request.url_rule
     if request.method in IGNORED_METHODS and rule and is_contract(rule.rule):
         methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods()
         raise MethodNotAllowed(valid_methods=allowed_methods(methods))
+    return None
 
 
 def note_agent(response: Response) -> Response:
