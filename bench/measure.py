@@ -1,10 +1,15 @@
-"""Measurements: each configuration's load rows (with SQLite's disk use), start-up time, worker RSS."""
+"""Measurements: each configuration's load rows (with SQLite's disk use), start-up time, worker RSS,
+and the worker's peak RSS during a 64 MiB upload."""
 
 from __future__ import annotations
 
+import hashlib
+import http.client
+import random
 import sqlite3
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +17,12 @@ from bench.load import Load
 from bench.report import Results, Row
 from bench.scenarios import (
     LIST_AGENTS,
+    OBJECTS,
     PATCH_BODY,
     PATCH_HEADERS,
     POST_AGENT,
     SCENARIO_BY_KEY,
+    TOKEN,
     Config,
     fresh_markers,
 )
@@ -25,11 +32,13 @@ from bench.servers import (
     Server,
     baseline,
     check_feeds,
+    check_object,
     first_logfile,
     generate,
     running,
     seed,
     seed_feeds,
+    seed_object,
     stub,
 )
 
@@ -55,6 +64,8 @@ def run_group(config: Config, wanted: set[str], load: Load, tmp: Path, results: 
             if any(SCENARIO_BY_KEY[row.scenario].feed for row in rows):
                 feeds = seed_feeds(server)
                 note_markers(results, config, feeds)
+            if any(SCENARIO_BY_KEY[row.scenario].object for row in rows):
+                seed_object(server)
             for row in rows:
                 scenario = SCENARIO_BY_KEY[row.scenario]
                 latest = {name: last for name, (_, last) in feeds.items()}
@@ -62,6 +73,8 @@ def run_group(config: Config, wanted: set[str], load: Load, tmp: Path, results: 
                 rounds = load.pair(server, bare, scenario, path)
                 if scenario.feed:
                     check_feeds(server, feeds)  # every seeded event was kept all through the row
+                if scenario.object:
+                    check_object(server, path)  # the uploads (or the seeded object) whole
                 row.record(rounds)
     except FAILURES as exc:
         # The SQLite store may not work yet: its rows say so and the bench goes on.
@@ -188,4 +201,105 @@ def measure_rss(config: Config, points: tuple[int, ...], tmp: Path) -> list[dict
                 rows.append({"logfiles": point, "rss_bytes": rss, "bytes_per_logfile": (rss - base) / point})
     except FAILURES as exc:
         rows.append({"logfiles": None, "status": f"failed: {exc}"})
+    return rows
+
+
+# The 64 MiB upload: LOGFILES_MAX_OBJECT_BYTES' default, so the largest a stub takes unless told.
+UPLOAD_BYTES = 64 * 2**20
+UPLOAD_CHUNK = 64 * 1024
+UPLOAD_FRAMINGS = ("Content-Length", "chunked")
+
+
+def vm_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (the peak RSS since start or since `reset_peak`), in bytes."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key = line.split(":", 1)[0]
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(line.split()[1]) * 1024
+    if len(found) != 2:
+        raise BenchError(f"no VmRSS or VmHWM for pid {pid}")
+    return found
+
+
+def reset_peak(pid: int) -> bool:
+    """Reset the process's VmHWM to its RSS now (Linux 4.0+, our own processes); whether it could."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def upload_chunks(block: bytes, total: int) -> Iterator[bytes]:
+    """`total` bytes as `block` after `block`: a client streaming a file it never holds whole."""
+    for _ in range(total // len(block)):
+        yield block
+
+
+def put_streamed(server: Server, path: str, block: bytes, total: int, framing: str) -> tuple[int, str | None]:
+    """PUT `total` bytes from a generator, with a Content-Length or chunked; the status and ETag."""
+    headers = dict(TOKEN)
+    if framing == "Content-Length":
+        headers["Content-Length"] = str(total)  # http.client then sends the chunks as they come
+    # Without one, http.client sends an iterable chunked (Transfer-Encoding: chunked).
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        conn.request("PUT", path, body=upload_chunks(block, total), headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheader("ETag")
+    finally:
+        conn.close()
+
+
+def measure_upload_rss(config: Config, tmp: Path) -> list[dict[str, Any]]:
+    """The worker's peak RSS while it takes a 64 MiB upload, per framing, 1 worker.
+
+    After a warm-up upload of 1 MiB (imports, first allocations), for each framing: reset the
+    worker's VmHWM, read its VmRSS, upload 64 MiB under a new name from a generator, read
+    VmHWM (the peak during the upload) and VmRSS again. Growth = peak - RSS before.
+    """
+    env = {"LOGFILES_WORKERS": "1"}
+    if config.sqlite:
+        env["LOGFILES_STORE"] = f"sqlite:///{tmp / 'rss64.db'}"
+    server = stub(config, tmp, env)
+    block = random.Random(64).randbytes(UPLOAD_CHUNK)  # noqa: S311 - bytes to upload, not a secret
+    md5 = hashlib.md5(usedforsecurity=False)
+    for chunk in upload_chunks(block, UPLOAD_BYTES):
+        md5.update(chunk)
+    rows: list[dict[str, Any]] = []
+    with running(server):
+        workers = server.worker_pids()
+        if len(workers) != 1:
+            raise BenchError(f"{server.name}: expected one worker, found {workers}")
+        worker = workers[0]
+        status, _ = put_streamed(server, f"{OBJECTS}/rss64/warm-up", block, 2**20, "Content-Length")
+        if status != 201:
+            raise BenchError(f"{server.name}: the warm-up upload answered {status}")
+        for framing in UPLOAD_FRAMINGS:
+            reset = reset_peak(worker)
+            before = vm_status(worker)
+            started = time.perf_counter()
+            path = f"{OBJECTS}/rss64/{framing.lower()}"
+            status, etag = put_streamed(server, path, block, UPLOAD_BYTES, framing)
+            seconds = time.perf_counter() - started
+            after = vm_status(worker)
+            if status != 201 or etag != md5.hexdigest():
+                raise BenchError(f"{server.name}: 64 MiB upload ({framing}) answered {status}, ETag {etag}")
+            growth = after["VmHWM"] - before["VmRSS"]
+            rows.append(
+                {
+                    "config": config.name,
+                    "framing": framing,
+                    "object_bytes": UPLOAD_BYTES,
+                    "peak_reset": reset,  # False: VmHWM since start, so the growth is an upper bound
+                    "rss_before_bytes": before["VmRSS"],
+                    "peak_bytes": after["VmHWM"],
+                    "rss_after_bytes": after["VmRSS"],
+                    "growth_bytes": growth,
+                    "growth_ratio": growth / UPLOAD_BYTES,
+                    "upload_s": seconds,
+                }
+            )
     return rows
