@@ -9,7 +9,8 @@ import random
 import sqlite3
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from bench.load import Load
 from bench.report import Results, Row
 from bench.scenarios import (
     LIST_AGENTS,
+    OBJECT_MALLOC_ENV,
     OBJECTS,
     PATCH_BODY,
     PATCH_HEADERS,
@@ -46,36 +48,36 @@ from bench.servers import (
 RSS_CHUNK = 100_000
 
 
-def run_group(config: Config, wanted: set[str], load: Load, tmp: Path, results: Results, disk: bool) -> None:
-    """Stub and baseline up side by side, seeded once, then each scenario in alternating rounds."""
+def run_group(
+    config: Config,
+    wanted: set[str],
+    load: Load,
+    tmp: Path,
+    results: Results,
+    disk: bool,
+    object_env: Mapping[str, str] = OBJECT_MALLOC_ENV,
+) -> None:
+    """The configuration's rows: stub and baseline up side by side, then each scenario in
+    alternating rounds. The object rows have a pair of servers of their own (`object_env`
+    added to both: see OBJECT_MALLOC_ENV), the others one pair seeded once."""
     keys = [k for k in config.scenarios if f"{k}-{config.name}" in wanted]
     rows = [Row(k, SCENARIO_BY_KEY[k].label, config.name) for k in keys]
     results.rows.extend(rows)
-    if not rows and not disk:
-        return
-    server, bare = stub(config, tmp), baseline(config, tmp)
+    logfile_rows = [row for row in rows if not SCENARIO_BY_KEY[row.scenario].object]
+    object_rows = [row for row in rows if SCENARIO_BY_KEY[row.scenario].object]
+    if logfile_rows or disk:
+        with noting_failures(config, logfile_rows, results, disk):
+            run_logfile_rows(config, logfile_rows, load, tmp, results, disk)
+    if object_rows:
+        with noting_failures(config, object_rows, results, False):
+            run_object_rows(config, object_rows, load, tmp, object_env)
+
+
+@contextmanager
+def noting_failures(config: Config, rows: list[Row], results: Results, disk: bool) -> Iterator[None]:
+    """A failure fails the rows not yet measured (and disk); the SQLite store's is not fatal."""
     try:
-        with running(server, bare):
-            seed_and_measure_disk(config, server, tmp, results, disk)
-            logfile_id = first_logfile(server)
-            # The feeds' events are seeded right after the log files, before any row adds an
-            # event, so that their numbers are the ones the baseline's canned pages show.
-            feeds = {}
-            if any(SCENARIO_BY_KEY[row.scenario].feed for row in rows):
-                feeds = seed_feeds(server)
-                note_markers(results, config, feeds)
-            if any(SCENARIO_BY_KEY[row.scenario].object for row in rows):
-                seed_object(server)
-            for row in rows:
-                scenario = SCENARIO_BY_KEY[row.scenario]
-                latest = {name: last for name, (_, last) in feeds.items()}
-                path = scenario.path.format(id=logfile_id, **latest)
-                rounds = load.pair(server, bare, scenario, path)
-                if scenario.feed:
-                    check_feeds(server, feeds)  # every seeded event was kept all through the row
-                if scenario.object:
-                    check_object(server, path)  # the uploads (or the seeded object) whole
-                row.record(rounds)
+        yield
     except FAILURES as exc:
         # The SQLite store may not work yet: its rows say so and the bench goes on.
         reason = f"unavailable: {exc}" if config.sqlite else f"failed: {exc}"
@@ -86,6 +88,47 @@ def run_group(config: Config, wanted: set[str], load: Load, tmp: Path, results: 
             results.disk = {"status": reason}
         if not config.sqlite:
             results.failed = True
+
+
+def run_logfile_rows(
+    config: Config, rows: list[Row], load: Load, tmp: Path, results: Results, disk: bool
+) -> None:
+    """The log file and feed rows: one pair, seeded once (and SQLite's disk use measured)."""
+    server, bare = stub(config, tmp), baseline(config, tmp)
+    with running(server, bare):
+        seed_and_measure_disk(config, server, tmp, results, disk)
+        logfile_id = first_logfile(server)
+        # The feeds' events are seeded right after the log files, before any row adds an
+        # event, so that their numbers are the ones the baseline's canned pages show.
+        feeds = {}
+        if any(SCENARIO_BY_KEY[row.scenario].feed for row in rows):
+            feeds = seed_feeds(server)
+            note_markers(results, config, feeds)
+        for row in rows:
+            scenario = SCENARIO_BY_KEY[row.scenario]
+            latest = {name: last for name, (_, last) in feeds.items()}
+            path = scenario.path.format(id=logfile_id, **latest)
+            rounds = load.pair(server, bare, scenario, path)
+            if scenario.feed:
+                check_feeds(server, feeds)  # every seeded event was kept all through the row
+            row.record(rounds)
+
+
+def run_object_rows(
+    config: Config, rows: list[Row], load: Load, tmp: Path, object_env: Mapping[str, str]
+) -> None:
+    """The object rows: a pair of their own holding only the GET row's object (SQLite: its own database)."""
+    env = dict(object_env)
+    if config.sqlite:
+        env["LOGFILES_STORE"] = f"sqlite:///{tmp / f'objects-{config.name}.db'}"
+    server, bare = stub(config, tmp, env), baseline(config, tmp, object_env)
+    with running(server, bare):
+        seed_object(server)
+        for row in rows:
+            scenario = SCENARIO_BY_KEY[row.scenario]
+            rounds = load.pair(server, bare, scenario, scenario.path)
+            check_object(server, scenario.path)  # the uploads (or the seeded object) whole
+            row.record(rounds)
 
 
 def note_markers(results: Results, config: Config, feeds: dict[str, tuple[int, int]]) -> None:

@@ -73,9 +73,15 @@ def render(results: Results) -> str:
         "(gunicorn.conf.py, same LOGFILES_WORKERS)",
         *(
             [
-                f"- the object rows (1 MiB PUT and GET): the same, with `-c{meta['object_connections']}`; "
-                "each answer checked for 201 or 200, wrk's bytes read for 1 MiB per GET, the object "
-                "by HEAD after the row (its size and MD5)"
+                f"- the object rows (1 MiB PUT and GET): the same, with `-c{meta['object_connections']}`, "
+                "a stub and baseline of their own holding only the GET's object, "
+                + (
+                    "both with " + ", ".join(f"`{k}={v}`" for k, v in meta["object_env"].items())
+                    if meta.get("object_env")
+                    else "both under glibc's default malloc thresholds"
+                )
+                + "; each answer checked for 201 or 200, wrk's bytes read for 1 MiB per GET, the "
+                "object by HEAD after the row (its size and MD5)"
             ]
             if any(row.scenario.startswith("obj") for row in results.rows)
             else []

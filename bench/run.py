@@ -30,7 +30,14 @@ if str(REPO) not in sys.path:
 from bench.load import Load  # noqa: E402
 from bench.measure import measure_rss, measure_startup, measure_upload_rss, run_group  # noqa: E402
 from bench.report import Results, as_json, render  # noqa: E402
-from bench.scenarios import ALL_IDS, EXTRAS, OBJECT_CONNECTIONS, SCENARIO_BY_KEY, configs  # noqa: E402
+from bench.scenarios import (  # noqa: E402
+    ALL_IDS,
+    EXTRAS,
+    OBJECT_CONNECTIONS,
+    OBJECT_MALLOC_ENV,
+    SCENARIO_BY_KEY,
+    configs,
+)
 from bench.servers import FAILURES, BenchError  # noqa: E402
 
 BENCH = REPO / "bench"
@@ -85,6 +92,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=OBJECT_CONNECTIONS,
         help=f"wrk connections for the 1 MiB object rows (default {OBJECT_CONNECTIONS})",
     )
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="run the object rows under glibc's default malloc thresholds (bench/README.md)",
+    )
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS, help="where latest.md/.json go")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (server logs, databases)")
     args = parser.parse_args(argv)
@@ -117,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         duration, rounds, 0 if args.quick else 1, args.threads, args.connections, args.object_connections
     )
     wanted: set[str] = args.wanted
+    object_env = {} if args.default_malloc else OBJECT_MALLOC_ENV
     results = Results()
     results.meta = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -131,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup_s": load.warmup,
         "wrk": f"wrk -t{load.threads} -c{load.connections} -d{duration}s --latency -s bench/lua/<shape>.lua",
         "object_connections": load.connections_for(SCENARIO_BY_KEY["objget"]),
+        "object_env": object_env,
     }
     began = time.monotonic()
     if args.keep:
@@ -144,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         for config in by_name.values():
             disk = config.name == "sqlite" and "disk" in wanted  # the fully seeded one
             with step(f"load, {config.name}"):
-                run_group(config, wanted, load, tmp, results, disk)
+                run_group(config, wanted, load, tmp, results, disk, object_env)
         if "startup" in wanted:
             repeats = 3 if args.quick else 5
             for name, as_baseline in (("memory", False), ("memory", True), ("sqlite", False)):

@@ -22,6 +22,12 @@ OBJECTS = f"/cloudfiles/v1/MossoCloudFS_{OBJECT_PROJECT}/{OBJECT_CONTAINER}"
 OBJECT_PUT_NAME = "bench/put"
 OBJECT_GET_NAME = "bench/get"
 OBJECT_PUT_HEADERS = {**TOKEN, "Content-Length": str(OBJECT_BYTES)}
+# glibc malloc for the object rows' servers, stub and baseline alike (run.py --default-malloc
+# leaves it out). Under glibc's defaults, gunicorn's buffering of a 1 MiB body (up to 1 MiB per
+# recv, copied again at every 64 KiB read) grows and trims the heap's top on every upload, and
+# whether a process then pays ~1,500 page faults (~4 ms of system time) per upload depends on
+# what else it happens to hold: fixed thresholds keep both sides out of that lottery.
+OBJECT_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20)}
 # wrk's connections for the object rows (run.py --object-connections), 1 MiB in flight on each:
 # see bench/README.md for why fewer than the other rows' 16.
 OBJECT_CONNECTIONS = 4

@@ -167,9 +167,9 @@ def stub(config: Config, log_dir: Path, env: Mapping[str, str] | None = None) ->
     return Server(config.name, "wsgi:app", {**config.env, **(env or {})}, log_dir)
 
 
-def baseline(config: Config, log_dir: Path) -> Server:
+def baseline(config: Config, log_dir: Path, env: Mapping[str, str] | None = None) -> Server:
     """Bare Flask under the same LOGFILES_* (so the same workers and threads) as `config`."""
-    return Server(f"baseline-{config.name}", "bench.baseline_app:app", config.env, log_dir)
+    return Server(f"baseline-{config.name}", "bench.baseline_app:app", {**config.env, **(env or {})}, log_dir)
 
 
 # Seeding through the control plane.
