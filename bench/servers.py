@@ -268,14 +268,19 @@ def first_logfile(server: Server, agent: str = "a10") -> str:
     return logfile_id
 
 
-def seed_object(server: Server) -> None:
-    """The GET row's 1 MiB object (OBJECT_BODY), through /_control/state's `objects`."""
+def object_document() -> dict[str, Any]:
+    """The state document `seed_object` posts: the GET row's object with its bytes."""
     item = {
         "project_id": OBJECT_PROJECT,
         "name": OBJECT_GET_NAME,
         "content_base64": base64.b64encode(OBJECT_BODY).decode("ascii"),
     }
-    document = json.dumps({"objects": [item]}).encode()
+    return {"objects": [item]}
+
+
+def seed_object(server: Server) -> None:
+    """The GET row's 1 MiB object (OBJECT_BODY), through /_control/state's `objects`."""
+    document = json.dumps(object_document()).encode()
     status, body = server.request("POST", "/_control/state", document, {"Content-Type": "application/json"})
     if status != 200 or json.loads(body)["counts"]["objects"] != 1:
         raise BenchError(f"{server.name}: seeding the object answered {status}: {body[:300]!r}")
