@@ -3,16 +3,19 @@
 Served by the same gunicorn settings as the stub (gunicorn.conf.py), so the ratio of the stub's
 throughput to this app's is the share of the stack's capacity the stub's own code leaves.
 Bodies are rendered once at import: the same shape and roughly the same bytes as the stub's,
-with no per-request work beyond routing, so JSON encoding counts as the stub's cost.
+with no per-request work beyond routing, so JSON encoding counts as the stub's cost. An object
+upload is read whole and hashed (MD5, 64 KiB at a time, as the stub reads it) and kept nowhere;
+a download answers the same 1 MiB the stub's seeded object holds, from memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
-from bench.scenarios import FEED_PROJECT, fresh_markers
+from bench.scenarios import FEED_PROJECT, OBJECT_BODY, OBJECT_MD5, fresh_markers
 
 # The stub lists 100 log files per page by default; the bench's a10 agent has only 10.
 DEFAULT_PAGE = 100
@@ -54,6 +57,9 @@ FEEDS = {
 HEALTHY = _json({"status": "ok"})
 LOGFILES = "/v2/<project_id>/agents/<agent_id>/logfiles"
 EVENTS = "/v2/<project_id>/agents/<agent_id>/events"
+OBJECT = "/cloudfiles/v1/MossoCloudFS_<project_id>/<container>/<path:name>"
+# The stub reads an upload this many bytes at a time (logfiles.objects.CHUNK_BYTES).
+CHUNK_BYTES = 64 * 1024
 
 app = Flask(__name__)
 
@@ -96,3 +102,24 @@ def agent_events(project_id: str, agent_id: str) -> Response:
 @app.get("/v2/<project_id>/events")
 def project_events(project_id: str) -> Response:
     return _answer(FEEDS.get(project_id, FEEDS[FEED_PROJECT]))
+
+
+@app.put(OBJECT)
+def upload(project_id: str, container: str, name: str) -> Response:
+    """Read the whole body as the stub does (64 KiB at a time, hashed), keep nothing: 201 and the ETag."""
+    stream = request.environ["wsgi.input"]
+    left = request.content_length or 0
+    md5 = hashlib.md5(usedforsecurity=False)
+    while left > 0:
+        chunk = stream.read(min(CHUNK_BYTES, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        md5.update(chunk)
+    return Response(b"", status=201, headers={"ETag": md5.hexdigest()})
+
+
+@app.get(OBJECT)
+def download(project_id: str, container: str, name: str) -> Response:
+    """The 1 MiB object, canned at import: the same bytes as the stub's seeded one."""
+    return Response(OBJECT_BODY, headers={"ETag": OBJECT_MD5}, content_type="application/octet-stream")

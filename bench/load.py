@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.scenarios import PATCH_BODY, PATCH_HEADERS, TOKEN, Scenario
+from bench.scenarios import OBJECT_CONNECTIONS, Scenario
 from bench.servers import BenchError, Server
 
 LUA = Path(__file__).resolve().parent / "lua"
@@ -23,9 +23,11 @@ class WrkResult:
     non_2xx: int  # wrk's "Non-2xx or 3xx responses" (it counts statuses over 399)
     socket_errors: int
     cpu_us: float | None = None  # the server's CPU time per request (Server.cpu_seconds)
+    read_bytes: float = 0.0  # wrk's "<n>MB read" (two decimals of its unit: about 1 % off)
 
 
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+UNIT_BYTES = {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}
 
 
 def parse_latency(text: str) -> float:
@@ -39,7 +41,7 @@ def parse_wrk(output: str) -> WrkResult:
     """Read wrk's --latency report (the lines this depends on are wrk 4's)."""
     percentiles = {p: parse_latency(v) for p, v in re.findall(r"^\s+(\d+)%\s+(\S+)\s*$", output, re.M)}
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
-    total = re.search(r"^\s+(\d+) requests in ", output, re.M)
+    total = re.search(r"^\s+(\d+) requests in [^,]+, ([\d.]+)([KMGT]?B) read", output, re.M)
     if rps is None or total is None or "50" not in percentiles or "99" not in percentiles:
         raise BenchError(f"wrk: unexpected output: {output[-500:]!r}")
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
@@ -51,6 +53,7 @@ def parse_wrk(output: str) -> WrkResult:
         requests=int(total[1]),
         non_2xx=int(non_2xx[1]) if non_2xx else 0,
         socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+        read_bytes=float(total[2]) * UNIT_BYTES[total[3]],
     )
 
 
@@ -61,21 +64,27 @@ class Load:
     warmup: int
     threads: int
     connections: int
+    object_connections: int = OBJECT_CONNECTIONS  # for the object rows (1 MiB a request)
 
-    def measured(self, server: Server, path: str, lua: str, seconds: int) -> WrkResult:
+    def measured(self, server: Server, path: str, scenario: Scenario, seconds: int) -> WrkResult:
         """One wrk run against `server`, with the server's CPU time per request."""
         before = server.cpu_seconds()
-        result = self.wrk(server.url(path), lua, seconds)
+        result = self.wrk(server.url(path), scenario.lua, seconds, self.connections_for(scenario))
         spent = server.cpu_seconds() - before
         if result.requests:
             result.cpu_us = spent / result.requests * 1e6
+        check_read(server, scenario, result)
         return result
 
-    def wrk(self, url: str, lua: str, seconds: int) -> WrkResult:
+    def connections_for(self, scenario: Scenario) -> int:
+        """wrk's connections for the scenario (never fewer than its threads, which wrk refuses)."""
+        return max(self.object_connections if scenario.object else self.connections, self.threads)
+
+    def wrk(self, url: str, lua: str, seconds: int, connections: int | None = None) -> WrkResult:
         argv = [
             "wrk",
             f"-t{self.threads}",
-            f"-c{self.connections}",
+            f"-c{connections or self.connections}",
             f"-d{seconds}s",
             "--timeout",
             "5s",
@@ -90,14 +99,17 @@ class Load:
         return parse_wrk(done.stdout)
 
     def prepare(self, server: Server, scenario: Scenario, path: str) -> None:
-        """One checked request of the shape (the expected status or BenchError), then the warm-up."""
-        body = PATCH_BODY if scenario.method == "PATCH" else None
-        headers = PATCH_HEADERS if scenario.method == "PATCH" else TOKEN
-        status, answer = server.request(scenario.method, path, body, headers)
+        """One checked request of the shape (its expected status and size, or BenchError), then a warm-up."""
+        status, answer = server.request(scenario.method, path, scenario.body, scenario.headers)
         if status != scenario.status:
             raise BenchError(f"{server.name}: {scenario.method} {path} answered {status}: {answer[:200]!r}")
+        if scenario.answer_bytes is not None and len(answer) != scenario.answer_bytes:
+            raise BenchError(
+                f"{server.name}: {scenario.method} {path} answered {len(answer):,} bytes,"
+                f" not {scenario.answer_bytes:,}"
+            )
         if self.warmup:
-            self.wrk(server.url(path), scenario.lua, self.warmup)
+            self.wrk(server.url(path), scenario.lua, self.warmup, self.connections_for(scenario))
 
     def pair(
         self, stub: Server, bare: Server, scenario: Scenario, path: str
@@ -112,9 +124,25 @@ class Load:
         rounds: list[tuple[WrkResult, WrkResult]] = []
         for index in range(self.rounds):
             order = (stub, bare) if index % 2 == 0 else (bare, stub)
-            got = {server.name: self.measured(server, path, scenario.lua, self.duration) for server in order}
+            got = {server.name: self.measured(server, path, scenario, self.duration) for server in order}
             rounds.append((got[stub.name], got[bare.name]))
         return rounds
+
+
+def check_read(server: Server, scenario: Scenario, result: WrkResult) -> None:
+    """BenchError when wrk read fewer bytes than the answers it counted must have carried.
+
+    wrk counts an answer whatever its body; a body cut short would stall its connection (and
+    show as a timeout), so this catches answers that are whole but too small.
+    """
+    if not scenario.answer_bytes:
+        return
+    least = result.requests * scenario.answer_bytes * 0.99  # wrk rounds to 2 decimals of its unit
+    if result.read_bytes < least:
+        raise BenchError(
+            f"{server.name}: wrk read {result.read_bytes / 2**20:,.1f} MiB for {result.requests:,}"
+            f" answers of {scenario.answer_bytes:,} bytes"
+        )
 
 
 def combine(results: list[WrkResult]) -> WrkResult:
@@ -128,4 +156,5 @@ def combine(results: list[WrkResult]) -> WrkResult:
         non_2xx=sum(r.non_2xx for r in results),
         socket_errors=sum(r.socket_errors for r in results),
         cpu_us=statistics.median(cpus) if cpus else None,
+        read_bytes=sum(r.read_bytes for r in results),
     )

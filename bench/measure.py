@@ -1,10 +1,16 @@
-"""Measurements: each configuration's load rows (with SQLite's disk use), start-up time, worker RSS."""
+"""Measurements: each configuration's load rows (with SQLite's disk use), start-up time, worker RSS,
+and the worker's peak RSS during a 64 MiB upload."""
 
 from __future__ import annotations
 
+import hashlib
+import http.client
+import random
 import sqlite3
 import statistics
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +18,13 @@ from bench.load import Load
 from bench.report import Results, Row
 from bench.scenarios import (
     LIST_AGENTS,
+    OBJECT_MALLOC_ENV,
+    OBJECTS,
     PATCH_BODY,
     PATCH_HEADERS,
     POST_AGENT,
     SCENARIO_BY_KEY,
+    TOKEN,
     Config,
     fresh_markers,
 )
@@ -25,11 +34,13 @@ from bench.servers import (
     Server,
     baseline,
     check_feeds,
+    check_object,
     first_logfile,
     generate,
     running,
     seed,
     seed_feeds,
+    seed_object,
     stub,
 )
 
@@ -37,32 +48,36 @@ from bench.servers import (
 RSS_CHUNK = 100_000
 
 
-def run_group(config: Config, wanted: set[str], load: Load, tmp: Path, results: Results, disk: bool) -> None:
-    """Stub and baseline up side by side, seeded once, then each scenario in alternating rounds."""
+def run_group(
+    config: Config,
+    wanted: set[str],
+    load: Load,
+    tmp: Path,
+    results: Results,
+    disk: bool,
+    object_env: Mapping[str, str] = OBJECT_MALLOC_ENV,
+) -> None:
+    """The configuration's rows: stub and baseline up side by side, then each scenario in
+    alternating rounds. The object rows have a pair of servers of their own (`object_env`
+    added to both: see OBJECT_MALLOC_ENV), the others one pair seeded once."""
     keys = [k for k in config.scenarios if f"{k}-{config.name}" in wanted]
     rows = [Row(k, SCENARIO_BY_KEY[k].label, config.name) for k in keys]
     results.rows.extend(rows)
-    if not rows and not disk:
-        return
-    server, bare = stub(config, tmp), baseline(config, tmp)
+    logfile_rows = [row for row in rows if not SCENARIO_BY_KEY[row.scenario].object]
+    object_rows = [row for row in rows if SCENARIO_BY_KEY[row.scenario].object]
+    if logfile_rows or disk:
+        with noting_failures(config, logfile_rows, results, disk):
+            run_logfile_rows(config, logfile_rows, load, tmp, results, disk)
+    if object_rows:
+        with noting_failures(config, object_rows, results, False):
+            run_object_rows(config, object_rows, load, tmp, object_env)
+
+
+@contextmanager
+def noting_failures(config: Config, rows: list[Row], results: Results, disk: bool) -> Iterator[None]:
+    """A failure fails the rows not yet measured (and disk); the SQLite store's is not fatal."""
     try:
-        with running(server, bare):
-            seed_and_measure_disk(config, server, tmp, results, disk)
-            logfile_id = first_logfile(server)
-            # The feeds' events are seeded right after the log files, before any row adds an
-            # event, so that their numbers are the ones the baseline's canned pages show.
-            feeds = {}
-            if any(SCENARIO_BY_KEY[row.scenario].feed for row in rows):
-                feeds = seed_feeds(server)
-                note_markers(results, config, feeds)
-            for row in rows:
-                scenario = SCENARIO_BY_KEY[row.scenario]
-                latest = {name: last for name, (_, last) in feeds.items()}
-                path = scenario.path.format(id=logfile_id, **latest)
-                rounds = load.pair(server, bare, scenario, path)
-                if scenario.feed:
-                    check_feeds(server, feeds)  # every seeded event was kept all through the row
-                row.record(rounds)
+        yield
     except FAILURES as exc:
         # The SQLite store may not work yet: its rows say so and the bench goes on.
         reason = f"unavailable: {exc}" if config.sqlite else f"failed: {exc}"
@@ -73,6 +88,47 @@ def run_group(config: Config, wanted: set[str], load: Load, tmp: Path, results: 
             results.disk = {"status": reason}
         if not config.sqlite:
             results.failed = True
+
+
+def run_logfile_rows(
+    config: Config, rows: list[Row], load: Load, tmp: Path, results: Results, disk: bool
+) -> None:
+    """The log file and feed rows: one pair, seeded once (and SQLite's disk use measured)."""
+    server, bare = stub(config, tmp), baseline(config, tmp)
+    with running(server, bare):
+        seed_and_measure_disk(config, server, tmp, results, disk)
+        logfile_id = first_logfile(server)
+        # The feeds' events are seeded right after the log files, before any row adds an
+        # event, so that their numbers are the ones the baseline's canned pages show.
+        feeds = {}
+        if any(SCENARIO_BY_KEY[row.scenario].feed for row in rows):
+            feeds = seed_feeds(server)
+            note_markers(results, config, feeds)
+        for row in rows:
+            scenario = SCENARIO_BY_KEY[row.scenario]
+            latest = {name: last for name, (_, last) in feeds.items()}
+            path = scenario.path.format(id=logfile_id, **latest)
+            rounds = load.pair(server, bare, scenario, path)
+            if scenario.feed:
+                check_feeds(server, feeds)  # every seeded event was kept all through the row
+            row.record(rounds)
+
+
+def run_object_rows(
+    config: Config, rows: list[Row], load: Load, tmp: Path, object_env: Mapping[str, str]
+) -> None:
+    """The object rows: a pair of their own holding only the GET row's object (SQLite: its own database)."""
+    env = dict(object_env)
+    if config.sqlite:
+        env["LOGFILES_STORE"] = f"sqlite:///{tmp / f'objects-{config.name}.db'}"
+    server, bare = stub(config, tmp, env), baseline(config, tmp, object_env)
+    with running(server, bare):
+        seed_object(server)
+        for row in rows:
+            scenario = SCENARIO_BY_KEY[row.scenario]
+            rounds = load.pair(server, bare, scenario, scenario.path)
+            check_object(server, scenario.path)  # the uploads (or the seeded object) whole
+            row.record(rounds)
 
 
 def note_markers(results: Results, config: Config, feeds: dict[str, tuple[int, int]]) -> None:
@@ -188,4 +244,105 @@ def measure_rss(config: Config, points: tuple[int, ...], tmp: Path) -> list[dict
                 rows.append({"logfiles": point, "rss_bytes": rss, "bytes_per_logfile": (rss - base) / point})
     except FAILURES as exc:
         rows.append({"logfiles": None, "status": f"failed: {exc}"})
+    return rows
+
+
+# The 64 MiB upload: LOGFILES_MAX_OBJECT_BYTES' default, so the largest a stub takes unless told.
+UPLOAD_BYTES = 64 * 2**20
+UPLOAD_CHUNK = 64 * 1024
+UPLOAD_FRAMINGS = ("Content-Length", "chunked")
+
+
+def vm_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (the peak RSS since start or since `reset_peak`), in bytes."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key = line.split(":", 1)[0]
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(line.split()[1]) * 1024
+    if len(found) != 2:
+        raise BenchError(f"no VmRSS or VmHWM for pid {pid}")
+    return found
+
+
+def reset_peak(pid: int) -> bool:
+    """Reset the process's VmHWM to its RSS now (Linux 4.0+, our own processes); whether it could."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def upload_chunks(block: bytes, total: int) -> Iterator[bytes]:
+    """`total` bytes as `block` after `block`: a client streaming a file it never holds whole."""
+    for _ in range(total // len(block)):
+        yield block
+
+
+def put_streamed(server: Server, path: str, block: bytes, total: int, framing: str) -> tuple[int, str | None]:
+    """PUT `total` bytes from a generator, with a Content-Length or chunked; the status and ETag."""
+    headers = dict(TOKEN)
+    if framing == "Content-Length":
+        headers["Content-Length"] = str(total)  # http.client then sends the chunks as they come
+    # Without one, http.client sends an iterable chunked (Transfer-Encoding: chunked).
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        conn.request("PUT", path, body=upload_chunks(block, total), headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheader("ETag")
+    finally:
+        conn.close()
+
+
+def measure_upload_rss(config: Config, tmp: Path) -> list[dict[str, Any]]:
+    """The worker's peak RSS while it takes a 64 MiB upload, per framing, 1 worker.
+
+    After a warm-up upload of 1 MiB (imports, first allocations), for each framing: reset the
+    worker's VmHWM, read its VmRSS, upload 64 MiB under a new name from a generator, read
+    VmHWM (the peak during the upload) and VmRSS again. Growth = peak - RSS before.
+    """
+    env = {"LOGFILES_WORKERS": "1"}
+    if config.sqlite:
+        env["LOGFILES_STORE"] = f"sqlite:///{tmp / 'rss64.db'}"
+    server = stub(config, tmp, env)
+    block = random.Random(64).randbytes(UPLOAD_CHUNK)  # noqa: S311 - bytes to upload, not a secret
+    md5 = hashlib.md5(usedforsecurity=False)
+    for chunk in upload_chunks(block, UPLOAD_BYTES):
+        md5.update(chunk)
+    rows: list[dict[str, Any]] = []
+    with running(server):
+        workers = server.worker_pids()
+        if len(workers) != 1:
+            raise BenchError(f"{server.name}: expected one worker, found {workers}")
+        worker = workers[0]
+        status, _ = put_streamed(server, f"{OBJECTS}/rss64/warm-up", block, 2**20, "Content-Length")
+        if status != 201:
+            raise BenchError(f"{server.name}: the warm-up upload answered {status}")
+        for framing in UPLOAD_FRAMINGS:
+            reset = reset_peak(worker)
+            before = vm_status(worker)
+            started = time.perf_counter()
+            path = f"{OBJECTS}/rss64/{framing.lower()}"
+            status, etag = put_streamed(server, path, block, UPLOAD_BYTES, framing)
+            seconds = time.perf_counter() - started
+            after = vm_status(worker)
+            if status != 201 or etag != md5.hexdigest():
+                raise BenchError(f"{server.name}: 64 MiB upload ({framing}) answered {status}, ETag {etag}")
+            growth = after["VmHWM"] - before["VmRSS"]
+            rows.append(
+                {
+                    "config": config.name,
+                    "framing": framing,
+                    "object_bytes": UPLOAD_BYTES,
+                    "peak_reset": reset,  # False: VmHWM since start, so the growth is an upper bound
+                    "rss_before_bytes": before["VmRSS"],
+                    "peak_bytes": after["VmHWM"],
+                    "rss_after_bytes": after["VmRSS"],
+                    "growth_bytes": growth,
+                    "growth_ratio": growth / UPLOAD_BYTES,
+                    "upload_s": seconds,
+                }
+            )
     return rows

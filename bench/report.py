@@ -45,6 +45,7 @@ class Results:
     rows: list[Row] = field(default_factory=list)
     startup: list[dict[str, Any]] = field(default_factory=list)
     rss: list[dict[str, Any]] = field(default_factory=list)
+    rss64: list[dict[str, Any]] = field(default_factory=list)  # peak RSS during a 64 MiB upload
     disk: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     failed: bool = False  # a part other than the SQLite store's failed: exit 1
@@ -70,6 +71,21 @@ def render(results: Results) -> str:
         f"round(s) of {meta['duration_s']} s on the stub and on the bare-Flask baseline, alternating; "
         f"{'quick mode' if meta['quick'] else 'full mode'}; both under identical gunicorn settings "
         "(gunicorn.conf.py, same LOGFILES_WORKERS)",
+        *(
+            [
+                f"- the object rows (1 MiB PUT and GET): the same, with `-c{meta['object_connections']}`, "
+                "a stub and baseline of their own holding only the GET's object, "
+                + (
+                    "both with " + ", ".join(f"`{k}={v}`" for k, v in meta["object_env"].items())
+                    if meta.get("object_env")
+                    else "both under glibc's default malloc thresholds"
+                )
+                + "; each answer checked for 201 or 200, wrk's bytes read for 1 MiB per GET, the "
+                "object by HEAD after the row (its size and MD5)"
+            ]
+            if any(row.scenario.startswith("obj") for row in results.rows)
+            else []
+        ),
         "- req/s, p50, p99: medians over the rounds; non-2xx and socket errors: totals",
         *(f"- `{name}`: {text}" for name, text in meta["configs"].items()),
         "- ratio = stub req/s ÷ baseline req/s, median over the rounds (range in brackets); "
@@ -137,6 +153,8 @@ def render(results: Results) -> str:
                 f"| {r['logfiles']:,} | {fmt(r['rss_bytes'] / 2**20)} | {fmt(r['bytes_per_logfile'], 0)} |"
             )
         out.append("")
+    if results.rss64:
+        out += render_rss64(results.rss64)
     if results.disk:
         d = results.disk
         out += ["## SQLite store: on disk (database + WAL after a TRUNCATE checkpoint)", ""]
@@ -153,6 +171,33 @@ def render(results: Results) -> str:
     if results.notes:
         out += ["## Notes", "", *(f"- {n}" for n in results.notes), ""]
     return "\n".join(out)
+
+
+def render_rss64(entries: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "## Peak RSS during a 64 MiB upload (1 worker)",
+        "",
+        "The worker's VmRSS before, its VmHWM (peak, reset just before) during one upload of 64 MiB "
+        "streamed from a generator, and VmRSS after; growth = peak - RSS before. The memory store "
+        "keeps the object (about 1x); holding it twice would show as 2x.",
+        "",
+        "| store | framing | RSS before MiB | peak MiB | growth MiB | growth ÷ object "
+        "| RSS after MiB | upload s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    mib = 2**20
+    for r in entries:
+        if "status" in r:
+            out.append(f"| {r['config']} | | {r['status']} | | | | | |")
+            continue
+        peak = fmt(r["peak_bytes"] / mib) + ("" if r["peak_reset"] else " (since start)")
+        out.append(
+            f"| {r['config']} | {r['framing']} | {fmt(r['rss_before_bytes'] / mib)} | {peak} "
+            f"| {fmt(r['growth_bytes'] / mib)} | {r['growth_ratio']:.2f} "
+            f"| {fmt(r['rss_after_bytes'] / mib)} | {r['upload_s']:.2f} |"
+        )
+    out.append("")
+    return out
 
 
 def as_json(results: Results) -> dict[str, Any]:

@@ -28,9 +28,16 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.load import Load  # noqa: E402
-from bench.measure import measure_rss, measure_startup, run_group  # noqa: E402
+from bench.measure import measure_rss, measure_startup, measure_upload_rss, run_group  # noqa: E402
 from bench.report import Results, as_json, render  # noqa: E402
-from bench.scenarios import ALL_IDS, EXTRAS, configs  # noqa: E402
+from bench.scenarios import (  # noqa: E402
+    ALL_IDS,
+    EXTRAS,
+    OBJECT_CONNECTIONS,
+    OBJECT_MALLOC_ENV,
+    SCENARIO_BY_KEY,
+    configs,
+)
 from bench.servers import FAILURES, BenchError  # noqa: E402
 
 BENCH = REPO / "bench"
@@ -79,6 +86,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, help="measured runs per side and scenario (default 3, quick 1)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections (default 16)")
+    parser.add_argument(
+        "--object-connections",
+        type=int,
+        default=OBJECT_CONNECTIONS,
+        help=f"wrk connections for the 1 MiB object rows (default {OBJECT_CONNECTIONS})",
+    )
+    parser.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="run the object rows under glibc's default malloc thresholds (bench/README.md)",
+    )
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS, help="where latest.md/.json go")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (server logs, databases)")
     args = parser.parse_args(argv)
@@ -107,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         ensure_wrk()
     duration = args.duration or (1 if args.quick else 3)
     rounds = args.rounds or (1 if args.quick else 3)
-    load = Load(duration, rounds, 0 if args.quick else 1, args.threads, args.connections)
+    load = Load(
+        duration, rounds, 0 if args.quick else 1, args.threads, args.connections, args.object_connections
+    )
     wanted: set[str] = args.wanted
+    object_env = {} if args.default_malloc else OBJECT_MALLOC_ENV
     results = Results()
     results.meta = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -122,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         "configs": {c.name: c.description for c in configs(Path("<tmp>"))},
         "warmup_s": load.warmup,
         "wrk": f"wrk -t{load.threads} -c{load.connections} -d{duration}s --latency -s bench/lua/<shape>.lua",
+        "object_connections": load.connections_for(SCENARIO_BY_KEY["objget"]),
+        "object_env": object_env,
     }
     began = time.monotonic()
     if args.keep:
@@ -135,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         for config in by_name.values():
             disk = config.name == "sqlite" and "disk" in wanted  # the fully seeded one
             with step(f"load, {config.name}"):
-                run_group(config, wanted, load, tmp, results, disk)
+                run_group(config, wanted, load, tmp, results, disk, object_env)
         if "startup" in wanted:
             repeats = 3 if args.quick else 5
             for name, as_baseline in (("memory", False), ("memory", True), ("sqlite", False)):
@@ -155,6 +178,16 @@ def main(argv: list[str] | None = None) -> int:
             with step("RSS, memory"):
                 results.rss = measure_rss(by_name["memory"], points, tmp)
             results.failed = results.failed or any("status" in r for r in results.rss)
+        if "rss64" in wanted:
+            for name in ("memory", "sqlite"):
+                config = by_name[name]
+                try:
+                    with step(f"peak RSS of a 64 MiB upload, {name}"):
+                        results.rss64 += measure_upload_rss(config, tmp)
+                except FAILURES as exc:
+                    results.failed = results.failed or not config.sqlite
+                    status = f"{'unavailable' if config.sqlite else 'failed'}: {exc}"
+                    results.rss64.append({"config": name, "status": status})
     results.meta["load_after"] = load_average()
     results.meta["elapsed_s"] = round(time.monotonic() - began, 1)
     results.notes.append(

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TOKEN = {"X-Auth-Token": "t"}
 PATCH_BODY = b'[{"op":"replace","path":"/state","value":"started"}]'
 PATCH_HEADERS = {**TOKEN, "Content-Type": "application/json-patch+json"}
+# The object rows: 1 MiB, the pattern bench/lua/objput.lua repeats (the same bytes on the wire),
+# uploaded by PUT and, seeded through /_control/state, downloaded by GET; the baseline's are canned.
+OBJECT_PATTERN = b"0123456789abcdef"
+OBJECT_BYTES = 1024 * 1024
+OBJECT_BODY = OBJECT_PATTERN * (OBJECT_BYTES // len(OBJECT_PATTERN))
+OBJECT_MD5 = hashlib.md5(OBJECT_BODY, usedforsecurity=False).hexdigest()
+OBJECT_PROJECT = "p"
+OBJECT_CONTAINER = "CloudBackupLogs"  # exists in every project
+OBJECTS = f"/cloudfiles/v1/MossoCloudFS_{OBJECT_PROJECT}/{OBJECT_CONTAINER}"
+OBJECT_PUT_NAME = "bench/put"
+OBJECT_GET_NAME = "bench/get"
+OBJECT_PUT_HEADERS = {**TOKEN, "Content-Length": str(OBJECT_BYTES)}
+# glibc malloc for the object rows' servers, stub and baseline alike (run.py --default-malloc
+# leaves it out). Under glibc's defaults, gunicorn's buffering of a 1 MiB body (up to 1 MiB per
+# recv, copied again at every 64 KiB read) grows and trims the heap's top on every upload, and
+# whether a process then pays ~1,500 page faults (~4 ms of system time) per upload depends on
+# what else it happens to hold: fixed thresholds keep both sides out of that lottery.
+OBJECT_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20)}
+# wrk's connections for the object rows (run.py --object-connections), 1 MiB in flight on each:
+# see bench/README.md for why fewer than the other rows' 16.
+OBJECT_CONNECTIONS = 4
 # Agents the load scenarios read (id -> log files generated), and the one POST writes to,
 # so that POSTs never change what the list scenarios page through.
 LIST_AGENTS = {"a10": 10, "a1k": 1_000, "a100k": 100_000}
@@ -43,16 +65,34 @@ class Scenario:
     path: str
     lua: str
     status: int
+    # The checked request before the load (Load.prepare): its body and headers (wrk's Lua
+    # script sends the same), and the exact size of its answer's body (None: any size); with a
+    # size, wrk's count of bytes read must also cover that many per request answered.
+    body: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=lambda: dict(TOKEN))
+    answer_bytes: int | None = None
 
     @property
     def feed(self) -> bool:
         """Whether it reads an events feed (and so needs FEED_AGENTS' events seeded)."""
         return self.lua == "feed"
 
+    @property
+    def object(self) -> bool:
+        """Whether it is an object-store row (and so needs the GET object seeded)."""
+        return self.path.startswith("/cloudfiles/")
+
 
 SCENARIOS = (
     Scenario(
-        "patch", "PATCH log file (same-value retry)", "PATCH", "/v2/p/agents/a10/logfiles/{id}", "patch", 204
+        "patch",
+        "PATCH log file (same-value retry)",
+        "PATCH",
+        "/v2/p/agents/a10/logfiles/{id}",
+        "patch",
+        204,
+        body=PATCH_BODY,
+        headers=PATCH_HEADERS,
     ),
     Scenario("post", "POST request a log file", "POST", f"/v2/p/agents/{POST_AGENT}/logfiles", "post", 202),
     Scenario("get", "GET log file details", "GET", "/v2/p/agents/a10/logfiles/{id}", "get", 200),
@@ -83,6 +123,27 @@ SCENARIOS = (
         f"/v2/{FEED_PROJECT}/events?marker={{{FEED_PROJECT}}}",
         "feed",
         200,
+    ),
+    # The same name every time: each upload replaces the object.
+    Scenario(
+        "objput",
+        "PUT a 1 MiB object",
+        "PUT",
+        f"{OBJECTS}/{OBJECT_PUT_NAME}",
+        "objput",
+        201,
+        body=OBJECT_BODY,
+        headers=OBJECT_PUT_HEADERS,
+        answer_bytes=0,
+    ),
+    Scenario(
+        "objget",
+        "GET a 1 MiB object",
+        "GET",
+        f"{OBJECTS}/{OBJECT_GET_NAME}",
+        "get",
+        200,
+        answer_bytes=OBJECT_BYTES,
     ),
 )
 SCENARIO_BY_KEY = {s.key: s for s in SCENARIOS}
@@ -132,4 +193,5 @@ def configs(tmp: Path) -> tuple[Config, ...]:
 
 # Row ids for --only: `<scenario>-<config>`, and the parts that need no load generator.
 ALL_IDS = [f"{key}-{config.name}" for config in configs(Path()) for key in config.scenarios]
-EXTRAS = ("startup", "rss", "disk")
+# rss64: the worker's peak RSS during a 64 MiB upload, each store with 1 worker.
+EXTRAS = ("startup", "rss", "disk", "rss64")

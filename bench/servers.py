@@ -7,6 +7,7 @@ workers alike.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -16,7 +17,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.scenarios import FEED_AGENTS, FEED_EVENT, FEED_PROJECT, TOKEN, Config
+from bench.scenarios import (
+    FEED_AGENTS,
+    FEED_EVENT,
+    FEED_PROJECT,
+    OBJECT_BODY,
+    OBJECT_BYTES,
+    OBJECT_GET_NAME,
+    OBJECT_MD5,
+    OBJECT_PROJECT,
+    OBJECTS,
+    TOKEN,
+    Config,
+)
 from logfiles import live
 
 REPO = Path(__file__).resolve().parent.parent
@@ -154,9 +167,9 @@ def stub(config: Config, log_dir: Path, env: Mapping[str, str] | None = None) ->
     return Server(config.name, "wsgi:app", {**config.env, **(env or {})}, log_dir)
 
 
-def baseline(config: Config, log_dir: Path) -> Server:
+def baseline(config: Config, log_dir: Path, env: Mapping[str, str] | None = None) -> Server:
     """Bare Flask under the same LOGFILES_* (so the same workers and threads) as `config`."""
-    return Server(f"baseline-{config.name}", "bench.baseline_app:app", config.env, log_dir)
+    return Server(f"baseline-{config.name}", "bench.baseline_app:app", {**config.env, **(env or {})}, log_dir)
 
 
 # Seeding through the control plane.
@@ -253,3 +266,39 @@ def first_logfile(server: Server, agent: str = "a10") -> str:
         raise BenchError(f"{server.name}: list answered {status}: {body[:300]!r}")
     logfile_id: str = json.loads(body)["logfiles"][0]["id"]
     return logfile_id
+
+
+def object_document() -> dict[str, Any]:
+    """The state document `seed_object` posts: the GET row's object with its bytes."""
+    item = {
+        "project_id": OBJECT_PROJECT,
+        "name": OBJECT_GET_NAME,
+        "content_base64": base64.b64encode(OBJECT_BODY).decode("ascii"),
+    }
+    return {"objects": [item]}
+
+
+def seed_object(server: Server) -> None:
+    """The GET row's 1 MiB object (OBJECT_BODY), through /_control/state's `objects`."""
+    document = json.dumps(object_document()).encode()
+    status, body = server.request("POST", "/_control/state", document, {"Content-Type": "application/json"})
+    if status != 200 or json.loads(body)["counts"]["objects"] != 1:
+        raise BenchError(f"{server.name}: seeding the object answered {status}: {body[:300]!r}")
+    check_object(server, f"{OBJECTS}/{OBJECT_GET_NAME}")
+
+
+def check_object(server: Server, path: str) -> None:
+    """BenchError unless HEAD says the object holds OBJECT_BODY (its size and MD5)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("HEAD", path, headers=TOKEN)
+        response = conn.getresponse()
+        response.read()
+        size, etag = response.getheader("Content-Length"), response.getheader("ETag")
+    finally:
+        conn.close()
+    if response.status != 200 or size != str(OBJECT_BYTES) or etag != OBJECT_MD5:
+        raise BenchError(
+            f"{server.name}: HEAD {path} answered {response.status}, {size} bytes, ETag {etag}"
+            f" (expected 200, {OBJECT_BYTES}, {OBJECT_MD5})"
+        )

@@ -1,6 +1,8 @@
-"""Smoke tests of bench/run.py: ~1 s runs (PATCH, the events feeds) produce a table.
+"""Smoke tests of bench/run.py: ~1 s runs (PATCH, the events feeds, the object rows) produce a
+table, and rss64 (a 64 MiB upload) measures the memory store's worker.
 
-It checks the harness (servers start and stop, wrk runs, its output parses), never speed.
+It checks the harness (servers start and stop, wrk runs, its output parses), never speed; the
+one bound it puts on a number is rss64's on memory: an upload held twice fails it.
 """
 
 from __future__ import annotations
@@ -97,3 +99,84 @@ def test_baseline_feed_pages_are_the_stubs_bytes(tmp_path: Path, store: str) -> 
         assert [a.status_code for a in answers] == [200, 200], path
         assert answers[0].get_json()["events"] == []
         assert answers[0].data == answers[1].data
+
+
+def test_quick_object_rows_make_a_table(tmp_path: Path) -> None:
+    """The object rows: 1 MiB PUTs answered 201 and GETs 200 with the whole object, on both sides."""
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (bench/setup.sh installs it)")
+    table = run_quick(tmp_path, "objput-memory,objget-memory")
+    results = json.loads((tmp_path / "latest.json").read_text())
+    rows = {row["id"]: row for row in results["rows"]}
+    assert sorted(rows) == ["objget-memory", "objput-memory"], table
+    for row in rows.values():
+        assert row["status"] == "ok", table
+        for side in (row["stub"], row["baseline"]):
+            assert side["rps"] > 0 and side["non_2xx"] == 0 and side["socket_errors"] == 0, table
+        assert row["ratio"] > 0 and row["cpu_ratio"] > 0, table
+    # Every GET carried the whole object (the bench checks it too, and fails the row if not).
+    got = rows["objget-memory"]["stub"]
+    assert got["read_bytes"] >= got["requests"] * 2**20 * 0.99, table
+    assert "| PUT a 1 MiB object | memory | " in table
+    assert "| GET a 1 MiB object | memory | " in table
+    assert "-c4`" in table
+
+
+def test_quick_rss64_does_not_hold_the_object_twice(tmp_path: Path) -> None:
+    """rss64: the memory store's worker grows by the object (about 1x, not 2x), SQLite's far less."""
+    table = run_quick(tmp_path, "rss64")
+    entries = json.loads((tmp_path / "latest.json").read_text())["rss64"]
+    memory = [e for e in entries if e["config"] == "memory"]
+    assert [e.get("framing") for e in memory] == ["Content-Length", "chunked"], table
+    for entry in memory:
+        assert 0.9 < entry["growth_ratio"] < 1.5, table
+        assert entry["rss_after_bytes"] - entry["rss_before_bytes"] >= 0.9 * entry["object_bytes"], table
+    for entry in entries:
+        if entry["config"] == "sqlite" and "status" not in entry:
+            assert entry["growth_ratio"] < 0.5, table
+    assert "## Peak RSS during a 64 MiB upload (1 worker)" in table
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_baseline_objects_are_the_stubs_bytes(tmp_path: Path, store: str) -> None:
+    """The baseline's upload answers the stub's ETag for the same bytes, and its download is the
+    stub's seeded object byte for byte."""
+    from bench import baseline_app
+    from bench.scenarios import OBJECT_BODY, OBJECT_MD5, SCENARIO_BY_KEY
+    from bench.servers import object_document
+    from logfiles import Settings, create_app
+
+    url = "memory" if store == "memory" else f"sqlite:///{tmp_path / 'objects.db'}"
+    stub = create_app(Settings(store_url=url)).test_client()
+    assert stub.post("/_control/state", json=object_document()).status_code == 200
+    bare = baseline_app.app.test_client()
+    put, get = SCENARIO_BY_KEY["objput"], SCENARIO_BY_KEY["objget"]
+    assert put.body == OBJECT_BODY and len(OBJECT_BODY) == 2**20
+    for client in (stub, bare):
+        answer = client.put(put.path, data=put.body, headers=dict(put.headers))
+        assert answer.status_code == put.status == 201
+        assert answer.headers["ETag"] == OBJECT_MD5
+        answer = client.get(get.path, headers=dict(get.headers))
+        assert answer.status_code == get.status == 200
+        assert answer.data == OBJECT_BODY
+    assert (REPO / "bench/lua/objput.lua").read_text().count('string.rep("0123456789abcdef", 65536)') == 1
+    assert OBJECT_BODY == b"0123456789abcdef" * 65536
+
+
+def test_wrk_report_bytes_read() -> None:
+    from bench.load import parse_wrk
+
+    report = """Running 1s test @ http://127.0.0.1:1/x
+  2 threads and 4 connections
+  Latency Distribution
+     50%    5.00ms
+     75%    6.00ms
+     90%    7.00ms
+     99%    9.00ms
+  700 requests in 1.00s, 700.12MB read
+Requests/sec:    699.50
+Transfer/sec:    699.00MB
+"""
+    result = parse_wrk(report)
+    assert result.requests == 700
+    assert result.read_bytes == 700.12 * 2**20
