@@ -83,7 +83,7 @@ class SqliteControl:
     def count_states(
         self, project_id: str | None = None, agent_id: str | None = None
     ) -> dict[LogFileState, int]:
-        """GROUP BY over the (agent_id, state) index (migration 6): the table itself is not read."""
+        """GROUP BY in the order of the (agent_id, state) index (migration 6): no table row is read."""
         with self._db.read() as db:
             if agent_id is not None:
                 if project_id is None:
@@ -97,13 +97,15 @@ class SqliteControl:
             elif project_id is not None:
                 found = db.execute(
                     "SELECT l.state, count(*) FROM agents AS a JOIN logfiles AS l ON l.agent_id = a.id"
-                    " WHERE a.project_id = ? GROUP BY l.state",
+                    " WHERE a.project_id = ? GROUP BY a.seq, l.state",
                     (project_id,),
                 ).fetchall()
             else:
-                found = db.execute("SELECT state, count(*) FROM logfiles GROUP BY state").fetchall()
+                # Grouped in the index's own order (no sort), then summed here.
+                found = db.execute("SELECT state, count(*) FROM logfiles GROUP BY agent_id, state").fetchall()
         counts = no_states()
-        counts.update((LogFileState(state), count) for state, count in found)
+        for state, count in found:
+            counts[LogFileState(state)] += count
         return counts
 
     # The journal.
