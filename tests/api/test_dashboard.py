@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from logfiles import Settings, create_app
+from logfiles.errors import NotFound
 from tests.conftest import Api, assert_fault
 
 DASHBOARD = "/_control/dashboard"
@@ -415,3 +416,20 @@ def test_a_dashboard_app_serves_its_files_from_the_package(app: Flask) -> None:
         assert get(other.test_client(), f"{DASHBOARD}/static/dashboard.css")[0] == 200
     finally:
         other.extensions["logfiles"].store.close()
+
+
+def test_an_agent_deleted_while_its_page_is_read_shows_no_counts(
+    api: Api, app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(api, {"agents": [{"id": "a1", "project_id": "p"}], "logfiles": [{"agent_id": "a1"}]})
+    store = app.extensions["logfiles"].store
+    counted = store.count_states
+
+    def deleted_meanwhile(project_id: str | None = None, agent_id: str | None = None) -> Any:
+        if agent_id == "a1":
+            raise NotFound("The agent does not exist.", ["agent_id: gone"])
+        return counted(project_id, agent_id)
+
+    monkeypatch.setattr(store, "count_states", deleted_meanwhile)
+    text = html(fragment(client, "agents"))
+    assert re.findall(r'<td class="num">([\d,]+)</td>', text) == ["0", "0", "0"]

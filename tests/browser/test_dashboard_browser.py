@@ -40,7 +40,10 @@ def patch_state(server: LiveServer, agent_id: str, logfile_id: str, state: str) 
 
 
 @pytest.fixture
-def server(launch: Callable[..., LiveServer]) -> LiveServer:
+def server(launch: Callable[..., LiveServer], request: pytest.FixtureRequest, tmp_path: Path) -> LiveServer:
+    """The memory store; `sqlite` (indirect parameter): two workers sharing one SQLite file."""
+    if getattr(request, "param", "memory") == "sqlite":
+        return launch(env={"LOGFILES_STORE": f"sqlite:///{tmp_path / 'stub.db'}", "LOGFILES_WORKERS": "2"})
     return launch()
 
 
@@ -58,6 +61,7 @@ def stub(server: LiveServer) -> StubClient:
     return client
 
 
+@pytest.mark.parametrize("server", ["memory", "sqlite"], indirect=True)
 def test_the_logfile_table_follows_an_agents_patch(
     server: LiveServer, stub: StubClient, page: Page, console: ConsoleLog
 ) -> None:
