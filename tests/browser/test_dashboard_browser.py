@@ -114,6 +114,10 @@ def test_requesting_a_logfile_and_paging_from_the_page(
 def test_a_fault_added_in_the_form_fails_the_next_call_and_shows_in_tail_and_timeline(
     server: LiveServer, stub: StubClient, page: Page, console: ConsoleLog
 ) -> None:
+    before = requests.get(
+        f"{server.url}/v2/{PROJECT}/agents/agent-2", headers={"X-Auth-Token": "t"}, timeout=10
+    )
+    assert before.status_code == 200
     page.goto(dashboard(server, "faults"))
     form = page.locator("#fault-form")
     form.locator('input[name="method"]').fill("GET")
@@ -142,6 +146,17 @@ def test_a_fault_added_in_the_form_fails_the_next_call_and_shows_in_tail_and_tim
     expect(failed).to_contain_text(rule["id"][:8])
     expect(page.locator("#timeline-panel svg.timeline")).to_have_attribute("data-5xx", "1", timeout=WAIT_MS)
     expect(page.locator("#timeline-panel rect.col.s5xx")).to_have_count(1)
+
+    rows = page.locator("#tail-rows tr[data-seq]")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#timeline-panel svg.timeline")).to_have_attribute("data-2xx", "1")
+    journal_filter = page.locator("#journal-filter")
+    journal_filter.locator('input[name="status"]').fill("503")
+    journal_filter.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1, timeout=WAIT_MS)
+    journal_filter.locator('input[name="status"]').fill("")
+    journal_filter.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(2, timeout=WAIT_MS)
 
     failed.click()
     detail = page.locator("#request-detail")
@@ -270,4 +285,28 @@ def test_no_token_no_prompt(server: LiveServer, page: Page, console: ConsoleLog)
     expect(page.locator("#main")).to_be_visible()
     expect(page.locator("#token-form")).to_be_hidden()
     expect(page.locator("#live")).to_have_text("live", timeout=WAIT_MS)
+    assert console.errors == []
+
+
+def test_polling_stops_while_the_tab_is_hidden(server: LiveServer, page: Page, console: ConsoleLog) -> None:
+    polls: list[str] = []
+    page.on("request", lambda sent: polls.append(sent.url) if "/dashboard/requests" in sent.url else None)
+    page.goto(dashboard(server, "requests"))
+    expect(page.locator("#live")).to_have_text("live", timeout=WAIT_MS)
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {value: true, configurable: true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    expect(page.locator("#live")).to_have_text("paused")
+    page.wait_for_timeout(500)  # a poll under way may still end
+    seen = len(polls)
+    page.wait_for_timeout(2500)
+    assert len(polls) == seen
+    page.evaluate(
+        "Object.defineProperty(document, 'hidden', {value: false, configurable: true});"
+        "document.dispatchEvent(new Event('visibilitychange'))"
+    )
+    expect(page.locator("#live")).to_have_text("live", timeout=WAIT_MS)
+    page.wait_for_timeout(1500)
+    assert len(polls) > seen
     assert console.errors == []

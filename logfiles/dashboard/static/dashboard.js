@@ -174,7 +174,7 @@
       if (view.tab === "requests") await refreshTimeline();
       if (view.tab === "agents" && due) await refreshAgents().catch(forgetAgent);
       if (view.tab === "faults" && due) await fill($("#faults-panel"), "faults");
-      $("#live").textContent = "live";
+      if (view.running) $("#live").textContent = "live";
     } catch (error) {
       if (!(error instanceof Failure && error.status === 401)) {
         $("#live").textContent = "error";
