@@ -133,3 +133,12 @@ def test_schema_5_file_gains_journal_latency_and_the_state_index(tmp_path: Path)
         assert "logfiles_agent_state" in names
     finally:
         db.close()
+
+
+def test_sqlite_list_all_agents_refuses_a_negative_limit(tmp_path: Path) -> None:
+    store = SqliteStore.open(tmp_path / "x.db")
+    try:
+        with pytest.raises(ValueError, match="limit must be 0 or more"):
+            store.list_all_agents(-1)
+    finally:
+        store.close()
