@@ -129,6 +129,7 @@
     if (!restart && view.lastSeq !== null) params.set("after", view.lastSeq);
     const response = await send(`${BASE}/requests?${params}`);
     const html = await response.text();
+    if (!restart && filter !== view.journal) return false; // the filter changed meanwhile
     const last = response.headers.get("X-Last-Seq");
     const changed = last !== String(view.lastSeq);
     const rows = $("#tail-rows");
