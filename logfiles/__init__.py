@@ -21,7 +21,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Flask is imported here, not at the top, so that the pure core never loads it.
     from flask import Flask
 
-    from .api import agents, control, cors, errors, events, identity, logfiles, meta, objects, pipeline
+    from .api import (
+        agents,
+        control,
+        cors,
+        dashboard,
+        errors,
+        events,
+        identity,
+        logfiles,
+        meta,
+        objects,
+        pipeline,
+    )
     from .api.jsonio import OrjsonProvider
     from .api.routing import AgentIdConverter, IdConverter, ObjectNameConverter
 
@@ -49,5 +61,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(identity.bp)
     if settings.control:
         app.register_blueprint(control.bp)
+        app.register_blueprint(dashboard.bp)  # a page over the control plane: /_control/dashboard
     errors.register(app)
     return app

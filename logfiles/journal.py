@@ -48,6 +48,9 @@ class JournalEntry:
     status: int
     fault: str | None = None  # id of the fault rule that answered, if one did
     seq: int = 0  # order of arrival, given by the store
+    # From the start of the request to its entry, in milliseconds: a latency rule's wait shows
+    # here. None only for entries an older SQLite file kept from before it was measured.
+    latency_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,7 @@ def _entry_body(entry: JournalEntry) -> dict[str, Any]:
         "body": entry.body,
         "status": entry.status,
         "fault": entry.fault,
+        "latency_ms": entry.latency_ms,
     }
 
 

@@ -8,6 +8,9 @@ follows it, hooks first (installed here, in this order), then the view:
    service's, as step 1 sees them, plus `/` and `/openapi.json`) with an allowed `Origin`
    and an `Access-Control-Request-Method` that is one of the route's methods gets its answer
    made (204 and flask-cors's headers), to be sent at step 3. Nothing is answered yet.
+   Then **start** (`note_start`, only with the control plane on): the request's monotonic
+   start time, from which its journal entry's `latency_ms` is measured (a latency rule's
+   wait included).
 1. **Fault rules** (`inject_fault`, only with the control plane on): a rule whose method,
    path glob and header match a request to the service (`/v2`, Identity's `/v2.0/` and the
    object store's `/cloudfiles/`) answers it before anything else looks at the request,
@@ -32,9 +35,9 @@ follows it, hooks first (installed here, in this order), then the view:
    (its status's `online`); best effort, as the journal.
 6. **Journal** (`record_request`, after the view or the error handler): every request to
    the service (as step 1 sees them, preflights included; an upload's bytes left out), with
-   the status it got and the fault rule that fired, if one did. A dropped connection is
-   journaled (status 0) before its socket closes. The journal is best effort: an entry that
-   cannot be written is logged and lost, and the answer stands.
+   the status it got, its latency (from step 0) and the fault rule that fired, if one did. A
+   dropped connection is journaled (status 0) before its socket closes. The journal is best
+   effort: an entry that cannot be written is logged and lost, and the answer stands.
 7. **CORS headers** (`cors.add_headers`, after the view or the error handler, only with
    LOGFILES_CORS_ORIGINS set): every answer on a CORS route to an allowed `Origin` (fault
    rules' and errors' included) gets `Access-Control-Allow-Origin` and
@@ -76,6 +79,11 @@ OBSERVED_PREFIXES = ("/v2.0/", "/cloudfiles/")
 def is_observed(path: str) -> bool:
     """Whether fault rules and the journal see requests to `path`: the service's, not the control plane's."""
     return is_contract(path) or path.startswith(OBSERVED_PREFIXES)
+
+
+def note_start() -> None:
+    """Step 0: when the request began, for the journal's latency (first hook, so all is counted)."""
+    g.started = time.monotonic()
 
 
 def inject_fault() -> Response | None:
@@ -186,6 +194,7 @@ def journal(status: int) -> bool:
             body=body_text(data),
             status=status,
             fault=g.get("fault"),
+            latency_ms=_latency_ms(),
         )
         rt.store.record_request(entry, rt.settings.journal_size)
     except Exception:
@@ -194,6 +203,12 @@ def journal(status: int) -> bool:
         log.warning("journal entry lost for %s %s", request.method, request.path, exc_info=True)
         return False
     return True
+
+
+def _latency_ms() -> float | None:
+    """Milliseconds since `note_start`, to the microsecond; None if it did not run."""
+    started: float | None = g.get("started")
+    return None if started is None else round((time.monotonic() - started) * 1000, 3)
 
 
 def _body_for_journal() -> bytes:
@@ -217,6 +232,7 @@ def _body_for_journal() -> bytes:
 def install(app: Flask, control: bool) -> None:
     """Register the hooks in the order above; faults and the journal only with the control plane."""
     if control:
+        app.before_request(note_start)
         app.before_request(inject_fault)
     app.before_request(check_host)
     app.before_request(check_route)

