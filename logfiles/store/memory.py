@@ -10,6 +10,7 @@ from collections import Counter, deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from ..auth import TOKEN_LIFETIME, IssuedToken
 from ..clock import REAL_TIME, ClockSetting
@@ -145,6 +146,20 @@ def _walk(events: list[Event], query: EventQuery) -> Iterator[Event]:
     start = 0 if query.marker is None else bisect.bisect_right(events, query.marker, key=_event_id)
     # islice would step over the first `start` items one by one: index from the marker.
     return (events[i] for i in range(start, len(events)))
+
+
+_Item = TypeVar("_Item")
+
+
+def _page_after(items: dict[str, _Item], marker: str | None, limit: int) -> Page[_Item]:
+    """Up to `limit` of `items` (in insertion order) after the key `marker`, and whether more follow."""
+    keys = iter(items)
+    if marker is not None:
+        for key in keys:
+            if key == marker:
+                break
+    chosen = [items[key] for key in itertools.islice(keys, limit + 1)]
+    return Page(chosen[:limit], len(chosen) > limit)
 
 
 class _Rows:
@@ -308,13 +323,7 @@ class MemoryStore(MemoryObjects):
             logfiles = self._logfiles_of(project_id, agent_id)
             if marker is not None and marker not in logfiles:
                 raise marker_not_found(marker)
-            values = iter(logfiles.values())
-            if marker is not None:
-                for logfile in values:
-                    if logfile.id == marker:
-                        break
-            items = list(itertools.islice(values, limit + 1))
-        return Page(items[:limit], len(items) > limit)
+            return _page_after(logfiles, marker, limit)
 
     def update_logfile(
         self,
@@ -413,13 +422,7 @@ class MemoryStore(MemoryObjects):
         with self._lock:
             if marker is not None and marker not in self._agents:
                 raise any_agent_marker_not_found(marker)
-            values = iter(self._agents.values())
-            if marker is not None:
-                for agent in values:
-                    if agent.id == marker:
-                        break
-            items = list(itertools.islice(values, limit + 1))
-        return Page(items[:limit], len(items) > limit)
+            return _page_after(self._agents, marker, limit)
 
     def count_states(
         self, project_id: str | None = None, agent_id: str | None = None
