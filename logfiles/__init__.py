@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from .auth import load_tokens
-from .config import MAX_BODY_BYTES, Settings
+from .config import DEFAULT_TEMP_URL_KEY, MAX_BODY_BYTES, Settings
 from .errors import ConfigError
 from .runtime import Runtime
 from .store import open_store
@@ -39,6 +40,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or Settings.from_env()
     tokens = load_tokens(settings.tokens_file)
+    if not tokens.open and settings.temp_url_key == DEFAULT_TEMP_URL_KEY:
+        # With tokens, the source's default key would let anyone sign a temp URL.
+        settings = dataclasses.replace(settings, temp_url_key=tokens.derived_key())
     store = open_store(settings.store_url)
 
     app = Flask(__name__)

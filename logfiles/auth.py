@@ -126,6 +126,14 @@ class TokenRegistry:
     def open(self) -> bool:
         return not self.grants
 
+    def derived_key(self) -> str:
+        """A temp URL key made from the configured tokens: the same in every worker and at
+        every start with the same file, and unknown to whoever does not hold the tokens (the
+        built-in default key is in the source, so with a tokens file it would let anyone
+        sign a temp URL)."""
+        material = "\n".join(sorted(self.grants)).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(b"logfiles temp url key:" + material).hexdigest()
+
     def identify(
         self,
         token: str,

@@ -19,7 +19,15 @@ from urllib.parse import quote
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from .auth import MAX_CREDENTIAL_LENGTH, TOKEN_LIFETIME, Grant, IssuedLookup, IssuedToken, TokenRegistry
+from .auth import (
+    MAX_CREDENTIAL_LENGTH,
+    TOKEN_LIFETIME,
+    Grant,
+    IssuedLookup,
+    IssuedToken,
+    TokenRegistry,
+    may_be_issued,
+)
 from .errors import Invalid, Unauthorized
 from .model import format_time
 
@@ -34,7 +42,7 @@ PASSWORD_MEMBER = "passwordCredentials"  # noqa: S105
 API_KEY_MEMBER = "RAX-KSKEY:apiKeyCredentials"
 TOKEN_MEMBER = "token"  # noqa: S105
 # The members of a request body that hold secrets: the journal never shows their values.
-SECRET_MEMBERS = frozenset({"password", "apiKey"})
+SECRET_MEMBERS = frozenset({"password", "apiKey", "token"})  # token: its id is a token
 _SHOWN = 64  # how much of a client's text an error message repeats
 
 
@@ -147,6 +155,10 @@ class Access:
     user_id: str
     username: str
     grant: Grant
+    # A token the service issued, traded in (token credentials): the new one keeps its agent
+    # and its expiry, as Keystone's does, so a deleted agent's tokens all go and none is
+    # renewed forever by trading it in.
+    traded: IssuedToken | None = None
 
 
 def user_id(username: str) -> str:
@@ -209,7 +221,10 @@ def _by_token(
     # The user configured beside a token is the token's; else the project stands for it.
     user = next((u for u in registry.users.values() if u.token == credentials.secret), None)
     username = user.username if user is not None else grant.project_id
-    return Access(user_id(username), username, grant)
+    traded = None
+    if credentials.secret not in registry.grants and issued is not None and may_be_issued(credentials.secret):
+        traded = issued(credentials.secret)
+    return Access(user_id(username), username, grant, traded)
 
 
 def _same(expected: str, given: str) -> bool:
@@ -248,6 +263,9 @@ def _check_usable_project(project: str, where: str) -> None:
 def issue(access: Access, token_id: str, now: datetime) -> IssuedToken:
     """The new token: the user's project and roles, for 24 h of service-clock time."""
     grant = access.grant
+    if access.traded is not None:
+        traded = access.traded
+        return IssuedToken(token_id, grant.project_id, grant.roles, traded.expires, traded.agent_id)
     return IssuedToken(token_id, grant.project_id, grant.roles, now + TOKEN_LIFETIME, agent_id=None)
 
 

@@ -275,7 +275,9 @@ def _drop_on_read_timeout(app: WsgiApp, log: Any) -> WsgiApp:
             log.warning(
                 "Dropped %s %s from %s: no body data within %g s",
                 environ.get("REQUEST_METHOD"),
-                environ.get("RAW_URI"),
+                str(environ.get("RAW_URI", "")).split("?", 1)[
+                    0
+                ],  # the path: a query may hold a temp URL signature
                 environ.get("REMOTE_ADDR"),
                 READ_TIMEOUT,
             )

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema
 
 from ..clock import ClockCommand, ClockSetting
-from ..errors import Unauthorized
+from ..errors import Forbidden, Unauthorized
 from ..journal import JournalEntry
 from ..model import format_time
 from ..schemas import (
@@ -30,8 +30,27 @@ CONTROL_MAX_BODY = 256 * 1024 * 1024
 MAX_LISTED_IDS = 1000
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @bp.before_request
 def require_control_token() -> None:
+    """The control token when one is set; and, for a change, no other site's page.
+
+    A browser sends a form POST to any origin without asking first, so a page elsewhere could
+    reset an open control plane: a change whose `Origin` is not this server's, or that the
+    browser marks `Sec-Fetch-Site: cross-site`, is refused (403). Clients that are not
+    browsers (curl, the CLI, test suites) send neither header.
+    """
+    if request.method not in SAFE_METHODS:
+        origin = request.headers.get("Origin")
+        if (origin is not None and origin != request.host_url.rstrip("/")) or request.headers.get(
+            "Sec-Fetch-Site"
+        ) == "cross-site":
+            raise Forbidden(
+                "The control plane takes no changes from another site's page.",
+                [f"Origin: '{(origin or '')[:64]}' is not this server's ({request.host_url.rstrip('/')})"],
+            )
     expected = runtime().settings.control_token
     given = request.headers.get("X-Control-Token", "")
     if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):

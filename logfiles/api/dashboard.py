@@ -251,7 +251,7 @@ def request_detail(seq: str) -> Response:
 def _shown_body(entry: JournalEntry) -> str:
     try:
         return json.dumps(json.loads(entry.body), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return entry.body
 
 

@@ -205,7 +205,16 @@ def download(project_id: str, container: str, name: str) -> Response:
     response.headers["Content-Type"] = info.content_type
     response.headers["Content-Length"] = str(info.bytes)
     response.set_etag(info.hash)
-    if not is_resource_modified(request.environ, etag=info.hash, last_modified=info.last_modified):
+    if_match = request.if_match
+    if if_match and not if_match.star_tag and not if_match.contains(info.hash):
+        if stream is not None:
+            stream.close()
+        raise PreconditionFailed(
+            "The object's ETag is none of If-Match's.", [f"If-Match: the object's ETag is {info.hash}"]
+        )
+    # Decided: werkzeug's make_conditional would answer a held If-Match with 412 all the same.
+    request.environ.pop("HTTP_IF_MATCH", None)
+    if not _modified(info):
         # RFC 9110 13.2.2: If-None-Match (or If-Modified-Since) is decided before Range.
         if stream is not None:
             stream.close()
@@ -228,6 +237,12 @@ def download(project_id: str, container: str, name: str) -> Response:
         stream.close()
     response.headers["ETag"] = info.hash  # Swift sends it unquoted
     return response
+
+
+def _modified(info: ObjectInfo) -> bool:
+    """Whether If-None-Match / If-Modified-Since let the object through (If-Match is decided
+    before, and taken out of the environ: werkzeug would take it for "not modified")."""
+    return is_resource_modified(request.environ, etag=info.hash, last_modified=info.last_modified)
 
 
 def _settle_range(size: int) -> None:
@@ -268,27 +283,16 @@ class _ClosingFile(FileWrapper):
 
 @bp.route("/<container>/<object:name>", methods=["PUT"])
 def upload(project_id: str, container: str, name: str) -> Response:
-    _allow_object(project_id)
-    _names(container, name)
-    rt = runtime()
-    limit = rt.settings.max_object_bytes
     length = request.content_length
-    chunked = bool(request.environ.get("wsgi.input_terminated"))
-    if length is None and not chunked:
-        raise LengthRequired(
-            "The upload needs a length.", ["Content-Length: missing, and the body is not chunked"]
-        )
+    # Not `wsgi.input_terminated`: gunicorn sets it on every request, chunked or not.
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     body = _Body(request.environ["wsgi.input"], length)
-    if length is not None and length > limit:
-        error = too_large(limit)
-        body.refuse(error)
-        raise error
     g.body = b""  # the journal notes the upload's headers, not its bytes
-    content_type = content_type_for(name, request.headers.get("Content-Type"))
-    upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")))
     try:
-        info = rt.store.put_object(project_id, container, name, content_type, upload, now())
+        info = _store_upload(project_id, container, name, body, length, chunked)
     except LogfilesError as exc:
+        # Every refusal, the token's and the names' too: the body's rest is read up to
+        # DRAIN_BYTES or the connection closes, never read whole by the server.
         body.refuse(exc)
         raise
     response = no_content(201)
@@ -308,6 +312,24 @@ def delete(project_id: str, container: str, name: str) -> Response:
 def _describe(response: Response, info: ObjectInfo) -> None:
     response.last_modified = info.last_modified
     response.headers["X-Timestamp"] = f"{info.last_modified.timestamp():.5f}"
+
+
+def _store_upload(
+    project_id: str, container: str, name: str, body: _Body, length: int | None, chunked: bool
+) -> ObjectInfo:
+    _allow_object(project_id)
+    _names(container, name)
+    rt = runtime()
+    limit = rt.settings.max_object_bytes
+    if length is None and not chunked:
+        raise LengthRequired(
+            "The upload needs a length.", ["Content-Length: missing, and the body is not chunked"]
+        )
+    if length is not None and length > limit:
+        raise too_large(limit)
+    content_type = content_type_for(name, request.headers.get("Content-Type"))
+    upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")))
+    return rt.store.put_object(project_id, container, name, content_type, upload, now())
 
 
 class _Body:
