@@ -411,7 +411,7 @@ def test_put_object_is_201_with_its_bytes_or_the_fault_of_a_check_and_a_reject_c
     errors = upload_errors(upload, container, name, found)
     if name == "" and valid_container(container):
         # `/{container}/` is the container itself: a PUT of it creates (or finds) the container.
-        assert_answer(answer, "PUT", {201, 202, 400, 404})
+        assert_answer(answer, "PUT", {201, 202, 400, 404, 412})
         assert state(client) == before
         return
     assert_answer(answer, "PUT", errors or {201})
