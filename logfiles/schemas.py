@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,11 +23,12 @@ from marshmallow import (
 )
 
 from .clock import ClockCommand
+from .errors import Invalid
 from .events import AGENT_ACTIVATE, Event, EventQuery
 from .faults import DEFAULT_PATH, FaultAction, FaultRule
 from .journal import JournalFilter
 from .model import STATES, TARGET_STATES, format_time, parse_time
-from .objects import LOG_CONTAINER, MAX_CONTAINER_NAME_BYTES, MAX_CONTENT_TYPE_LENGTH, MAX_OBJECT_NAME_BYTES
+from .objects import LOG_CONTAINER, MAX_CONTENT_TYPE_LENGTH, check_container_name, check_object_name
 
 
 class _Lenient(Schema):
@@ -563,13 +564,17 @@ class Base64Bytes(fields.Field[bytes]):
         return decoded
 
 
-def _utf8_bytes(low: int, high: int, what: str) -> Any:
-    def check(value: str) -> None:
-        size = len(value.encode("utf-8", "surrogatepass"))
-        if not low <= size <= high:
-            raise ValidationError(f"{what}: {low} to {high} bytes of UTF-8")
+def _domain_rule(check: Callable[[str], None]) -> Callable[[str], None]:
+    """A marshmallow validator that applies one of the model's own checks (objects.py), so a
+    seeded name meets the rule an upload meets, written once."""
 
-    return check
+    def validator(value: str) -> None:
+        try:
+            check(value)
+        except Invalid as exc:
+            raise ValidationError(exc.errors[0]) from None
+
+    return validator
 
 
 class SeedObjectSchema(Schema):
@@ -579,9 +584,9 @@ class SeedObjectSchema(Schema):
     project_id = fields.String(required=True, validate=_ID)
     container = fields.String(
         load_default=LOG_CONTAINER,
-        validate=[_utf8_bytes(1, MAX_CONTAINER_NAME_BYTES, "container"), validate.NoneOf([""])],
+        validate=_domain_rule(check_container_name),
     )
-    name = fields.String(required=True, validate=_utf8_bytes(1, MAX_OBJECT_NAME_BYTES, "name"))
+    name = fields.String(required=True, validate=_domain_rule(check_object_name))
     bytes = StrictInteger(validate=validate.Range(0, None))
     hash = fields.String(validate=validate.Regexp("^[0-9a-f]{32}$"))
     content_type = fields.String(validate=validate.Length(min=1, max=MAX_CONTENT_TYPE_LENGTH))
@@ -590,8 +595,6 @@ class SeedObjectSchema(Schema):
 
     @validates_schema
     def consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "/" in data.get("container", ""):
-            raise ValidationError("no '/' in a container name", "container")
         content = data.get("content_base64")
         if content is None:
             return

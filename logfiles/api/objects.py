@@ -47,7 +47,6 @@ from .checks import DRAIN_BYTES
 
 bp = Blueprint("objects", __name__, url_prefix="/cloudfiles/v1/MossoCloudFS_<project_id>")
 
-PREFIX = "/cloudfiles/"
 _ACTIONS = {"GET": Action.READ, "HEAD": Action.READ, "PUT": Action.CREATE, "DELETE": Action.DELETE}
 _TEMP_URL_PARAMS = ("temp_url_sig", "temp_url_expires")
 _LIMIT_DIGITS = 9
@@ -96,12 +95,16 @@ def _names(container: str, name: str | None = None) -> None:
         check_object_name(name)
 
 
-def _check_utf8(where: str, raw: bytes) -> None:
+def _is_utf8(raw: bytes) -> bool:
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = "\x00"
-    if "\x00" in text:
+        return False
+    return True
+
+
+def _check_utf8(where: str, raw: bytes) -> None:
+    if b"\x00" in raw or not _is_utf8(raw):
         raise PreconditionFailed("Invalid UTF8 or contains NULL", [f"{where}: not UTF-8, or holds a NUL"])
 
 

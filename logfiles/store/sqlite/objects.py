@@ -276,7 +276,7 @@ class SqliteObjects:
         for (blob,) in old:
             _remove(self._blob(blob))
 
-    def clear_objects_after(self, blobs: Sequence[str]) -> None:
+    def _remove_blobs(self, blobs: Sequence[str]) -> None:
         """Remove the files of rows a committed reset deleted."""
         for blob in blobs:
             _remove(self._blob(blob))

@@ -299,7 +299,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM objects")
             db.execute("DELETE FROM containers")
-        self.clear_objects_after(blobs)
+        self._remove_blobs(blobs)
 
     def health(self) -> None:
         """Unavailable unless the file is the one opened and answers a query."""
