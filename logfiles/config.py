@@ -124,9 +124,21 @@ def check_secret(variable: str, value: str) -> None:
         raise ConfigError(variable, "must not start or end with spaces")
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
 def check_store_url(url: str) -> None:
-    """Accept `memory` or `sqlite:///<path>`; anything else stops start-up."""
+    """Accept `memory`, `sqlite:///<path>` or a libpq URL; anything else stops start-up."""
     if url == "memory":
+        return
+    if url.startswith(POSTGRES_SCHEMES):
+        from psycopg import Error
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(url)
+        except Error as exc:
+            raise ConfigError("LOGFILES_STORE", f"not a PostgreSQL URL: {exc}") from None
         return
     if url == "sqlite:///:memory:":
         raise ConfigError(
@@ -136,7 +148,10 @@ def check_store_url(url: str) -> None:
         )
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         return
-    raise ConfigError("LOGFILES_STORE", f"unknown store {url!r}; use 'memory' or 'sqlite:///<path>'")
+    raise ConfigError(
+        "LOGFILES_STORE",
+        f"unknown store {url!r}; use 'memory', 'sqlite:///<path>' or 'postgresql://user:password@host:port/database'",
+    )
 
 
 _HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")

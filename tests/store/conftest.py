@@ -11,10 +11,16 @@ from logfiles.store import FullStore, MemoryStore
 from logfiles.store.sqlite import SqliteStore
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FullStore]:
-    store: FullStore = (
-        MemoryStore() if request.param == "memory" else SqliteStore.open(tmp_path / "logfiles.db")
-    )
+    store: FullStore
+    if request.param == "memory":
+        store = MemoryStore()
+    elif request.param == "sqlite":
+        store = SqliteStore.open(tmp_path / "logfiles.db")
+    else:
+        from logfiles.store.postgres import PostgresStore
+
+        store = PostgresStore.open(request.getfixturevalue("pg_url"))
     yield store
     store.close()

@@ -1,0 +1,238 @@
+"""PostgreSQL control-plane state: import and export, the journal, fault rules, the clock.
+
+In the database, so that the control plane acts on every instance on every host at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+
+from ...clock import REAL_TIME, ClockSetting
+from ...events import Event
+from ...faults import FaultRule, HeaderSource, first_firing
+from ...journal import JournalEntry
+from ...model import Agent, LogFile, LogFileState
+from ..base import (
+    Page,
+    Snapshot,
+    agent_not_found,
+    any_agent_marker_not_found,
+    fault_not_found,
+    import_into,
+    no_states,
+)
+from . import rows
+from .connection import Database
+from .rows import dec, enc
+
+_Db = psycopg.Connection[Any]
+_JOURNAL_COLUMNS = "seq, time, method, path, query, headers, body, status, fault, latency_ms"
+# One statement records a request and trims the journal to the newest `keep`: one round trip.
+_RECORD = """
+    WITH entry AS (
+        INSERT INTO journal (time, method, path, query, headers, body, status, fault, latency_ms)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq
+    )
+    DELETE FROM journal WHERE seq <= (SELECT seq FROM entry) - %s
+"""
+
+
+class PostgresControl:
+    """The control plane's state, in the same database as everything else."""
+
+    _db: Database
+
+    def export_state(self) -> Snapshot:
+        """As in memory: agents in the order added, log files agent by agent, each in request
+        order, and events in number order."""
+
+        def run(db: _Db) -> Snapshot:
+            agents = [
+                rows.agent(row)
+                for row in db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents ORDER BY seq").fetchall()
+            ]
+            logfiles = [
+                rows.logfile(row)
+                for row in db.execute(
+                    "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
+                    " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
+                ).fetchall()
+            ]
+            events = [
+                rows.event(row)
+                for row in db.execute(f"SELECT {rows.EVENT_COLUMNS} FROM events ORDER BY id").fetchall()
+            ]
+            return Snapshot(agents, logfiles, events)
+
+        return self._db.read(run)
+
+    def import_state(
+        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+    ) -> None:
+        """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
+        self._db.write(lambda db: import_into(rows.PgRows(db), agents, logfiles, replace, events))
+
+    def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
+        found = self._db.statement(
+            "SELECT id, project_id FROM agents WHERE id = ANY(%s)", ([enc(i) for i in agent_ids],)
+        )
+        return {dec(row[0]): dec(row[1]) for row in found}
+
+    # The dashboard's reads.
+
+    def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+
+        def run(db: _Db) -> list[tuple[Any, ...]]:
+            after = 0
+            if marker is not None:
+                row = db.execute("SELECT seq FROM agents WHERE id = %s", (enc(marker),)).fetchone()
+                if row is None:
+                    raise any_agent_marker_not_found(marker)
+                after = row[0]
+            return db.execute(
+                f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE seq > %s ORDER BY seq LIMIT %s",
+                (after, limit + 1),
+            ).fetchall()
+
+        items = [rows.agent(row) for row in self._db.read(run)]
+        return Page(items[:limit], len(items) > limit)
+
+    def count_states(
+        self, project_id: str | None = None, agent_id: str | None = None
+    ) -> dict[LogFileState, int]:
+        def run(db: _Db) -> list[tuple[Any, ...]]:
+            if agent_id is not None:
+                if project_id is None:
+                    raise ValueError("an agent is counted within its project")
+                row = db.execute("SELECT project_id FROM agents WHERE id = %s", (enc(agent_id),)).fetchone()
+                if row is None or dec(row[0]) != project_id:
+                    raise agent_not_found(project_id, agent_id)
+                return db.execute(
+                    "SELECT state, count(*) FROM logfiles WHERE agent_id = %s GROUP BY state",
+                    (enc(agent_id),),
+                ).fetchall()
+            if project_id is not None:
+                return db.execute(
+                    "SELECT l.state, count(*) FROM agents AS a JOIN logfiles AS l ON l.agent_id = a.id"
+                    " WHERE a.project_id = %s GROUP BY l.state",
+                    (enc(project_id),),
+                ).fetchall()
+            return db.execute("SELECT state, count(*) FROM logfiles GROUP BY state").fetchall()
+
+        counts = no_states()
+        for state, count in self._db.read(run):
+            counts[LogFileState(state)] += int(count)
+        return counts
+
+    # The journal.
+
+    def record_request(self, entry: JournalEntry, capacity: int) -> None:
+        if capacity <= 0:  # keep none, but use up its number as the other stores do
+            self._db.statement("WITH n AS (SELECT nextval('journal_seq_seq')) DELETE FROM journal")
+            return
+        self._db.statement(
+            _RECORD,
+            (
+                rows.time_text(entry.time),
+                enc(entry.method),
+                enc(entry.path),
+                enc(entry.query),
+                json.dumps(dict(entry.headers)),
+                enc(entry.body),
+                entry.status,
+                entry.fault,
+                entry.latency_ms,
+                capacity,
+            ),
+        )
+
+    def list_requests(self) -> list[JournalEntry]:
+        found = self._db.statement(f"SELECT {_JOURNAL_COLUMNS} FROM journal ORDER BY seq")
+        return [
+            JournalEntry(
+                time=rows.time_value(row[1]),
+                method=dec(row[2]),
+                path=dec(row[3]),
+                query=dec(row[4]),
+                headers=json.loads(row[5]),
+                body=dec(row[6]),
+                status=row[7],
+                fault=row[8],
+                seq=int(row[0]),
+                latency_ms=row[9],
+            )
+            for row in found
+        ]
+
+    def clear_requests(self) -> None:
+        self._db.statement("DELETE FROM journal")
+
+    # Fault rules.
+
+    def add_fault(self, rule: FaultRule) -> None:
+        self._db.statement("INSERT INTO faults (id, rule) VALUES (%s, %s)", (rule.id, _rule_text(rule)))
+
+    def list_faults(self) -> list[FaultRule]:
+        return [_rule(row[0]) for row in self._db.statement("SELECT rule FROM faults ORDER BY seq")]
+
+    def delete_fault(self, fault_id: str) -> None:
+        def run(db: _Db) -> None:
+            if db.execute("DELETE FROM faults WHERE id = %s", (enc(fault_id),)).rowcount == 0:
+                raise fault_not_found(fault_id)
+
+        self._db.write(run, locked=False)
+
+    def clear_faults(self) -> None:
+        self._db.statement("DELETE FROM faults")
+
+    def trigger_fault(self, method: str, path: str, headers: HeaderSource) -> FaultRule | None:
+        """Match on a plain read; only when a rule matches, lock the rules and count it, so a
+        rule fires `times` times across every worker of every host."""
+        rules = [_rule(row[0]) for row in self._db.statement("SELECT rule FROM faults ORDER BY seq")]
+        if not any(rule.matches(method, path, headers) for rule in rules):
+            return None
+
+        def run(db: _Db) -> FaultRule | None:
+            found = db.execute("SELECT seq, rule FROM faults ORDER BY seq FOR UPDATE").fetchall()
+            current = [_rule(row[1]) for row in found]
+            updated, fired = first_firing(current, method, path, headers)
+            for row, before, after in zip(found, current, updated, strict=True):
+                if after is not before:
+                    db.execute("UPDATE faults SET rule = %s WHERE seq = %s", (_rule_text(after), row[0]))
+            return fired
+
+        return self._db.write(run, locked=False)
+
+    # The clock.
+
+    def get_clock(self) -> ClockSetting:
+        found = self._db.statement("SELECT frozen_at, offset_microseconds FROM clock")
+        if not found:
+            return REAL_TIME
+        frozen_at = None if found[0][0] is None else rows.time_value(found[0][0])
+        return ClockSetting(frozen_at=frozen_at, offset=timedelta(microseconds=int(found[0][1])))
+
+    def set_clock(self, setting: ClockSetting) -> None:
+        frozen_at = None if setting.frozen_at is None else rows.time_text(setting.frozen_at)
+        offset = setting.offset // timedelta(microseconds=1)  # exact: a timedelta is whole microseconds
+        self._db.statement(
+            "INSERT INTO clock (only_row, frozen_at, offset_microseconds) VALUES (1, %s, %s)"
+            " ON CONFLICT (only_row) DO UPDATE SET frozen_at = excluded.frozen_at,"
+            " offset_microseconds = excluded.offset_microseconds",
+            (frozen_at, offset),
+        )
+
+
+def _rule_text(rule: FaultRule) -> str:
+    return json.dumps(rule.as_fields())
+
+
+def _rule(text: str) -> FaultRule:
+    return FaultRule.from_fields(json.loads(text))

@@ -1,0 +1,254 @@
+"""How agents, log files, tokens and events map to PostgreSQL rows and back.
+
+PostgreSQL text holds neither NUL nor a lone surrogate, and an id is any path segment (a
+project `a%00b` is one). `enc` keeps every other string as it is and turns those few into
+an escape that no plain string can be (a leading \\x01, then JSON); `dec` undoes it.
+Names that must sort (object names, times) are never escaped: they cannot hold either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from ...auth import IssuedToken
+from ...events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event
+from ...model import Agent, LogFile, LogFileState
+from ..sqlite.rows import time_text, time_value
+
+AGENT_COLUMNS = (
+    "id, project_id, registered_time, registration, enabled, log_level, password_sha256, roles, last_heard"
+)
+LOGFILE_COLUMNS = "id, project_id, agent_id, date, state"
+TOKEN_COLUMNS = "id, project_id, agent_id, roles, expires"  # noqa: S105  (column names)
+EVENT_COLUMNS = "id, project_id, agent_id, time, event, details"
+
+_MARK = "\x01"
+
+_UPSERT_AGENT = (
+    f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
+    " registered_time = excluded.registered_time, registration = excluded.registration,"
+    " enabled = excluded.enabled, log_level = excluded.log_level,"
+    " password_sha256 = excluded.password_sha256, roles = excluded.roles, last_heard = excluded.last_heard"
+)
+_UPSERT_LOGFILE = (
+    f"INSERT INTO logfiles ({LOGFILE_COLUMNS}) VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (id, agent_id) DO UPDATE SET"
+    " project_id = excluded.project_id, date = excluded.date, state = excluded.state"
+)
+# New events take the next numbers from the counter row, in one statement; the row stays
+# locked until the transaction ends, so numbers are visible in the order they were taken.
+_INSERT_NEW_EVENTS = """
+    WITH counter AS (
+        UPDATE counters SET value = value + %(count)s WHERE name = 'events' RETURNING value
+    )
+    INSERT INTO events (id, project_id, agent_id, time, event, details)
+    SELECT counter.value - %(count)s + e.n, e.project_id, e.agent_id, e.time, e.event, e.details
+    FROM counter, unnest(
+        %(project_ids)s::text[], %(agent_ids)s::text[], %(times)s::text[],
+        %(names)s::text[], %(details)s::text[]
+    ) WITH ORDINALITY AS e (project_id, agent_id, time, event, details, n)
+    RETURNING 1
+"""
+# Past their lifetime or beyond the cap: two deletes, each along its own index.
+_TRIM_EVENTS = """
+    WITH aged AS (DELETE FROM events WHERE time < %s RETURNING 1),
+    capped AS (
+        DELETE FROM events WHERE id <= (SELECT value FROM counters WHERE name = 'events') - %s RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM aged) + (SELECT count(*) FROM capped)
+"""
+_INSERT_NUMBERED_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
+
+
+def enc(value: str) -> str:
+    """The text PostgreSQL keeps for `value` (itself, unless it holds NUL, \\x01 or a surrogate)."""
+    if "\x00" not in value and _MARK not in value:
+        if value.isascii():
+            return value
+        try:
+            value.encode()
+            return value
+        except UnicodeEncodeError:
+            pass
+    return _MARK + json.dumps(value)
+
+
+def dec(value: str) -> str:
+    return json.loads(value[1:]) if value.startswith(_MARK) else value
+
+
+def enc_opt(value: str | None) -> str | None:
+    return None if value is None else enc(value)
+
+
+def dec_opt(value: str | None) -> str | None:
+    return None if value is None else dec(value)
+
+
+class PgRows:
+    """One transaction's connection as the shared rules in base.py see it."""
+
+    def __init__(self, db: psycopg.Connection[Any]) -> None:
+        self.db = db
+
+    def put_agent(self, agent: Agent) -> None:
+        insert_agent(self.db, agent)
+
+    def drop_logfiles(self, agent_id: str) -> None:
+        self.db.execute("DELETE FROM logfiles WHERE agent_id = %s", (enc(agent_id),))
+
+    def stored_agents(self, agent_ids: set[str]) -> set[str]:
+        found = self.db.execute("SELECT id FROM agents WHERE id = ANY(%s)", ([enc(i) for i in agent_ids],))
+        return {dec(row[0]) for row in found}
+
+    def stored_logfiles(self, logfile_ids: set[str]) -> set[str]:
+        found = self.db.execute(
+            "SELECT id FROM logfiles WHERE id = ANY(%s)", ([enc(i) for i in logfile_ids],)
+        )
+        return {dec(row[0]) for row in found}
+
+    def stored_events(self, event_ids: set[int]) -> set[int]:
+        found = self.db.execute("SELECT id FROM events WHERE id = ANY(%s)", (list(event_ids),))
+        return {int(row[0]) for row in found}
+
+    def clear(self) -> None:
+        self.db.execute("DELETE FROM logfiles; DELETE FROM tokens; DELETE FROM events; DELETE FROM agents")
+
+    def put_logfiles(self, logfiles: Sequence[LogFile]) -> None:
+        with self.db.cursor() as cursor:
+            cursor.executemany(_UPSERT_LOGFILE, [logfile_values(lf) for lf in logfiles])
+
+    def put_events(self, events: Sequence[Event]) -> None:
+        insert_events(self.db, events)
+
+
+def insert_agent(db: psycopg.Connection[Any], agent: Agent) -> None:
+    """Insert, or overwrite in place (keeping `seq`, hence the export order) under a known id."""
+    db.execute(
+        _UPSERT_AGENT,
+        (
+            enc(agent.id),
+            enc(agent.project_id),
+            time_text(agent.registered_time),
+            json.dumps(dict(agent.registration)),
+            agent.enabled,
+            agent.log_level,
+            agent.password_sha256,
+            None if agent.roles is None else json.dumps(list(agent.roles)),
+            None if agent.last_heard is None else time_text(agent.last_heard),
+        ),
+    )
+
+
+def insert_logfile(db: psycopg.Connection[Any], logfile: LogFile) -> None:
+    db.execute(_UPSERT_LOGFILE, logfile_values(logfile))
+
+
+def logfile_values(logfile: LogFile) -> tuple[str, str, str, str, str]:
+    return (
+        enc(logfile.id),
+        enc(logfile.project_id),
+        enc(logfile.agent_id),
+        time_text(logfile.date),
+        logfile.state.value,
+    )
+
+
+def insert_events(db: psycopg.Connection[Any], events: Sequence[Event]) -> None:
+    """Number new events in order (an imported one keeps its own number, and the counter
+    moves past it, as SQLite's AUTOINCREMENT does), then drop those past their lifetime or
+    beyond the cap. New events in a row go in one statement."""
+    if not events:
+        return
+    run: list[Event] = []
+    for e in [*events, None]:
+        if e is not None and not e.id:
+            run.append(e)
+            continue
+        if run:
+            _insert_new(db, run)
+            run = []
+        if e is not None:
+            db.execute(
+                _INSERT_NUMBERED_EVENT,
+                (e.id, enc(e.project_id), enc_opt(e.agent_id), time_text(e.time), e.event, _details(e)),
+            )
+            db.execute("UPDATE counters SET value = greatest(value, %s) WHERE name = 'events'", (e.id,))
+    newest = max(e.time for e in events)
+    db.execute(_TRIM_EVENTS, (time_text(newest - EVENT_LIFETIME), MAX_EVENTS_KEPT))
+
+
+def _insert_new(db: psycopg.Connection[Any], fresh: Sequence[Event]) -> None:
+    db.execute(
+        _INSERT_NEW_EVENTS,
+        {
+            "count": len(fresh),
+            "project_ids": [enc(e.project_id) for e in fresh],
+            "agent_ids": [enc_opt(e.agent_id) for e in fresh],
+            "times": [time_text(e.time) for e in fresh],
+            "names": [e.event for e in fresh],
+            "details": [_details(e) for e in fresh],
+        },
+    )
+
+
+def _details(event: Event) -> str:
+    return json.dumps(dict(event.details))
+
+
+def event(row: Sequence[Any]) -> Event:
+    return Event(
+        id=int(row[0]),
+        project_id=dec(row[1]),
+        agent_id=dec_opt(row[2]),
+        time=time_value(row[3]),
+        event=row[4],
+        details=json.loads(row[5]),
+    )
+
+
+def token_values(token: IssuedToken) -> tuple[Any, ...]:
+    roles = None if token.roles is None else json.dumps(list(token.roles))
+    return (enc(token.id), enc(token.project_id), enc_opt(token.agent_id), roles, time_text(token.expires))
+
+
+def token(row: Sequence[Any]) -> IssuedToken:
+    return IssuedToken(
+        id=dec(row[0]),
+        project_id=dec(row[1]),
+        agent_id=dec_opt(row[2]),
+        roles=None if row[3] is None else tuple(json.loads(row[3])),
+        expires=time_value(row[4]),
+    )
+
+
+def agent(row: Sequence[Any]) -> Agent:
+    return Agent(
+        id=dec(row[0]),
+        project_id=dec(row[1]),
+        registered_time=time_value(row[2]),
+        registration=json.loads(row[3]),
+        enabled=bool(row[4]),
+        log_level=row[5],
+        password_sha256=row[6],
+        roles=None if row[7] is None else tuple(json.loads(row[7])),
+        last_heard=None if row[8] is None else time_value(row[8]),
+    )
+
+
+def logfile(row: Sequence[Any]) -> LogFile:
+    return LogFile(
+        id=dec(row[0]),
+        project_id=dec(row[1]),
+        agent_id=dec(row[2]),
+        date=time_value(row[3]),
+        state=LogFileState(row[4]),
+    )
+
+
+__all__ = ["dec", "enc", "time_text", "time_value"]

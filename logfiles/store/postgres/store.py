@@ -1,0 +1,331 @@
+"""PostgresStore: agents and log files in a database that several hosts share (psycopg 3)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import psycopg
+
+from ...auth import TOKEN_LIFETIME, IssuedToken
+from ...events import Event, EventPage, EventQuery
+from ...model import Agent, LogFile, LogFileState, needs_heard_update
+from ..base import (
+    AgentChange,
+    ChangeEvents,
+    LogFileChange,
+    Page,
+    add_agent,
+    agent_marker_not_found,
+    agent_not_found,
+    logfile_not_found,
+    marker_not_found,
+)
+from . import rows
+from .connection import Database
+from .control import PostgresControl
+from .objects import PostgresObjects
+from .rows import enc
+from .schema import prepare_database
+
+_Class = TypeVar("_Class", bound=type)
+_Db = psycopg.Connection[Any]
+
+
+def _guarded(cls: _Class) -> _Class:
+    """Every public operation under `Database.guard`: no driver failure reaches a client as a 500."""
+    for name in dir(cls):
+        method = getattr(cls, name)
+        if name.startswith("_") or name in {"open", "close"} or not callable(method):
+            continue
+        setattr(cls, name, _guard(method))
+    return cls
+
+
+def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def guarded(self: PostgresStore, *args: Any, **kwargs: Any) -> Any:
+        with self._db.guard():
+            return method(self, *args, **kwargs)
+
+    return guarded
+
+
+@_guarded
+class PostgresStore(PostgresControl, PostgresObjects):
+    """Agents and log files here, the control state and objects in the mixins; model: connection.py."""
+
+    def __init__(self, url: str, schema: str, schema_key: int) -> None:
+        """Use `open`, which checks the database and creates or migrates the schema first."""
+        self.url = url
+        self.schema = schema
+        self._db = Database(url, schema_key)
+
+    @classmethod
+    def open(cls, url: str) -> PostgresStore:
+        """Connect once, migrate, and keep no connection (gunicorn may fork after this)."""
+        schema, key = prepare_database(url)
+        return cls(url, schema, key)
+
+    def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
+        def run(db: _Db) -> None:
+            add_agent(rows.PgRows(db), agent)
+            rows.insert_events(db, events)
+
+        self._db.write(run)
+
+    def get_agent(self, project_id: str, agent_id: str) -> Agent:
+        found = self._db.statement(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = %s", (enc(agent_id),))
+        if not found or rows.dec(found[0][1]) != project_id:
+            raise agent_not_found(project_id, agent_id)
+        return rows.agent(found[0])
+
+    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+
+        def run(db: _Db) -> list[tuple[Any, ...]]:
+            after = 0
+            if marker is not None:
+                row = db.execute(
+                    "SELECT seq, project_id FROM agents WHERE id = %s", (enc(marker),)
+                ).fetchone()
+                if row is None or rows.dec(row[1]) != project_id:
+                    raise agent_marker_not_found(marker)
+                after = row[0]
+            return db.execute(
+                f"SELECT {rows.AGENT_COLUMNS} FROM agents"
+                " WHERE project_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+                (enc(project_id), after, limit + 1),
+            ).fetchall()
+
+        items = [rows.agent(row) for row in self._db.read(run)]
+        return Page(items[:limit], len(items) > limit)
+
+    def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
+        def run(db: _Db) -> Agent:
+            row = db.execute(
+                f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = %s FOR UPDATE", (enc(agent_id),)
+            ).fetchone()
+            if row is None or rows.dec(row[1]) != project_id:
+                raise agent_not_found(project_id, agent_id)
+            current = rows.agent(row)
+            updated = change(current)
+            if updated is not current:
+                rows.insert_agent(db, updated)
+            return updated
+
+        return self._db.write(run, locked=False)
+
+    def touch_agent(self, project_id: str, agent_id: str, moment: datetime) -> None:
+        """One read; a write only when the kept time is a second old (model.needs_heard_update)."""
+        found = self._db.statement(
+            "SELECT project_id, last_heard FROM agents WHERE id = %s", (enc(agent_id),)
+        )
+        if not found or rows.dec(found[0][0]) != project_id:
+            return
+        last = found[0][1]
+        if needs_heard_update(None if last is None else rows.time_value(last), moment):
+            self._db.statement(
+                "UPDATE agents SET last_heard = %s WHERE id = %s AND project_id = %s",
+                (rows.time_text(moment), enc(agent_id), enc(project_id)),
+            )
+
+    def agent_busy(self, project_id: str, agent_id: str) -> bool:
+        found = self._db.statement(
+            "SELECT a.project_id, EXISTS"
+            " (SELECT 1 FROM logfiles AS l WHERE l.agent_id = a.id AND l.state = %s)"
+            " FROM agents AS a WHERE a.id = %s",
+            (LogFileState.STARTED.value, enc(agent_id)),
+        )
+        if not found or rows.dec(found[0][0]) != project_id:
+            raise agent_not_found(project_id, agent_id)
+        return bool(found[0][1])
+
+    def delete_agent(self, project_id: str, agent_id: str) -> None:
+        """Its log files, tokens and events go in the same transaction, by ON DELETE CASCADE."""
+
+        def run(db: _Db) -> None:
+            _require_agent(db, project_id, agent_id)
+            db.execute("DELETE FROM agents WHERE id = %s", (enc(agent_id),))
+
+        self._db.write(run)
+
+    def add_logfile(self, logfile: LogFile, events: Sequence[Event] = ()) -> None:
+        def run(db: _Db) -> None:
+            _require_agent(db, logfile.project_id, logfile.agent_id)
+            rows.insert_logfile(db, logfile)
+            rows.insert_events(db, events)
+
+        self._db.write(run)
+
+    def get_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> LogFile:
+        # One statement, one snapshot: the agent and its log file in one query (every PATCH reads it).
+        found = self._db.statement(
+            "SELECT a.project_id, l.id, l.project_id, l.agent_id, l.date, l.state"
+            " FROM agents AS a LEFT JOIN logfiles AS l ON l.agent_id = a.id AND l.id = %s"
+            " WHERE a.id = %s",
+            (enc(logfile_id), enc(agent_id)),
+        )
+        if not found or rows.dec(found[0][0]) != project_id:
+            raise agent_not_found(project_id, agent_id)
+        if found[0][1] is None:
+            raise logfile_not_found(agent_id, logfile_id)
+        return rows.logfile(found[0][1:])
+
+    def list_logfiles(
+        self, project_id: str, agent_id: str, limit: int, marker: str | None = None
+    ) -> Page[LogFile]:
+        if limit < 0:
+            raise ValueError(f"limit must be 0 or more, not {limit}")
+
+        def run(db: _Db) -> list[tuple[Any, ...]]:
+            _require_agent(db, project_id, agent_id)
+            after = 0
+            if marker is not None:
+                row = db.execute(
+                    "SELECT seq FROM logfiles WHERE agent_id = %s AND id = %s", (enc(agent_id), enc(marker))
+                ).fetchone()
+                if row is None:
+                    raise marker_not_found(marker)
+                after = row[0]
+            return db.execute(
+                f"SELECT {rows.LOGFILE_COLUMNS} FROM logfiles"
+                " WHERE agent_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+                (enc(agent_id), after, limit + 1),
+            ).fetchall()
+
+        items = [rows.logfile(row) for row in self._db.read(run)]
+        return Page(items[:limit], len(items) > limit)
+
+    def update_logfile(
+        self,
+        project_id: str,
+        agent_id: str,
+        logfile_id: str,
+        change: LogFileChange,
+        events: ChangeEvents | None = None,
+    ) -> LogFile:
+        """Lock the log file's row, change it, write it back: a check-and-set no other host
+        can interleave with. Only the row is locked, not the store: PATCHes of different log
+        files go side by side (events still take their numbers one transaction at a time)."""
+
+        def run(db: _Db) -> LogFile:
+            row = db.execute(
+                f"SELECT l.seq, a.project_id, {', '.join('l.' + c for c in rows.LOGFILE_COLUMNS.split(', '))}"
+                " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id"
+                " WHERE l.agent_id = %s AND l.id = %s FOR UPDATE OF l",
+                (enc(agent_id), enc(logfile_id)),
+            ).fetchone()
+            if row is None or rows.dec(row[1]) != project_id:
+                _require_agent(db, project_id, agent_id)
+                raise logfile_not_found(agent_id, logfile_id)
+            current = rows.logfile(row[2:])
+            updated = change(current)
+            if updated is not current:
+                db.execute(
+                    "UPDATE logfiles SET date = %s, state = %s WHERE seq = %s",
+                    (rows.time_text(updated.date), updated.state.value, row[0]),
+                )
+                if events is not None:
+                    rows.insert_events(db, events(current, updated))
+            return updated
+
+        return self._db.write(run, locked=False)
+
+    def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None:
+        def run(db: _Db) -> None:
+            _require_agent(db, project_id, agent_id)
+            cursor = db.execute(
+                "DELETE FROM logfiles WHERE agent_id = %s AND id = %s", (enc(agent_id), enc(logfile_id))
+            )
+            if cursor.rowcount == 0:
+                raise logfile_not_found(agent_id, logfile_id)
+
+        self._db.write(run)
+
+    def add_token(self, token: IssuedToken) -> None:
+        def run(db: _Db) -> None:
+            if token.agent_id is not None:
+                _require_agent(db, token.project_id, token.agent_id)
+            issued_at = token.expires - TOKEN_LIFETIME
+            db.execute("DELETE FROM tokens WHERE expires <= %s", (rows.time_text(issued_at),))
+            db.execute(
+                f"INSERT INTO tokens ({rows.TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
+                rows.token_values(token),
+            )
+
+        self._db.write(run)
+
+    def get_token(self, token_id: str) -> IssuedToken | None:
+        found = self._db.statement(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens WHERE id = %s", (enc(token_id),))
+        return rows.token(found[0]) if found else None
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        def run(db: _Db) -> None:
+            for event in events:
+                if event.agent_id is not None:
+                    _require_agent(db, event.project_id, event.agent_id)
+            rows.insert_events(db, events)
+
+        self._db.write(run)
+
+    def list_events(
+        self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
+    ) -> EventPage:
+        """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
+        if query.descending:
+            bound, order = ("id < %s", "DESC")
+            marker = query.marker if query.marker is not None else 2**63 - 1
+        else:
+            bound, order = ("id > %s", "ASC")
+            marker = query.marker if query.marker is not None else 0
+        after = rows.time_text(since)
+        columns = rows.EVENT_COLUMNS
+        if agent_id is None:
+            sql = (
+                f"SELECT {columns} FROM events WHERE project_id = %s AND {bound} AND time >= %s"
+                f" ORDER BY id {order} LIMIT %s"
+            )
+            parameters: tuple[object, ...] = (enc(project_id), marker, after, query.limit + 1)
+        else:
+            sql = (
+                f"(SELECT {columns} FROM events WHERE agent_id = %s AND {bound} AND time >= %s"
+                f" ORDER BY id {order} LIMIT %s)"
+                f" UNION ALL (SELECT {columns} FROM events"
+                f" WHERE project_id = %s AND agent_id IS NULL AND {bound} AND time >= %s"
+                f" ORDER BY id {order} LIMIT %s)"
+                f" ORDER BY id {order} LIMIT %s"
+            )
+            limit = query.limit + 1
+            parameters = (enc(agent_id), marker, after, limit, enc(project_id), marker, after, limit, limit)
+        items = [rows.event(row) for row in self._db.statement(sql, parameters)]
+        return EventPage(items[: query.limit], len(items) > query.limit)
+
+    def reset(self) -> None:
+        """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""
+
+        def run(db: _Db) -> None:
+            db.execute(
+                "DELETE FROM logfiles; DELETE FROM tokens; DELETE FROM events; DELETE FROM agents;"
+                " DELETE FROM journal; DELETE FROM faults; DELETE FROM clock;"
+                " DELETE FROM objects; DELETE FROM containers; DELETE FROM blob_chunks"
+            )
+
+        self._db.write(run)
+
+    def health(self) -> None:
+        """Unavailable unless the database answers a query."""
+        self._db.statement("SELECT count(*) FROM clock")
+
+    def close(self) -> None:
+        """Close this process's idle connections; the next call opens new ones."""
+        self._db.close()
+
+
+def _require_agent(db: _Db, project_id: str, agent_id: str) -> None:
+    row = db.execute("SELECT project_id FROM agents WHERE id = %s", (enc(agent_id),)).fetchone()
+    if row is None or rows.dec(row[0]) != project_id:
+        raise agent_not_found(project_id, agent_id)
