@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,6 +51,7 @@ VARIABLE = "LOGFILES_STORE"
 POOL_SIZE = 8
 POOL_TIMEOUT_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 3
+STATEMENT_TIMEOUT_SECONDS = 10.0
 RETRY_AFTER_SECONDS = 1
 WRITE_ATTEMPTS = 8
 # pg_advisory_xact_lock(LOCK_CLASS, <schema key>): one lock per schema, so that stores in
@@ -123,6 +125,7 @@ class Database:
         if pool is None or pool.pid != pid:
             # After a fork the parent's connections are left alone (closing them here would
             # tell the server the parent's sessions ended).
+            _cooperate_with_gevent()
             pool = self._pool = _Pool(pid, self.size)
             pool.slots = threading.BoundedSemaphore(self.size)
         return pool
@@ -143,7 +146,15 @@ class Database:
                 if not connection.closed and connection.info.transaction_status == TransactionStatus.IDLE:
                     return connection
                 _close(connection)
-            return connect(self.url)
+            connection = connect(self.url)
+            try:
+                # A lock or query held past this (a stuck client of the same database) is a
+                # 503 for this request, not a worker greenlet gone for good.
+                connection.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT_SECONDS * 1000):d}")
+            except BaseException:
+                _close(connection)
+                raise
+            return connection
         except BaseException:
             pool.slots.release()
             raise
@@ -259,6 +270,24 @@ class Database:
         pool = self._pool
         if pool is not None and pool.pid == os.getpid():
             self._drop_idle(pool)
+
+
+def _cooperate_with_gevent() -> None:
+    """Make psycopg wait for its socket through gevent when this process is monkey-patched.
+
+    psycopg picks its wait function when it is first imported, and gunicorn's master imports
+    it (to migrate) before a gevent worker patches `select`: psycopg would then block the
+    whole worker in C on every query. Re-pointed here, in the worker, at the first use.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("select"):
+        return
+    import selectors
+
+    from psycopg import waiting
+
+    waiting.wait = waiting.wait_poll  # select.poll: gevent's, looked up at each call
+    waiting.DefaultSelector = selectors.DefaultSelector  # type: ignore[misc]  # gevent's, for connect
 
 
 @contextmanager
