@@ -89,6 +89,7 @@ def update_logfile(project_id: str, agent_id: str, logfile_id: str) -> Response:
             logfile_id,
             lambda logfile: change_state(logfile, targets),
             lambda before, _after: events.states_events(before, states_entered(before, targets), moment),
+            expected=current,
         )
     return no_content()
 

@@ -88,11 +88,14 @@ class Store(Protocol):
         logfile_id: str,
         change: LogFileChange,
         events: ChangeEvents | None = None,
+        expected: LogFile | None = None,
     ) -> LogFile:
         """Apply `change` to the current log file as one atomic check-and-set.
 
         `change` must be pure (it is `model.change_state`): a store may call it more than once.
         When it changes the log file, `events(before, after)` are kept with the change.
+        `expected`: the log file as the caller just read it, a hint a store may use to try
+        the change as one compare-and-set against it first (it must still check it).
         """
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None: ...

@@ -332,6 +332,7 @@ class MemoryStore(MemoryObjects):
         logfile_id: str,
         change: LogFileChange,
         events: ChangeEvents | None = None,
+        expected: LogFile | None = None,
     ) -> LogFile:
         with self._lock:
             logfiles = self._logfiles_of(project_id, agent_id)

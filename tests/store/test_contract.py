@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from logfiles.clock import REAL_TIME, ClockSetting
 from logfiles.errors import Conflict, Invalid, LogfilesError, NotFound
+from logfiles.events import Event, EventQuery
 from logfiles.faults import FaultAction, FaultRule
 from logfiles.journal import JournalEntry
 from logfiles.model import LogFile, LogFileState, change_state
@@ -702,3 +703,94 @@ def test_set_clock_then_get_clock_gives_it_back(store: FullStore, setting: Clock
     store.set_clock(ClockSetting(offset=timedelta(hours=1)))
     store.set_clock(setting)
     assert store.get_clock() == setting
+
+
+# Log files: update with the caller's `expected` read (a hint: the change still applies to
+# what the log file is by then).
+
+
+def _started_event(before: LogFile, after: LogFile) -> list[Event]:
+    return [Event(before.project_id, before.agent_id, after.date, "logfile_started", {"id": before.id})]
+
+
+def _feed(store: FullStore) -> list[Event]:
+    return store.list_events(PROJECT, "agent-1", EventQuery(100), datetime(1970, 1, 1, tzinfo=UTC)).items
+
+
+def test_update_logfile_with_expected_as_stored_applies_the_change_and_its_events(store: FullStore) -> None:
+    (logfile,) = with_logfiles(store, 1)
+    updated = store.update_logfile(
+        PROJECT,
+        "agent-1",
+        logfile.id,
+        lambda lf: change_state(lf, [STARTED]),
+        _started_event,
+        expected=logfile,
+    )
+    assert updated == replace(logfile, state=STARTED)
+    assert store.get_logfile(PROJECT, "agent-1", logfile.id) == updated
+    assert [e.event for e in _feed(store)] == ["logfile_started"]
+
+
+def test_update_logfile_with_a_stale_expected_changes_what_is_current(store: FullStore) -> None:
+    (logfile,) = with_logfiles(store, 1)
+    store.update_logfile(PROJECT, "agent-1", logfile.id, lambda lf: change_state(lf, [STARTED]))
+    # Read as `requested` before someone else started it: starting it again changes nothing
+    # and emits nothing; completing it goes from what it is now.
+    again = store.update_logfile(
+        PROJECT,
+        "agent-1",
+        logfile.id,
+        lambda lf: change_state(lf, [STARTED]),
+        _started_event,
+        expected=logfile,
+    )
+    assert again == replace(logfile, state=STARTED)
+    assert _feed(store) == []
+    done = store.update_logfile(
+        PROJECT, "agent-1", logfile.id, lambda lf: change_state(lf, [COMPLETED]), expected=logfile
+    )
+    assert done.state is COMPLETED
+    with pytest.raises(Conflict):
+        store.update_logfile(
+            PROJECT, "agent-1", logfile.id, lambda lf: change_state(lf, [STARTED]), expected=logfile
+        )
+    assert store.get_logfile(PROJECT, "agent-1", logfile.id).state is COMPLETED
+
+
+def test_update_logfile_with_expected_of_a_deleted_logfile_is_not_found(store: FullStore) -> None:
+    (logfile,) = with_logfiles(store, 1)
+    store.delete_logfile(PROJECT, "agent-1", logfile.id)
+    with pytest.raises(NotFound):
+        store.update_logfile(
+            PROJECT, "agent-1", logfile.id, lambda lf: change_state(lf, [STARTED]), expected=logfile
+        )
+    assert _feed(store) == []
+
+
+def test_update_logfile_with_expected_racing_threads_each_move_happens_once(store: FullStore) -> None:
+    """Eight threads start the same log file from one stale read: one wins, one event."""
+    (logfile,) = with_logfiles(store, 1)
+    results: list[LogFile] = []
+    barrier = threading.Barrier(8)
+
+    def start() -> None:
+        barrier.wait()
+        results.append(
+            store.update_logfile(
+                PROJECT,
+                "agent-1",
+                logfile.id,
+                lambda lf: change_state(lf, [STARTED]),
+                _started_event,
+                expected=logfile,
+            )
+        )
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 8 and {r.state for r in results} == {STARTED}
+    assert [e.event for e in _feed(store)] == ["logfile_started"]

@@ -18,6 +18,7 @@ from ...auth import IssuedToken
 from ...events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event
 from ...model import Agent, LogFile, LogFileState
 from ..sqlite.rows import time_text, time_value
+from .connection import Database
 
 AGENT_COLUMNS = (
     "id, project_id, registered_time, registration, enabled, log_level, password_sha256, roles, last_heard"
@@ -61,6 +62,37 @@ _TRIM_EVENTS = """
         DELETE FROM events WHERE id <= (SELECT value FROM counters WHERE name = 'events') - %s RETURNING 1
     )
     SELECT (SELECT count(*) FROM aged) + (SELECT count(*) FROM capped)
+"""
+# A PATCH's change in one statement: the log file moves only if it is still as read; then
+# its events take their numbers and old ones go, all in the one implicit transaction.
+_COMPARE_AND_SET = """
+    WITH changed AS (
+        UPDATE logfiles SET date = %(date)s, state = %(state)s
+        WHERE agent_id = %(agent_id)s AND id = %(id)s AND project_id = %(project_id)s
+          AND date = %(old_date)s AND state = %(old_state)s
+        RETURNING 1
+    ),
+    counter AS (
+        UPDATE counters SET value = value + %(count)s
+        WHERE name = 'events' AND %(count)s > 0 AND EXISTS (SELECT 1 FROM changed)
+        RETURNING value
+    ),
+    inserted AS (
+        INSERT INTO events (id, project_id, agent_id, time, event, details)
+        SELECT counter.value - %(count)s + e.n, e.project_id, e.agent_id, e.time, e.event, e.details
+        FROM counter, unnest(
+            %(project_ids)s::text[], %(agent_ids)s::text[], %(times)s::text[],
+            %(names)s::text[], %(details)s::text[]
+        ) WITH ORDINALITY AS e (project_id, agent_id, time, event, details, n)
+        RETURNING 1
+    ),
+    aged AS (
+        DELETE FROM events WHERE time < %(oldest)s AND EXISTS (SELECT 1 FROM counter) RETURNING 1
+    ),
+    capped AS (
+        DELETE FROM events WHERE id <= (SELECT value FROM counter) - %(cap)s RETURNING 1
+    )
+    SELECT count(*) FROM changed
 """
 _INSERT_NUMBERED_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
 
@@ -181,6 +213,35 @@ def insert_events(db: psycopg.Connection[Any], events: Sequence[Event]) -> None:
             db.execute("UPDATE counters SET value = greatest(value, %s) WHERE name = 'events'", (e.id,))
     newest = max(e.time for e in events)
     db.execute(_TRIM_EVENTS, (time_text(newest - EVENT_LIFETIME), MAX_EVENTS_KEPT))
+
+
+def compare_and_set(db: Database, expected: LogFile, updated: LogFile, events: Sequence[Event]) -> bool:
+    """Whether the log file was still `expected` and is now `updated`, its events kept (one round trip)."""
+    fresh = [e for e in events if not e.id]
+    if len(fresh) != len(events):
+        return False  # numbered events are the import's business, not a PATCH's
+    newest = max((e.time for e in events), default=None)
+    found = db.statement(
+        _COMPARE_AND_SET,
+        {
+            "date": time_text(updated.date),
+            "state": updated.state.value,
+            "agent_id": enc(expected.agent_id),
+            "id": enc(expected.id),
+            "project_id": enc(expected.project_id),
+            "old_date": time_text(expected.date),
+            "old_state": expected.state.value,
+            "count": len(fresh),
+            "project_ids": [enc(e.project_id) for e in fresh],
+            "agent_ids": [enc_opt(e.agent_id) for e in fresh],
+            "times": [time_text(e.time) for e in fresh],
+            "names": [e.event for e in fresh],
+            "details": [_details(e) for e in fresh],
+            "oldest": None if newest is None else time_text(newest - EVENT_LIFETIME),
+            "cap": MAX_EVENTS_KEPT,
+        },
+    )
+    return bool(found and found[0][0])
 
 
 def _insert_new(db: psycopg.Connection[Any], fresh: Sequence[Event]) -> None:

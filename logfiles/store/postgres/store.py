@@ -207,10 +207,22 @@ class PostgresStore(PostgresControl, PostgresObjects):
         logfile_id: str,
         change: LogFileChange,
         events: ChangeEvents | None = None,
+        expected: LogFile | None = None,
     ) -> LogFile:
         """Lock the log file's row, change it, write it back: a check-and-set no other host
         can interleave with. Only the row is locked, not the store: PATCHes of different log
-        files go side by side (events still take their numbers one transaction at a time)."""
+        files go side by side (events still take their numbers one transaction at a time).
+
+        With `expected` (the PATCH has just read the log file), the change is first tried as
+        one statement, a compare-and-set against it: one round trip. When the log file has
+        moved on meanwhile, the locking path below applies the change to what it is now.
+        """
+        if expected is not None:
+            updated = change(expected)
+            if updated is not expected:
+                emitted = events(expected, updated) if events is not None else ()
+                if rows.compare_and_set(self._db, expected, updated, emitted):
+                    return updated
 
         def run(db: _Db) -> LogFile:
             row = db.execute(

@@ -211,6 +211,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
         logfile_id: str,
         change: LogFileChange,
         events: ChangeEvents | None = None,
+        expected: LogFile | None = None,
     ) -> LogFile:
         """Read, change and write under one write lock, so two processes cannot both win.
 
