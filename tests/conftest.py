@@ -15,6 +15,9 @@ from werkzeug.test import TestResponse
 
 from logfiles import Settings, create_app
 
+# The throw-away PostgreSQL cluster: one per session, a fresh schema per test (tests/pgcluster.py).
+from tests.pgcluster import fresh_pg_cluster, pg_cluster, pg_url  # noqa: F401
+
 pytest_plugins = ["pytester"]
 
 SHARED = Path(__file__).resolve().parent / "data"
@@ -35,10 +38,17 @@ def state_patch(*values: Any) -> list[dict[str, Any]]:
     return [{"op": "replace", "path": "/state", "value": v} for v in values]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every app-level test runs against both stores: one suite, two stores."""
-    return "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'store.db'}"
+    """Every app-level test runs against every store: one suite, three stores.
+
+    PostgreSQL: a fresh schema of the session's throw-away cluster (skipped without one).
+    """
+    if request.param == "memory":
+        return "memory"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture

@@ -14,9 +14,6 @@ import pytest
 from tests import pgcluster
 from tests.pgcluster import PgCluster, PgStartError, started_cluster_or_skip, unique_schema_name
 
-# The fixtures, until tests/conftest.py imports them for every test (then delete these lines).
-pg_cluster, pg_url, fresh_pg_cluster = pgcluster.pg_cluster, pgcluster.pg_url, pgcluster.fresh_pg_cluster
-
 psycopg = pytest.importorskip("psycopg")
 
 

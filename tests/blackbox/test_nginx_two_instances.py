@@ -31,7 +31,6 @@ import pytest
 import requests
 
 from logfiles import live
-from tests import pgcluster
 from tests.blackbox.conftest import ROOT, START_DEADLINE, LiveServer, free_port, start_server, wait_ready
 from tests.conftest import JSON_PATCH, PROJECT, REGISTRATION, TOKEN, state_patch
 
@@ -39,9 +38,6 @@ NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")  # PATH
 pytestmark = pytest.mark.skipif(
     NGINX is None, reason="nginx not found: apt-get install -y nginx (Debian) to run the nginx tests"
 )
-
-# The PostgreSQL fixtures, until tests/conftest.py imports them for every test (then delete these).
-pg_cluster, pg_url = pgcluster.pg_cluster, pgcluster.pg_url
 
 RUN_PY = ROOT / "examples" / "nginx" / "run.py"
 
@@ -83,10 +79,6 @@ def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The store both instances open: one SQLite file on this host, or one PostgreSQL schema."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'shared.db'}"
-    try:
-        importlib.import_module("logfiles.store.postgres")  # by name: mypy sees no import
-    except ImportError as exc:
-        pytest.skip(f"no PostgreSQL store yet (logfiles.store.postgres: {exc})")
     return str(request.getfixturevalue("pg_url"))
 
 
