@@ -23,7 +23,8 @@ DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024
 MAX_OBJECT_BYTES = 5 * 1024**3
 MEMORY_ONE_WORKER = (
     "the memory store lives in one process, so it runs exactly one worker "
-    "(its gevent worker serves many connections at once); for several workers use sqlite:///<path>"
+    "(its gevent worker serves many connections at once); for several workers use sqlite:///<path> "
+    "or a postgresql:// URL"
 )
 
 
@@ -125,6 +126,12 @@ def check_secret(variable: str, value: str) -> None:
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/]*@")
+
+
+def hide_password(url: str) -> str:
+    """`scheme://user:***@host...`: a URL as a message may show it."""
+    return _URL_PASSWORD.sub(r"\1:***@", url, count=1)
 
 
 def check_store_url(url: str) -> None:
@@ -135,6 +142,14 @@ def check_store_url(url: str) -> None:
         from psycopg import Error
         from psycopg.conninfo import conninfo_to_dict
 
+        # An unencoded @ or / in a password splits the URL elsewhere, and the host or the
+        # database named in messages would show part of the password.
+        if url.split("?", 1)[0].count("@") > 1:
+            raise ConfigError(
+                "LOGFILES_STORE",
+                "the URL has more than one '@' before its host: percent-encode @ : / % ? # "
+                "in the user name and password (p@ss is p%40ss)",
+            )
         try:
             conninfo_to_dict(url)
         except Error as exc:
@@ -150,7 +165,7 @@ def check_store_url(url: str) -> None:
         return
     raise ConfigError(
         "LOGFILES_STORE",
-        f"unknown store {url!r}; use 'memory', 'sqlite:///<path>' or 'postgresql://user:password@host:port/database'",
+        f"unknown store {hide_password(url)!r}; use 'memory', 'sqlite:///<path>' or 'postgresql://user:password@host:port/database'",
     )
 
 

@@ -55,7 +55,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 
 from ..config import MAX_BODY_BYTES
-from ..errors import Invalid
+from ..errors import Invalid, Unavailable
 from ..faults import FaultAction
 from ..journal import JournalEntry, body_text, clip, recorded_headers
 from ..schemas import MAX_ID_LENGTH
@@ -163,9 +163,9 @@ def note_agent(response: Response) -> Response:
         return response
     try:
         runtime().store.touch_agent(project_id, agent_id, now())
-    except Exception:
+    except Exception as exc:
         # Best effort, as the journal: the answer is decided, and stands.
-        log.warning("heard-from time lost for agent %s", clip(agent_id, 64), exc_info=True)
+        log.warning("heard-from time lost for agent %s", clip(agent_id, 64), exc_info=_trace(exc))
     return response
 
 
@@ -197,12 +197,23 @@ def journal(status: int) -> bool:
             latency_ms=_latency_ms(),
         )
         rt.store.record_request(entry, rt.settings.journal_size)
-    except Exception:
+    except Exception as exc:
         # Best effort: the answer was decided (and any change committed) before this, so a
         # journal that cannot be written must not turn it into a 500 that a client retries.
-        log.warning("journal entry lost for %s %s", request.method, request.path, exc_info=True)
+        log.warning(
+            "journal entry lost for %s %s%s", request.method, request.path, _reason(exc), exc_info=_trace(exc)
+        )
         return False
     return True
+
+
+def _trace(exc: Exception) -> bool:
+    """A traceback for a bug; none for a store that is down (one line per request is enough)."""
+    return not isinstance(exc, Unavailable)
+
+
+def _reason(exc: Exception) -> str:
+    return f": {exc.errors[0] if exc.errors else exc.message}" if isinstance(exc, Unavailable) else ""
 
 
 def _latency_ms() -> float | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+
+import pytest
 
 from logfiles import create_app
 from logfiles.config import Settings
@@ -47,3 +50,17 @@ def test_healthz_is_503_when_the_database_file_is_removed(tmp_path: Path) -> Non
 
 def test_healthz_with_memory_store_is_ok() -> None:
     assert create_app(Settings()).test_client().get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_a_store_down_logs_one_line_per_lost_journal_entry_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the store is down every request fails its journal entry too: one line each, no trace."""
+    app, store = sqlite_app(tmp_path)
+    client = app.test_client()
+    os.remove(store.path)
+    with caplog.at_level(logging.WARNING, logger="logfiles"):
+        assert client.get("/v2/p/agents", headers=TOKEN).status_code == 503
+    lost = [r for r in caplog.records if r.getMessage().startswith("journal entry lost for GET /v2/p/agents")]
+    assert len(lost) == 1 and not lost[0].exc_info
+    assert "removed" in lost[0].getMessage()

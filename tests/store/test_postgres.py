@@ -93,7 +93,8 @@ def test_open_schema_of_something_else_is_config_error(pg_url: str, pg_cluster: 
 
 def test_open_search_path_without_an_existing_schema_is_config_error(pg_cluster: PgCluster) -> None:
     url = pg_cluster.url(unique_schema_name("missing"))  # never created
-    assert "no schema of the search_path exists" in str(open_error(url))
+    error = str(open_error(url))
+    assert "no schema of the search_path" in error and "CREATE SCHEMA" in error
 
 
 def test_open_unreachable_server_is_one_line_without_the_password() -> None:
@@ -342,3 +343,17 @@ def test_connect_error_names_the_reason(fresh_pg_cluster: PgCluster) -> None:
     fresh_pg_cluster.stop("fast")
     with pytest.raises(psycopg.OperationalError):
         connection.connect(fresh_pg_cluster.url())
+
+
+def test_open_store_refuses_an_unencoded_at_in_the_password_without_showing_it() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        open_store("postgresql://stub:p@ss/w:rd@127.0.0.1:5432/db")
+    assert "percent-encode" in str(excinfo.value)
+    assert "ss/w" not in str(excinfo.value)
+
+
+def test_a_mistyped_scheme_is_named_without_the_password() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        open_store("postgresq://stub:s3cret@127.0.0.1:5432/db")
+    assert "postgresq://stub:***@127.0.0.1:5432/db" in str(excinfo.value)
+    assert "s3cret" not in str(excinfo.value)

@@ -156,7 +156,12 @@ def prepare_database(url: str) -> tuple[str, int]:
     try:
         row = connection.execute("SELECT current_schema(), hashtext(current_schema())").fetchone()
         if row is None or row[0] is None:
-            raise ConfigError(VARIABLE, f"{where}: no schema of the search_path exists to create tables in")
+            path = connection.execute("SHOW search_path").fetchone()
+            raise ConfigError(
+                VARIABLE,
+                f"{where}: no schema of the search_path ({path[0] if path else ''}) exists to create "
+                "tables in; create it first (CREATE SCHEMA <name>)",
+            )
         schema, key = str(row[0]), int(row[1])
         connection.execute("SET lock_timeout = '60s'")
         connection.execute("SELECT pg_advisory_lock(%s, %s)", (MIGRATION_LOCK_CLASS, key))
