@@ -152,8 +152,13 @@ def check_store_url(url: str) -> None:
             )
         try:
             conninfo_to_dict(url)
-        except Error as exc:
-            raise ConfigError("LOGFILES_STORE", f"not a PostgreSQL URL: {exc}") from None
+        except Error:
+            # libpq's message may echo the URL, password and all: not passed on.
+            raise ConfigError(
+                "LOGFILES_STORE",
+                f"{hide_password(url)!r} is not a PostgreSQL URL libpq can read "
+                "(postgresql://user:password@host:port/database, with @ : / % ? # percent-encoded)",
+            ) from None
         return
     if url == "sqlite:///:memory:":
         raise ConfigError(

@@ -61,6 +61,9 @@ def check_object_name(name: str) -> None:
 
 
 def _utf8_length(text: str, member: str) -> int:
+    """Its length in UTF-8; Invalid if it has none, or holds a NUL (Swift refuses both)."""
+    if "\x00" in text:
+        raise Invalid(f"The {member} name is not valid.", [f"{member}: holds a NUL"])
     try:
         return len(text.encode("utf-8"))
     except UnicodeEncodeError:  # a path werkzeug could not decode as UTF-8

@@ -37,6 +37,7 @@ from .schemas import (
     SeedObjectSchema,
     flatten_messages,
 )
+from .strictjson import check_text, may_hold_surrogates
 
 MESSAGE = "The state document is not valid."
 MAX_DEPTH = 32  # an agent's registration is the deepest item, four levels
@@ -105,12 +106,23 @@ def read_state_document(data: bytes) -> StateDocument:
     together, checked while reading, so an oversized document stops early.
     """
     reader = _Reader()
+    check_surrogates = may_hold_surrogates(data)
     try:
         for section, batch in _batches(ijson.basic_parse(io.BytesIO(data), use_float=True)):
+            if check_surrogates:
+                try:
+                    check_text(batch)
+                except ValueError as exc:
+                    raise Invalid("The state document is not valid JSON.", [f"{section}: {exc}"]) from None
             reader.add(section, batch)
     except ijson.JSONError as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "not JSON"
         raise Invalid("The state document is not valid JSON.", [f"body: {detail}"]) from None
+    except UnicodeDecodeError:  # ijson's C parser, on a lone surrogate escape
+        raise Invalid(
+            "The state document is not valid JSON.",
+            ["body: a \\u escape names a lone surrogate, which is not Unicode text"],
+        ) from None
     return reader.finish()
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import sys
 import threading
 import time
@@ -45,7 +46,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-from ...errors import Unavailable
+from ...errors import Invalid, Unavailable
 
 VARIABLE = "LOGFILES_STORE"
 POOL_SIZE = 8
@@ -67,7 +68,7 @@ _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 def unavailable(exc: BaseException) -> Unavailable:
     """The 503 for a storage failure, naming PostgreSQL's reason (a test double may say it)."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = _first_line(exc)
     return Unavailable(
         "The service's storage is unavailable; try again later.",
         [f"store: {reason} ({type(exc).__name__})"],
@@ -143,7 +144,7 @@ class Database:
         try:
             while pool.idle:
                 connection = pool.idle.pop()
-                if not connection.closed and connection.info.transaction_status == TransactionStatus.IDLE:
+                if _alive(connection):
                     return connection
                 _close(connection)
             connection = connect(self.url)
@@ -197,16 +198,17 @@ class Database:
         try:
             yield connection
         except _RETRYABLE:
-            raise  # rolled back below; `write` runs it again
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            broken = True
-            raise unavailable(exc) from exc
+            raise  # rolled back below; `write` and `statement` run it again
+        except psycopg.Error as exc:
+            # Broken or not is the connection's state, not the error's class: a statement
+            # timeout leaves a good connection, a server gone leaves a dead one.
+            broken = connection.broken or connection.closed
+            translated = translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
         except BaseException:
-            broken = connection.closed or connection.info.transaction_status not in (
-                TransactionStatus.IDLE,
-                TransactionStatus.INTRANS,
-                TransactionStatus.INERROR,
-            )
+            broken = connection.broken or connection.closed
             raise
         finally:
             slot.connection, slot.depth = None, 0
@@ -216,10 +218,16 @@ class Database:
             self._give_back(pool, connection, broken)
 
     def statement(self, sql: str, parameters: Any = None) -> list[tuple[Any, ...]]:
-        """One statement, its own transaction (or the outer call's): its rows, if any."""
-        with self.session() as connection:
+        """One statement, its own transaction (or the outer call's): its rows, if any.
+
+        A statement that lost a deadlock or a serialization race did nothing: it runs again.
+        """
+
+        def run(connection: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
             cursor = connection.execute(sql, parameters)
             return cursor.fetchall() if cursor.description is not None else []
+
+        return self._retrying(run, begin=None)
 
     def read(self, run: Callable[[psycopg.Connection[Any]], _T]) -> _T:
         """`run` inside one read-only snapshot (or inside the outer call's transaction)."""
@@ -237,15 +245,18 @@ class Database:
         `locked`: take the store's advisory lock first, so that this write is serial with
         every other locked one. A deadlock or serialization failure runs it again.
         """
+        return self._retrying(run, begin=self._begin_locked if locked else "BEGIN")
+
+    def _retrying(self, run: Callable[[psycopg.Connection[Any]], _T], begin: str | None) -> _T:
+        """`run` in its transaction (`begin`, or none: one statement), again after a lost race."""
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with self.session() as connection:
                     if self._slot().depth > 1:
                         return run(connection)
-                    if locked:
-                        connection.execute(self._begin_locked)
-                    else:
-                        connection.execute("BEGIN")
+                    if begin is None:
+                        return run(connection)
+                    connection.execute(begin)
                     try:
                         result = run(connection)
                         connection.execute("COMMIT")
@@ -294,8 +305,56 @@ def _cooperate_with_gevent() -> None:
 def _guard() -> Iterator[None]:
     try:
         yield
-    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-        raise unavailable(exc) from exc
+    except psycopg.Error as exc:
+        translated = translate(exc)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+# SQLSTATE classes that mean "the database cannot serve this now", not "the query is wrong":
+# connection (08), read-only transaction (25006, a standby after a failover), insufficient
+# resources (53), operator intervention (57: shutdown, statement timeout), system errors (58),
+# and a schema that went away under a running service (42P01 undefined table, 42501
+# permission denied).
+_UNAVAILABLE_STATES = ("08", "53", "57", "58", "25006", "42P01", "42501", "3F000")
+
+
+def translate(exc: psycopg.Error) -> Exception:
+    """The service's error for a driver error: 503 for the database's state, 400 for a value
+    it cannot hold (a key past its index's size), else the error itself (a bug: a 500)."""
+    state = exc.sqlstate or ""
+    if state.startswith(("22", "54")):  # data exception; program limit exceeded (index row size)
+        return Invalid(
+            "A value is too large or not valid to be stored.",
+            [f"store: PostgreSQL refused it: {_first_line(exc)}"],
+        )
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) or state.startswith(
+        _UNAVAILABLE_STATES
+    ):
+        return unavailable(exc)
+    return exc
+
+
+def _alive(connection: psycopg.Connection[Any]) -> bool:
+    """Whether an idle pooled connection can still be used, without a round trip.
+
+    An idle connection has nothing to read unless the server spoke first: a FATAL message as
+    it shut down, or end-of-file when it died. So a readable socket means a dead connection
+    (the usual case after a server restart), and it is dropped before a request meets it.
+    """
+    if connection.closed or connection.broken or connection.info.transaction_status != TransactionStatus.IDLE:
+        return False
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _close(connection: psycopg.Connection[Any]) -> None:

@@ -75,7 +75,14 @@ class PostgresControl:
         self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
     ) -> None:
         """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
-        self._db.write(lambda db: import_into(rows.PgRows(db), agents, logfiles, replace, events))
+
+        def run(db: _Db) -> None:
+            # The event counter first: a PATCH taking new numbers cannot slip in between the
+            # check that an imported number is free and its insert.
+            db.execute("SELECT value FROM counters WHERE name = 'events' FOR UPDATE")
+            import_into(rows.PgRows(db), agents, logfiles, replace, events)
+
+        self._db.write(run)
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         found = self._db.statement(
@@ -135,7 +142,7 @@ class PostgresControl:
 
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         if capacity <= 0:  # keep none, but use up its number as the other stores do
-            self._db.statement("WITH n AS (SELECT nextval('journal_seq_seq')) DELETE FROM journal")
+            self._db.statement("SELECT nextval('journal_seq_seq'); DELETE FROM journal")
             return
         self._db.statement(
             _RECORD,

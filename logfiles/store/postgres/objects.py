@@ -50,7 +50,7 @@ def _info(row: Sequence[Any]) -> ObjectInfo:
         str(name),
         int(size),
         str(digest),
-        str(content_type),
+        rows.dec(str(content_type)),
         rows.time_value(str(modified)),
     )
 
@@ -125,9 +125,10 @@ class PostgresObjects:
         for _, source in objects:
             blob_id = int(db.execute("SELECT nextval('blob_ids')").fetchall()[0][0])
             with db.cursor() as cursor:
+                # A generator: one chunk in memory at a time, not the whole object.
                 cursor.executemany(
                     "INSERT INTO blob_chunks (blob_id, n, data) VALUES (%s, %s, %s)",
-                    [(blob_id, n, piece) for n, piece in enumerate(_pieces(source))],
+                    ((blob_id, n, piece) for n, piece in enumerate(_pieces(source))),
                 )
             blobs.append(blob_id)
         self._lock(db)
@@ -146,7 +147,7 @@ class PostgresObjects:
                     info.name,
                     info.bytes,
                     info.hash,
-                    info.content_type,
+                    enc(info.content_type),
                     rows.time_text(info.last_modified),
                     blob_id,
                 ),
@@ -174,8 +175,10 @@ class PostgresObjects:
         def run(db: _Db) -> ObjectInfo:
             info, blob_id = self._row(db, project_id, container, name)
             with db.cursor() as cursor:
-                cursor.execute("SELECT data FROM blob_chunks WHERE blob_id = %s ORDER BY n", (blob_id,))
-                for (piece,) in cursor:
+                # Row by row (libpq's single-row mode): one chunk in memory at a time.
+                for (piece,) in cursor.stream(
+                    "SELECT data FROM blob_chunks WHERE blob_id = %s ORDER BY n", (blob_id,)
+                ):
                     spool.write(piece)
             return info
 

@@ -169,7 +169,7 @@ def insert_agent(db: psycopg.Connection[Any], agent: Agent) -> None:
             time_text(agent.registered_time),
             json.dumps(dict(agent.registration)),
             agent.enabled,
-            agent.log_level,
+            enc(agent.log_level),
             agent.password_sha256,
             None if agent.roles is None else json.dumps(list(agent.roles)),
             None if agent.last_heard is None else time_text(agent.last_heard),
@@ -208,7 +208,7 @@ def insert_events(db: psycopg.Connection[Any], events: Sequence[Event]) -> None:
         if e is not None:
             db.execute(
                 _INSERT_NUMBERED_EVENT,
-                (e.id, enc(e.project_id), enc_opt(e.agent_id), time_text(e.time), e.event, _details(e)),
+                (e.id, enc(e.project_id), enc_opt(e.agent_id), time_text(e.time), enc(e.event), _details(e)),
             )
             db.execute("UPDATE counters SET value = greatest(value, %s) WHERE name = 'events'", (e.id,))
     newest = max(e.time for e in events)
@@ -235,7 +235,7 @@ def compare_and_set(db: Database, expected: LogFile, updated: LogFile, events: S
             "project_ids": [enc(e.project_id) for e in fresh],
             "agent_ids": [enc_opt(e.agent_id) for e in fresh],
             "times": [time_text(e.time) for e in fresh],
-            "names": [e.event for e in fresh],
+            "names": [enc(e.event) for e in fresh],
             "details": [_details(e) for e in fresh],
             "oldest": None if newest is None else time_text(newest - EVENT_LIFETIME),
             "cap": MAX_EVENTS_KEPT,
@@ -252,7 +252,7 @@ def _insert_new(db: psycopg.Connection[Any], fresh: Sequence[Event]) -> None:
             "project_ids": [enc(e.project_id) for e in fresh],
             "agent_ids": [enc_opt(e.agent_id) for e in fresh],
             "times": [time_text(e.time) for e in fresh],
-            "names": [e.event for e in fresh],
+            "names": [enc(e.event) for e in fresh],
             "details": [_details(e) for e in fresh],
         },
     )
@@ -268,7 +268,7 @@ def event(row: Sequence[Any]) -> Event:
         project_id=dec(row[1]),
         agent_id=dec_opt(row[2]),
         time=time_value(row[3]),
-        event=row[4],
+        event=dec(row[4]),
         details=json.loads(row[5]),
     )
 
@@ -295,7 +295,7 @@ def agent(row: Sequence[Any]) -> Agent:
         registered_time=time_value(row[2]),
         registration=json.loads(row[3]),
         enabled=bool(row[4]),
-        log_level=row[5],
+        log_level=dec(row[5]),
         password_sha256=row[6],
         roles=None if row[7] is None else tuple(json.loads(row[7])),
         last_heard=None if row[8] is None else time_value(row[8]),

@@ -152,7 +152,7 @@ def prepare_database(url: str) -> tuple[str, int]:
     try:
         connection = connect(url)
     except psycopg.Error as exc:
-        raise ConfigError(VARIABLE, f"cannot connect to {where}: {_first_line(exc)}") from exc
+        raise ConfigError(VARIABLE, f"cannot connect to {where}: {_scrub(_first_line(exc), url)}") from exc
     try:
         row = connection.execute("SELECT current_schema(), hashtext(current_schema())").fetchone()
         if row is None or row[0] is None:
@@ -171,7 +171,7 @@ def prepare_database(url: str) -> tuple[str, int]:
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s, %s)", (MIGRATION_LOCK_CLASS, key))
     except psycopg.Error as exc:
-        raise ConfigError(VARIABLE, f"cannot use {where}: {_first_line(exc)}") from exc
+        raise ConfigError(VARIABLE, f"cannot use {where}: {_scrub(_first_line(exc), url)}") from exc
     finally:
         connection.close()
     return schema, key
@@ -203,6 +203,18 @@ def _migrate(connection: psycopg.Connection[Any], where: str, schema: str) -> No
             connection.execute(statement)
     if version != SCHEMA_VERSION:
         connection.execute("UPDATE logfiles_schema SET version = %s", (SCHEMA_VERSION,))
+
+
+def _scrub(text: str, url: str) -> str:
+    """`text` without the URL's password, however libpq came to echo it."""
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except psycopg.Error:  # libpq cannot read the URL, and its reason may quote any part of it
+        return "libpq cannot read the URL (check its form and percent-encoding)"
+    text = text.replace(url, "<the URL>")
+    if password:
+        text = text.replace(str(password), "***")
+    return text
 
 
 def _first_line(exc: BaseException) -> str:

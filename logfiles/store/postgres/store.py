@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from ...auth import TOKEN_LIFETIME, IssuedToken
+from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from ..base import (
@@ -24,7 +25,7 @@ from ..base import (
     marker_not_found,
 )
 from . import rows
-from .connection import Database
+from .connection import RETRY_AFTER_SECONDS, Database
 from .control import PostgresControl
 from .objects import PostgresObjects
 from .rows import enc
@@ -329,8 +330,17 @@ class PostgresStore(PostgresControl, PostgresObjects):
         self._db.write(run)
 
     def health(self) -> None:
-        """Unavailable unless the database answers a query."""
-        self._db.statement("SELECT count(*) FROM clock")
+        """Unavailable unless the database answers a query on our schema and takes writes
+        (a standby after a failover answers reads only)."""
+        found = self._db.statement(
+            "SELECT current_setting('transaction_read_only'), (SELECT count(*) FROM clock)"
+        )
+        if found and found[0][0] == "on":
+            raise Unavailable(
+                "The service's storage is unavailable; try again later.",
+                ["store: the database is read-only (a standby?)"],
+                retry_after=RETRY_AFTER_SECONDS,
+            )
 
     def close(self) -> None:
         """Close this process's idle connections; the next call opens new ones."""
