@@ -6,7 +6,7 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,6 +32,8 @@ class StubClient:
     control_token: str | None = None
     timeout: float = 10.0
     ca_file: str | None = None
+    # What the pytest plugin's logfiles_seed marker seeded with the reset (ids and counts).
+    seeded: dict[str, Any] | None = field(default=None, compare=False)
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The client context for an https stub: trusting `ca_file`; None: urllib's default."""
@@ -62,9 +64,31 @@ class StubClient:
             raise ControlError(exc.code, detail) from None
         return json.loads(payload) if payload else None
 
-    def reset(self) -> None:
-        """Forget every agent, log file, journal entry and fault; real time again."""
-        self.call("POST", "/_control/reset")
+    def reset(
+        self,
+        agents: list[dict[str, Any]] | None = None,
+        logfiles: list[dict[str, Any]] | None = None,
+        generate: list[dict[str, Any]] | None = None,
+        events: list[dict[str, Any]] | None = None,
+        objects: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any] | None:
+        """Forget every agent, log file, journal entry and fault; real time again.
+
+        Given anything to seed (as `seed` takes it), it is seeded in the same call, and its
+        answer returned: a test's set-up in one round trip.
+        """
+        document = {
+            "agents": agents or [],
+            "logfiles": logfiles or [],
+            "generate": generate or [],
+            "events": events or [],
+            "objects": objects or [],
+        }
+        if not any(document.values()):
+            self.call("POST", "/_control/reset")
+            return None
+        result: dict[str, Any] = self.call("POST", "/_control/reset", document)
+        return result
 
     def seed(
         self,

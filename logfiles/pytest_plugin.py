@@ -63,11 +63,24 @@ def logfiles_server(request: pytest.FixtureRequest) -> Iterator[str]:
         yield stub.url
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "logfiles_seed(agents=..., logfiles=..., generate=..., events=..., objects=...): "
+        "what logfiles_stub seeds, in the same call as its reset",
+    )
+
+
 @pytest.fixture
 def logfiles_stub(logfiles_server: str, request: pytest.FixtureRequest) -> StubClient:
-    """A control-plane client for the session's stub, with every state reset for this test."""
+    """A control-plane client for the session's stub, with every state reset for this test.
+
+    A `@pytest.mark.logfiles_seed(agents=[...], logfiles=[...])` on the test seeds in the
+    same call as the reset; its answer (ids made, counts) is the client's `seeded`.
+    """
     client = StubClient(logfiles_server, request.config.getoption("--logfiles-control-token"))
-    client.reset()
+    marker = request.node.get_closest_marker("logfiles_seed")
+    client.seeded = client.reset(**marker.kwargs) if marker is not None else client.reset()
     return client
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema
 
-from ..clock import ClockCommand, ClockSetting
+from ..clock import REAL_TIME, ClockCommand, ClockSetting
 from ..errors import Forbidden, Unauthorized
 from ..journal import JournalEntry
 from ..model import format_time
@@ -19,7 +19,8 @@ from ..schemas import (
     JOURNAL_QUERY,
     STATE_DOCUMENT,
 )
-from ..seeding import build_seed, read_state_document
+from ..seeding import Seed, build_seed, read_state_document
+from ..store.base import check_events, check_import
 from . import checks, no_content, now, runtime
 
 bp = Blueprint("control", __name__, url_prefix="/_control")
@@ -64,8 +65,24 @@ def load(schema: Schema, what: str) -> Any:
 
 @bp.post("/reset")
 def reset() -> Response:
-    runtime().store.reset()
-    return no_content()
+    """Forget everything (204); with a state document as the body, then seed it (200, as
+    POST /_control/state answers): a test's whole set-up in one call.
+
+    The document is read and checked before anything is forgotten, so a bad one is a 400
+    that leaves the store as it was. Its default dates are real time: the clock is reset too.
+    """
+    rt = runtime()
+    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+        rt.store.reset()
+        return no_content()
+    checks.require_content_type(checks.JSON)
+    document = read_state_document(checks.read_body(CONTROL_MAX_BODY))
+    seed = build_seed(document, REAL_TIME.now(), rt.new_id, None)
+    # What the store would check, on an empty store: only the document's own clashes.
+    check_import(seed.agents, seed.logfiles, frozenset(), frozenset())
+    check_events(seed.events, {agent.id for agent in seed.agents}, frozenset(), frozenset())
+    rt.store.reset()
+    return _seeded(seed, replace=True)
 
 
 # State: export, replace, add.
@@ -95,6 +112,12 @@ def _import(replace: bool) -> Response:
     rt = runtime()
     # Replacing, the store's agents do not count; adding, only the ones the document names.
     seed = build_seed(document, now(), rt.new_id, None if replace else rt.store.agent_projects)
+    return _seeded(seed, replace)
+
+
+def _seeded(seed: Seed, replace: bool) -> Response:
+    """Keep a built seed; the ids made and the counts, as POST /_control/state answers."""
+    rt = runtime()
     rt.store.import_state(seed.agents, seed.logfiles, replace=replace, events=seed.events)
     # After the import's checks: a document refused for a taken id seeds no object either.
     if seed.objects:

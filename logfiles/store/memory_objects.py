@@ -117,3 +117,9 @@ class MemoryObjects:
     def clear_objects(self) -> None:
         with self._objects_lock:
             self._containers.clear()
+
+    def swap_objects(self) -> _Containers:
+        """Forget every object at once; the caller frees what is returned, where it likes."""
+        with self._objects_lock:
+            old, self._containers = self._containers, {}
+        return old

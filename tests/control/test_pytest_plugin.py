@@ -102,3 +102,23 @@ def test_readme_example_tests_pass(pytester: pytest.Pytester) -> None:
     shutil.copytree(Path(__file__).resolve().parents[2] / "examples", pytester.path / "examples")
     tests = sum(len(re.findall(r"^def test_", example, re.M)) for example in examples)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=tests)
+
+
+def test_plugin_seed_marker_seeds_with_the_reset(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_marker="""
+import pytest
+
+@pytest.mark.logfiles_seed(agents=[{"id": "a1", "project_id": "110011"}],
+                           logfiles=[{"id": "l1", "agent_id": "a1", "state": "started"}])
+def test_seeded(logfiles_stub):
+    assert logfiles_stub.seeded["counts"]["logfiles"] == 1
+    assert [lf["state"] for lf in logfiles_stub.state()["logfiles"]] == ["started"]
+
+def test_next_test_starts_empty(logfiles_stub):
+    assert logfiles_stub.seeded is None
+    assert logfiles_stub.state()["agents"] == []
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=2)
