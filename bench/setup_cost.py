@@ -21,11 +21,12 @@ import statistics
 import time
 import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 from logfiles.client import StubClient
 from logfiles.testing import running_stub
 
-SMALL = {
+SMALL: dict[str, Any] = {
     "agents": [{"id": "a1", "project_id": "110011"}],
     "logfiles": [{"id": "l1", "agent_id": "a1"}],
 }
