@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import Load
+from bench.postgres import analyze
 from bench.report import Results, Row
 from bench.scenarios import (
     LIST_AGENTS,
@@ -144,6 +145,8 @@ def run_logfile_rows(
         if any(SCENARIO_BY_KEY[row.scenario].feed for row in rows):
             feeds = seed_feeds(server)
             note_markers(results, config, feeds)
+        if config.postgres:
+            analyze(config.env["LOGFILES_STORE"])
         for row in rows:
             scenario = SCENARIO_BY_KEY[row.scenario]
             latest = {name: last for name, (_, last) in feeds.items()}
