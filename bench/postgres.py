@@ -315,10 +315,18 @@ SERIAL_CASES = (
 
 
 def serial_rates(
-    url: str, seconds: float, db_cpu: Callable[[], float], threads: int = SERIAL_THREADS
+    url: str,
+    seconds: float,
+    db_cpu: Callable[[], float],
+    threads: int = SERIAL_THREADS,
+    rounds: int = 1,
 ) -> list[dict[str, Any]]:
     """Each case's writes per second from `threads` threads, each on rows of its own, and the
-    database's CPU per write; the shared cases are bounded by one commit after the other."""
+    database's CPU per write; the shared cases are bounded by one commit after the other.
+
+    `rounds` of every case in turn, so that load from elsewhere on the machine meets them
+    alike; the medians over the rounds.
+    """
     from logfiles import Settings, create_app
 
     app = create_app(Settings(store_url=url, journal_size=0))
@@ -334,13 +342,19 @@ def serial_rates(
         logfiles = store.list_logfiles("p", "serial", threads).items
         for _ in range(JOURNAL_KEPT + 100):  # past the kept size: every later entry trims
             store.record_request(_entry(), JOURNAL_KEPT)
-        found = []
-        for case in SERIAL_CASES:
-            # The dead rows the case before left: cleaned now, not by autovacuum during this one.
-            with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
-                connection.execute("VACUUM")
-            found.append(_run_case(case, store, logfiles, seconds, db_cpu))
-        return found
+        works = _works(store, logfiles)
+        for work in works.values():  # connections open, statements prepared (psycopg: the 5th use)
+            for once in work:
+                for _ in range(6):
+                    once()
+        measured: dict[str, list[dict[str, float]]] = {case.key: [] for case in SERIAL_CASES}
+        for _ in range(rounds):
+            for case in SERIAL_CASES:
+                # The dead rows the case before left: cleaned now, not by autovacuum during this one.
+                with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
+                    connection.execute("VACUUM")
+                measured[case.key].append(_timed(case, works[case.key], seconds, db_cpu))
+        return [_combined(case, threads, measured[case.key]) for case in SERIAL_CASES]
     finally:
         store.close()
 
@@ -354,20 +368,20 @@ def _entry() -> Any:
     )  # fmt: skip
 
 
-def _run_case(
-    case: Case, store: Any, logfiles: list[Any], seconds: float, db_cpu: Callable[[], float]
-) -> dict[str, Any]:
+def _works(store: Any, logfiles: list[Any]) -> dict[str, list[Callable[[], None]]]:
+    """Each case's write, one per thread: thread n toggles log file n (both check-and-set cases
+    alike, so each knows the state the other left) or writes a journal entry."""
     from logfiles.events import Event
     from logfiles.model import LogFileState
 
-    def toggle(logfile: Any, event: bool) -> Callable[[], None]:
-        current = [logfile]
+    current = list(logfiles)
 
+    def toggle(index: int, event: bool) -> Callable[[], None]:
         def once() -> None:
-            before = current[0]
+            before = current[index]
             state = LogFileState.STARTED if before.state is LogFileState.REQUESTED else LogFileState.REQUESTED
             emitted = [Event(before.project_id, before.agent_id, datetime.now(UTC), "logfile_started")]
-            current[0] = store.update_logfile(
+            current[index] = store.update_logfile(
                 before.project_id,
                 before.agent_id,
                 before.id,
@@ -381,15 +395,19 @@ def _run_case(
     def journal(kept: int) -> Callable[[], None]:
         return lambda: store.record_request(_entry(), kept)
 
-    work: list[Callable[[], None]] = {
-        "counter": [toggle(logfile, True) for logfile in logfiles],
-        "no-counter": [toggle(logfile, False) for logfile in logfiles],
-        "journal": [journal(JOURNAL_KEPT) for _ in logfiles],
-        "journal-untrimmed": [journal(JOURNAL_UNTRIMMED) for _ in logfiles],
-    }[case.key]
-    for once in work:  # one each first: connections open, statements on their way to prepared
-        for _ in range(6):
-            once()
+    indexes = range(len(logfiles))
+    return {
+        "counter": [toggle(n, True) for n in indexes],
+        "no-counter": [toggle(n, False) for n in indexes],
+        "journal": [journal(JOURNAL_KEPT) for _ in indexes],
+        "journal-untrimmed": [journal(JOURNAL_UNTRIMMED) for _ in indexes],
+    }
+
+
+def _timed(
+    case: Case, work: list[Callable[[], None]], seconds: float, db_cpu: Callable[[], float]
+) -> dict[str, float]:
+    """One run: every thread writes until `seconds` are up; writes, elapsed time, CPU spent."""
     done = [0] * len(work)
     failures: list[BaseException] = []
     stop = threading.Event()
@@ -415,15 +433,28 @@ def _run_case(
     db_spent, client_spent = db_cpu() - db_before, time.process_time() - client_before
     if failures:
         raise BenchError(f"pg-serial {case.key}: {failures[0]!r}")
-    writes = sum(done)
+    writes = max(sum(done), 1)
+    return {
+        "writes": sum(done),
+        "seconds": elapsed,
+        "rate": sum(done) / elapsed,
+        "db_cpu_us": db_spent / writes * 1e6,
+        "client_cpu_us": client_spent / writes * 1e6,
+    }
+
+
+def _combined(case: Case, threads: int, runs: list[dict[str, float]]) -> dict[str, Any]:
+    """The medians over the rounds (rates, CPU per write), the totals (writes, seconds)."""
     return {
         "case": case.key,
         "label": case.label,
         "shared": case.shared,
-        "threads": len(work),
-        "seconds": round(elapsed, 2),
-        "writes": writes,
-        "rate": writes / elapsed,
-        "db_cpu_us": db_spent / writes * 1e6 if writes else None,
-        "client_cpu_us": client_spent / writes * 1e6 if writes else None,
+        "threads": threads,
+        "rounds": len(runs),
+        "seconds": round(sum(r["seconds"] for r in runs), 2),
+        "writes": sum(int(r["writes"]) for r in runs),
+        "rates": [round(r["rate"], 1) for r in runs],
+        "rate": statistics.median(r["rate"] for r in runs),
+        "db_cpu_us": statistics.median(r["db_cpu_us"] for r in runs),
+        "client_cpu_us": statistics.median(r["client_cpu_us"] for r in runs),
     }

@@ -252,24 +252,30 @@ def render_serial(entries: list[dict[str, Any]]) -> list[str]:
         "## PostgreSQL: writes that serialise across hosts",
         "",
         "Threads of one process writing through the store as fast as they can, each to rows of "
-        "its own; **shared row** = every such write, from any host, takes one row lock and holds "
-        "it to its commit (the event counter; the journal's oldest entries), so they queue "
-        "behind each other. µs per write = 1e6 ÷ writes/s: with many threads and a shared row, "
-        "the time the row is held per write.",
+        "its own, the cases in turn for each round; medians over the rounds (range in brackets). "
+        "**shared row** = every such write, from any host, takes one row lock and holds it to its "
+        "commit (the event counter; the journal's oldest entries), so they queue behind each "
+        "other: more writers then add little. µs per write = 1e6 ÷ writes/s (with many writers "
+        "and a shared row: the time the row is held per write); **vs 1 thread** = writes/s over "
+        "the same case's with one thread.",
         "",
-        "| write | shared row | threads | writes/s | µs per write | database CPU µs per write "
-        "| client CPU µs per write |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| write | shared row | threads | writes/s (range) | vs 1 thread | µs per write "
+        "| database CPU µs per write | client CPU µs per write |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    alone = {e["case"]: e["rate"] for e in entries if e.get("threads") == 1 and "status" not in e}
     for entry in entries:
         if "status" in entry:
-            out.append(f"| {entry.get('label', 'serial')} | | | {entry['status']} | | | |")
+            out.append(f"| {entry.get('label', 'serial')} | | | {entry['status']} | | | | |")
             continue
+        rates = entry.get("rates") or [entry["rate"]]
+        scaling = entry["rate"] / alone[entry["case"]] if alone.get(entry["case"]) else None
+        range_ = f" ({min(rates):,.0f}–{max(rates):,.0f})" if len(rates) > 1 else ""
         out.append(
             f"| {entry['label']} | {'yes' if entry['shared'] else 'no'} | {entry['threads']} "
-            f"| {fmt(entry['rate'], 0)} | {fmt(1e6 / entry['rate'] if entry['rate'] else None, 0)} "
-            f"| {fmt(entry['db_cpu_us'], 0)} "
-            f"| {fmt(entry['client_cpu_us'], 0)} |"
+            f"| {fmt(entry['rate'], 0)}{range_} | {fmt(scaling, 2)} "
+            f"| {fmt(1e6 / entry['rate'] if entry['rate'] else None, 0)} "
+            f"| {fmt(entry['db_cpu_us'], 0)} | {fmt(entry['client_cpu_us'], 0)} |"
         )
     out.append("")
     return out

@@ -35,7 +35,14 @@ from bench.measure import (  # noqa: E402
     run_group,
     skip_group,
 )
-from bench.postgres import PG_FAILURES, SETTINGS_NOTE, BenchPostgres, round_trips, serial_rates  # noqa: E402
+from bench.postgres import (  # noqa: E402
+    PG_FAILURES,
+    SERIAL_THREADS,
+    SETTINGS_NOTE,
+    BenchPostgres,
+    round_trips,
+    serial_rates,
+)
 from bench.report import Results, as_json, render  # noqa: E402
 from bench.scenarios import (  # noqa: E402
     ALL_IDS,
@@ -108,7 +115,7 @@ def run_config(
 
 
 def run_postgres_extras(
-    pg: BenchPostgres | None, wanted: set[str], results: Results, quick: bool, duration: int
+    pg: BenchPostgres | None, wanted: set[str], results: Results, quick: bool, duration: int, rounds: int
 ) -> None:
     """pg-roundtrips and pg-serial, each on a fresh schema; a note instead when there is no PostgreSQL."""
     parts = {
@@ -127,9 +134,9 @@ def run_postgres_extras(
                 if part == "pg-roundtrips":
                     results.round_trips = round_trips(pg.url("bench_roundtrips"), 20 if quick else 100)
                 else:
-                    for threads in (1, 8):
+                    for threads in (1, SERIAL_THREADS):
                         results.serial += serial_rates(
-                            pg.url(f"bench_serial_{threads}"), duration, pg.cpu_seconds, threads
+                            pg.url(f"bench_serial_{threads}"), duration, pg.cpu_seconds, threads, rounds
                         )
         except PG_FAILURES as exc:
             setattr(results, field, [{"label": label, "status": f"unavailable: {exc}"}])
@@ -235,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             by_name = {c.name: c for c in configs(tmp, pg_url)}
             for config in by_name.values():
                 run_config(config, wanted, load, tmp, results, object_env, nginx, pg)
-            run_postgres_extras(pg, wanted, results, args.quick, duration)
+            run_postgres_extras(pg, wanted, results, args.quick, duration, rounds)
             if "startup" in wanted:
                 repeats = 3 if args.quick else 5
                 for name, as_baseline in (("memory", False), ("memory", True), ("sqlite", False)):
