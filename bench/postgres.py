@@ -11,13 +11,13 @@
   is counted and timed by kind: one `execute` is one round trip (a simple query or one
   extended-protocol exchange). Warm-up first, so the pool holds its connection and psycopg
   has prepared each statement (its one-time extra round trip per statement and connection).
-- **What serialises** (`serial_rates`, row `pg-serial`): 8 threads of one process write
-  through the store as fast as they can, each to rows of its own, for a few seconds. Two
-  writes share a row across every host: the event counter (a state-changing PATCH takes its
-  row lock in the check-and-set and holds it to the commit, the WAL flush included) and the
-  journal's trim (each entry deletes the oldest, so concurrent entries wait for each other's
-  commits). Each is run beside the same statement without that shared row, to show what the
-  serialisation costs here.
+- **What serialises** (`serial_rates`, row `pg-serial`): threads of one process (1, then 8)
+  write through the store as fast as they can, each to rows of its own, for a few seconds a
+  round. Two writes share a row across every host: the event counter (a state-changing PATCH
+  takes its row lock in the check-and-set and holds it to the commit, the WAL flush included)
+  and the journal's trim (each entry deletes the oldest, so concurrent entries wait for each
+  other's commits). Each is run beside the same write without that shared row: the shared
+  ones gain little from more writers, and their rate with 8 is that kind of write's ceiling.
 """
 
 from __future__ import annotations
@@ -114,13 +114,9 @@ class BenchPostgres:
 
 
 def analyze(url: str) -> None:
-    """ANALYZE the store's tables after seeding: the plans of a running service, whose autovacuum
-    has caught up, not those of its first minute after a bulk import.
-
-    Planned on statistics from before the feeds' 100,000 events (taken when the table held
-    f10's 10), an agent's poll walks the primary key past all of f100k's: 20-25 ms a request
-    instead of 0.05 (EXPLAIN ANALYZE); one full run's feed10 row met that.
-    """
+    """ANALYZE after seeding: what autovacuum does within a minute of a bulk import in a running
+    service, done at once so that every run plans on the same statistics (without it, the plans
+    a row got depended on whether autovacuum had come by yet)."""
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
         connection.execute("ANALYZE")
 

@@ -101,8 +101,10 @@ def run_config(
     """One configuration's load rows; a PostgreSQL one's are skipped, saying why, without
     PostgreSQL (or without nginx, for several instances), and its database's CPU is watched."""
     disk = config.name == "sqlite" and "disk" in wanted  # the fully seeded one
+    if not (wants(config, wanted) or disk):
+        return
     watch = {}
-    if config.postgres and wants(config, wanted):
+    if config.postgres:
         skip = "not started" if pg is None else pg.reason
         if not skip and config.instances > 1 and nginx is None:
             skip = "nginx not found: apt-get install -y nginx (Debian)"
