@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import statistics
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.scenarios import OBJECT_CONNECTIONS, Scenario
-from bench.servers import BenchError, Server
+from bench.servers import BenchError, Target
 
 LUA = Path(__file__).resolve().parent / "lua"
 
@@ -24,6 +24,8 @@ class WrkResult:
     socket_errors: int
     cpu_us: float | None = None  # the server's CPU time per request (Server.cpu_seconds)
     read_bytes: float = 0.0  # wrk's "<n>MB read" (two decimals of its unit: about 1 % off)
+    # CPU time per request of what else served it (Target.other_cpu_seconds: nginx, the database)
+    other_cpu_us: dict[str, float] = field(default_factory=dict)
 
 
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -66,13 +68,18 @@ class Load:
     connections: int
     object_connections: int = OBJECT_CONNECTIONS  # for the object rows (1 MiB a request)
 
-    def measured(self, server: Server, path: str, scenario: Scenario, seconds: int) -> WrkResult:
-        """One wrk run against `server`, with the server's CPU time per request."""
-        before = server.cpu_seconds()
+    def measured(self, server: Target, path: str, scenario: Scenario, seconds: int) -> WrkResult:
+        """One wrk run against `server`, with its CPU time per request (the app's, and the others')."""
+        before, others_before = server.cpu_seconds(), server.other_cpu_seconds()
         result = self.wrk(server.url(path), scenario.lua, seconds, self.connections_for(scenario))
-        spent = server.cpu_seconds() - before
+        spent, others = server.cpu_seconds() - before, server.other_cpu_seconds()
         if result.requests:
             result.cpu_us = spent / result.requests * 1e6
+            result.other_cpu_us = {
+                name: (others[name] - others_before[name]) / result.requests * 1e6
+                for name in others
+                if name in others_before
+            }
         check_read(server, scenario, result)
         return result
 
@@ -98,7 +105,7 @@ class Load:
             raise BenchError(f"wrk exited {done.returncode}: {done.stderr.strip()[-300:]}")
         return parse_wrk(done.stdout)
 
-    def prepare(self, server: Server, scenario: Scenario, path: str) -> None:
+    def prepare(self, server: Target, scenario: Scenario, path: str) -> None:
         """One checked request of the shape (its expected status and size, or BenchError), then a warm-up."""
         status, answer = server.request(scenario.method, path, scenario.body, scenario.headers)
         if status != scenario.status:
@@ -112,7 +119,7 @@ class Load:
             self.wrk(server.url(path), scenario.lua, self.warmup, self.connections_for(scenario))
 
     def pair(
-        self, stub: Server, bare: Server, scenario: Scenario, path: str
+        self, stub: Target, bare: Target, scenario: Scenario, path: str
     ) -> list[tuple[WrkResult, WrkResult]]:
         """Alternate stub and baseline runs, `rounds` of each, the order swapped every round.
 
@@ -129,7 +136,7 @@ class Load:
         return rounds
 
 
-def check_read(server: Server, scenario: Scenario, result: WrkResult) -> None:
+def check_read(server: Target, scenario: Scenario, result: WrkResult) -> None:
     """BenchError when wrk read fewer bytes than the answers it counted must have carried.
 
     wrk counts an answer whatever its body; a body cut short would stall its connection (and
@@ -148,6 +155,7 @@ def check_read(server: Server, scenario: Scenario, result: WrkResult) -> None:
 def combine(results: list[WrkResult]) -> WrkResult:
     """Medians of the rates, latencies and CPU times, sums of the counts."""
     cpus = [r.cpu_us for r in results if r.cpu_us is not None]
+    names = sorted({name for r in results for name in r.other_cpu_us})
     return WrkResult(
         rps=statistics.median(r.rps for r in results),
         p50_ms=statistics.median(r.p50_ms for r in results),
@@ -157,4 +165,8 @@ def combine(results: list[WrkResult]) -> WrkResult:
         socket_errors=sum(r.socket_errors for r in results),
         cpu_us=statistics.median(cpus) if cpus else None,
         read_bytes=sum(r.read_bytes for r in results),
+        other_cpu_us={
+            name: statistics.median(r.other_cpu_us[name] for r in results if name in r.other_cpu_us)
+            for name in names
+        },
     )

@@ -9,12 +9,13 @@ import random
 import sqlite3
 import statistics
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bench.load import Load
+from bench.postgres import analyze
 from bench.report import Results, Row
 from bench.scenarios import (
     LIST_AGENTS,
@@ -32,6 +33,7 @@ from bench.servers import (
     FAILURES,
     BenchError,
     Server,
+    Target,
     baseline,
     check_feeds,
     check_object,
@@ -43,6 +45,7 @@ from bench.servers import (
     seed_object,
     stub,
 )
+from bench.stack import Stack
 
 # Seeding the RSS server in chunks keeps the transient cost of one huge request small.
 RSS_CHUNK = 100_000
@@ -56,21 +59,53 @@ def run_group(
     results: Results,
     disk: bool,
     object_env: Mapping[str, str] = OBJECT_MALLOC_ENV,
+    nginx: str | None = None,
+    watch: Mapping[str, Callable[[], float]] | None = None,
 ) -> None:
     """The configuration's rows: stub and baseline up side by side, then each scenario in
     alternating rounds. The object rows have a pair of servers of their own (`object_env`
-    added to both: see OBJECT_MALLOC_ENV), the others one pair seeded once."""
-    keys = [k for k in config.scenarios if f"{k}-{config.name}" in wanted]
-    rows = [Row(k, SCENARIO_BY_KEY[k].label, config.name) for k in keys]
+    added to both: see OBJECT_MALLOC_ENV), the others one pair seeded once. `nginx`: its
+    binary, for a configuration of several instances; `watch`: other CPU the stub's requests
+    cost (the database server's), by name."""
+    rows = wanted_rows(config, wanted)
     results.rows.extend(rows)
     logfile_rows = [row for row in rows if not SCENARIO_BY_KEY[row.scenario].object]
     object_rows = [row for row in rows if SCENARIO_BY_KEY[row.scenario].object]
     if logfile_rows or disk:
         with noting_failures(config, logfile_rows, results, disk):
-            run_logfile_rows(config, logfile_rows, load, tmp, results, disk)
+            server, bare = pair(config, tmp, nginx)
+            server.watch.update(watch or {})
+            run_logfile_rows(config, server, bare, logfile_rows, load, tmp, results, disk)
     if object_rows:
         with noting_failures(config, object_rows, results, False):
             run_object_rows(config, object_rows, load, tmp, object_env)
+
+
+def wanted_rows(config: Config, wanted: set[str]) -> list[Row]:
+    return [
+        Row(k, SCENARIO_BY_KEY[k].label, config.name)
+        for k in config.scenarios
+        if f"{k}-{config.name}" in wanted
+    ]
+
+
+def skip_group(config: Config, wanted: set[str], results: Results, reason: str) -> None:
+    """The configuration's wanted rows, each saying why it did not run (PostgreSQL or nginx missing)."""
+    for row in wanted_rows(config, wanted):
+        row.status = f"skipped: {reason}"
+        results.rows.append(row)
+
+
+def pair(config: Config, tmp: Path, nginx: str | None) -> tuple[Server | Stack, Server | Stack]:
+    """The stub and its baseline: one gunicorn server each, or as many instances behind an nginx each."""
+    if config.instances == 1:
+        return stub(config, tmp), baseline(config, tmp)
+    if nginx is None:
+        raise BenchError("nginx not found: apt-get install -y nginx (Debian)")
+    return (
+        Stack(config.name, "wsgi:app", config.env, tmp, config.instances, nginx),
+        Stack(f"baseline-{config.name}", "bench.baseline_app:app", config.env, tmp, config.instances, nginx),
+    )
 
 
 @contextmanager
@@ -79,22 +114,28 @@ def noting_failures(config: Config, rows: list[Row], results: Results, disk: boo
     try:
         yield
     except FAILURES as exc:
-        # The SQLite store may not work yet: its rows say so and the bench goes on.
-        reason = f"unavailable: {exc}" if config.sqlite else f"failed: {exc}"
+        # The SQLite or PostgreSQL store may not work here: its rows say so and the bench goes on.
+        reason = f"unavailable: {exc}" if config.optional else f"failed: {exc}"
         for row in rows:
             if row.stub is None:
                 row.status = reason
         if disk and not results.disk:
             results.disk = {"status": reason}
-        if not config.sqlite:
+        if not config.optional:
             results.failed = True
 
 
 def run_logfile_rows(
-    config: Config, rows: list[Row], load: Load, tmp: Path, results: Results, disk: bool
+    config: Config,
+    server: Target,
+    bare: Target,
+    rows: list[Row],
+    load: Load,
+    tmp: Path,
+    results: Results,
+    disk: bool,
 ) -> None:
     """The log file and feed rows: one pair, seeded once (and SQLite's disk use measured)."""
-    server, bare = stub(config, tmp), baseline(config, tmp)
     with running(server, bare):
         seed_and_measure_disk(config, server, tmp, results, disk)
         logfile_id = first_logfile(server)
@@ -104,6 +145,8 @@ def run_logfile_rows(
         if any(SCENARIO_BY_KEY[row.scenario].feed for row in rows):
             feeds = seed_feeds(server)
             note_markers(results, config, feeds)
+        if config.postgres:
+            analyze(config.env["LOGFILES_STORE"])
         for row in rows:
             scenario = SCENARIO_BY_KEY[row.scenario]
             latest = {name: last for name, (_, last) in feeds.items()}
@@ -140,10 +183,10 @@ def note_markers(results: Results, config: Config, feeds: dict[str, tuple[int, i
     results.notes.append(f"{config.name}: events kept per feed: {shown}")
 
 
-def seed_and_measure_disk(config: Config, server: Server, tmp: Path, results: Results, disk: bool) -> None:
+def seed_and_measure_disk(config: Config, server: Target, tmp: Path, results: Results, disk: bool) -> None:
     """Seed the scenarios' agents; for SQLite with `disk`, measure the file before and after."""
-    # A PATCH-only configuration needs a10 only.
-    agents = dict(LIST_AGENTS) if len(config.scenarios) > 1 else {"a10": LIST_AGENTS["a10"]}
+    # PATCH, GET details and the feeds need a10 only (its first log file).
+    agents = dict(LIST_AGENTS) if config.store_agents else {"a10": LIST_AGENTS["a10"]}
     if not (config.sqlite and disk):
         seed(server, agents, (POST_AGENT,))
         return

@@ -47,8 +47,11 @@ class Results:
     rss: list[dict[str, Any]] = field(default_factory=list)
     rss64: list[dict[str, Any]] = field(default_factory=list)  # peak RSS during a 64 MiB upload
     disk: dict[str, Any] = field(default_factory=dict)
+    # PostgreSQL (bench/postgres.py): statements per request by kind, and the serialised writes
+    round_trips: list[dict[str, Any]] = field(default_factory=list)
+    serial: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    failed: bool = False  # a part other than the SQLite store's failed: exit 1
+    failed: bool = False  # a part other than the SQLite or PostgreSQL store's failed: exit 1
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
@@ -93,6 +96,7 @@ def render(results: Results) -> str:
         "- CPU µs = the server's CPU time (master and workers) per request answered; CPU ratio = "
         "baseline CPU ÷ stub CPU per request, median over the rounds: the ratio a server with "
         "the CPUs to itself would show, and steadier than req/s when other work shares them",
+        *([f"- PostgreSQL: {meta['postgres']}"] if meta.get("postgres") else []),
         "",
     ]
     if results.rows:
@@ -116,6 +120,11 @@ def render(results: Results) -> str:
                 f"| {fmt(row.cpu_ratio, 2)}{spread(row.cpu_ratios)} |"
             )
         out.append("")
+    out += render_other_cpu(results.rows)
+    if results.round_trips:
+        out += render_round_trips(results.round_trips)
+    if results.serial:
+        out += render_serial(results.serial)
     if results.startup:
         out += [
             "## Start-up (median of the starts, ms)",
@@ -171,6 +180,105 @@ def render(results: Results) -> str:
     if results.notes:
         out += ["## Notes", "", *(f"- {n}" for n in results.notes), ""]
     return "\n".join(out)
+
+
+def per_core(cpu_us: float | None) -> str:
+    """Requests one core serves at this CPU per request: 1e6 ÷ µs."""
+    return fmt(1e6 / cpu_us, 0) if cpu_us else "–"
+
+
+def render_other_cpu(rows: list[Row]) -> list[str]:
+    """The rows whose requests cost other processes CPU too (nginx, the database): each part's."""
+    shown = [row for row in rows if row.stub is not None and row.stub.other_cpu_us]
+    if not shown:
+        return []
+    out = [
+        "## CPU per request: the app, the database, nginx",
+        "",
+        "Medians over the rounds, µs of CPU (user and system, from `/proc`) per request answered: "
+        "**app** = the gunicorn instances (masters and workers), **database** = the PostgreSQL "
+        "postmaster and every process it started, **nginx** = its master and workers. "
+        "**per core** = requests one core would serve at that CPU per request (1e6 ÷ µs): the "
+        "inputs of a projection to more hosts (bench/README.md), measured on this machine "
+        "with all of them sharing its cores.",
+        "",
+        "| scenario | config | req/s | app CPU µs | database CPU µs | nginx CPU µs "
+        "| baseline app CPU µs | baseline nginx CPU µs | req/s per app core | req/s per database core |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in shown:
+        s, b = row.stub, row.baseline
+        assert s is not None
+        other, bare = s.other_cpu_us, (b.other_cpu_us if b else {})
+        out.append(
+            f"| {row.label} | {row.config} | {fmt(s.rps)} | {fmt(s.cpu_us, 0)} | {fmt(other.get('db'), 0)} "
+            f"| {fmt(other.get('nginx'), 0)} | {fmt(b.cpu_us if b else None, 0)} "
+            f"| {fmt(bare.get('nginx'), 0)} | {per_core(s.cpu_us)} | {per_core(other.get('db'))} |"
+        )
+    out.append("")
+    return out
+
+
+def render_round_trips(entries: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "## PostgreSQL: database round trips per request (in the app)",
+        "",
+        "Through Flask's test client on the PostgreSQL store (no server, no socket, one client): "
+        "every statement the store's psycopg connections execute, counted by kind (one `execute` "
+        "is one round trip), after a warm-up; median wall time of each kind, commit included.",
+        "",
+        "| request | round trips per request | of them the check-and-set "
+        "| by kind: per request (median µs) |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for entry in entries:
+        if "status" in entry:
+            out.append(f"| {entry.get('label', 'round trips')} | {entry['status']} | | |")
+            continue
+        kinds = "; ".join(
+            f"{k['kind']} {fmt(k['per_request'], 2).rstrip('0').rstrip('.')} ({fmt(k['median_us'], 0)})"
+            for k in entry["by_kind"]
+        )
+        out.append(
+            f"| {entry['label']} | {fmt(entry['statements'], 2)} | {fmt(entry['check_and_set'], 2)} "
+            f"| {kinds} |"
+        )
+    out.append("")
+    return out
+
+
+def render_serial(entries: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "## PostgreSQL: writes that serialise across hosts",
+        "",
+        "Threads of one process writing through the store as fast as they can, each to rows of "
+        "its own, the cases in turn for each round; medians over the rounds (range in brackets). "
+        "**shared row** = every such write, from any host, takes one row lock and holds it to its "
+        "commit (the event counter; the journal's oldest entries), so they queue behind each "
+        "other: more writers then add little. µs per write = 1e6 ÷ writes/s (with many writers "
+        "and a shared row: the time the row is held per write); **vs 1 thread** = writes/s over "
+        "the same case's with one thread.",
+        "",
+        "| write | shared row | threads | writes/s (range) | vs 1 thread | µs per write "
+        "| database CPU µs per write | client CPU µs per write |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    alone = {e["case"]: e["rate"] for e in entries if e.get("threads") == 1 and "status" not in e}
+    for entry in entries:
+        if "status" in entry:
+            out.append(f"| {entry.get('label', 'serial')} | | | {entry['status']} | | | | |")
+            continue
+        rates = entry.get("rates") or [entry["rate"]]
+        scaling = entry["rate"] / alone[entry["case"]] if alone.get(entry["case"]) else None
+        range_ = f" ({min(rates):,.0f}–{max(rates):,.0f})" if len(rates) > 1 else ""
+        out.append(
+            f"| {entry['label']} | {'yes' if entry['shared'] else 'no'} | {entry['threads']} "
+            f"| {fmt(entry['rate'], 0)}{range_} | {fmt(scaling, 2)} "
+            f"| {fmt(1e6 / entry['rate'] if entry['rate'] else None, 0)} "
+            f"| {fmt(entry['db_cpu_us'], 0)} | {fmt(entry['client_cpu_us'], 0)} |"
+        )
+    out.append("")
+    return out
 
 
 def render_rss64(entries: list[dict[str, Any]]) -> list[str]:

@@ -28,17 +28,35 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.load import Load  # noqa: E402
-from bench.measure import measure_rss, measure_startup, measure_upload_rss, run_group  # noqa: E402
+from bench.measure import (  # noqa: E402
+    measure_rss,
+    measure_startup,
+    measure_upload_rss,
+    run_group,
+    skip_group,
+)
+from bench.postgres import (  # noqa: E402
+    PG_FAILURES,
+    SERIAL_THREADS,
+    SETTINGS_NOTE,
+    BenchPostgres,
+    round_trips,
+    serial_rates,
+)
 from bench.report import Results, as_json, render  # noqa: E402
 from bench.scenarios import (  # noqa: E402
     ALL_IDS,
     EXTRAS,
     OBJECT_CONNECTIONS,
     OBJECT_MALLOC_ENV,
+    POSTGRES_EXTRAS,
     SCENARIO_BY_KEY,
+    Config,
     configs,
+    placeholder_url,
 )
 from bench.servers import FAILURES, BenchError  # noqa: E402
+from bench.stack import find_nginx  # noqa: E402
 
 BENCH = REPO / "bench"
 DEFAULT_RESULTS = BENCH / "results"
@@ -64,6 +82,66 @@ def git_commit() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{rev}{' (dirty)' if dirty else ''}" or "unknown"
+
+
+def wants(config: Config, wanted: set[str]) -> bool:
+    return any(f"{key}-{config.name}" in wanted for key in config.scenarios)
+
+
+def run_config(
+    config: Config,
+    wanted: set[str],
+    load: Load,
+    tmp: Path,
+    results: Results,
+    object_env: dict[str, str],
+    nginx: str | None,
+    pg: BenchPostgres | None,
+) -> None:
+    """One configuration's load rows; a PostgreSQL one's are skipped, saying why, without
+    PostgreSQL (or without nginx, for several instances), and its database's CPU is watched."""
+    disk = config.name == "sqlite" and "disk" in wanted  # the fully seeded one
+    if not (wants(config, wanted) or disk):
+        return
+    watch = {}
+    if config.postgres:
+        skip = "not started" if pg is None else pg.reason
+        if not skip and config.instances > 1 and nginx is None:
+            skip = "nginx not found: apt-get install -y nginx (Debian)"
+        if skip or pg is None:
+            skip_group(config, wanted, results, skip)
+            return
+        watch["db"] = pg.cpu_seconds
+    with step(f"load, {config.name}"):
+        run_group(config, wanted, load, tmp, results, disk, object_env, nginx, watch)
+
+
+def run_postgres_extras(
+    pg: BenchPostgres | None, wanted: set[str], results: Results, quick: bool, duration: int, rounds: int
+) -> None:
+    """pg-roundtrips and pg-serial, each on a fresh schema; a note instead when there is no PostgreSQL."""
+    parts = {
+        "pg-roundtrips": ("round trips, postgres", "round_trips", "database round trips"),
+        "pg-serial": ("serialised writes, postgres", "serial", "serialised writes"),
+    }
+    for part, (what, field, label) in parts.items():
+        if part not in wanted:
+            continue
+        if pg is None or pg.cluster is None:
+            reason = pg.reason if pg is not None else "not started"
+            setattr(results, field, [{"label": label, "status": f"skipped: {reason}"}])
+            continue
+        try:
+            with step(what):
+                if part == "pg-roundtrips":
+                    results.round_trips = round_trips(pg.url("bench_roundtrips"), 20 if quick else 100)
+                else:
+                    for threads in (1, SERIAL_THREADS):
+                        results.serial += serial_rates(
+                            pg.url(f"bench_serial_{threads}"), duration, pg.cpu_seconds, threads, rounds
+                        )
+        except PG_FAILURES as exc:
+            setattr(results, field, [{"label": label, "status": f"unavailable: {exc}"}])
 
 
 def load_average() -> str:
@@ -131,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted: set[str] = args.wanted
     object_env = {} if args.default_malloc else OBJECT_MALLOC_ENV
     results = Results()
+    shown = [c for c in configs(Path("<tmp>")) if wants(c, wanted)] or list(configs(Path("<tmp>")))
     results.meta = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "commit": git_commit(),
@@ -140,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "duration_s": duration,
         "rounds": rounds,
-        "configs": {c.name: c.description for c in configs(Path("<tmp>"))},
+        "configs": {c.name: c.description for c in shown},
         "warmup_s": load.warmup,
         "wrk": f"wrk -t{load.threads} -c{load.connections} -d{duration}s --latency -s bench/lua/<shape>.lua",
         "object_connections": load.connections_for(SCENARIO_BY_KEY["objget"]),
@@ -152,42 +231,53 @@ def main(argv: list[str] | None = None) -> int:
     workdir = (
         nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="logfiles-bench-")
     )
-    with workdir as tmp_name:
-        tmp = Path(tmp_name).resolve()
-        by_name = {c.name: c for c in configs(tmp)}
-        for config in by_name.values():
-            disk = config.name == "sqlite" and "disk" in wanted  # the fully seeded one
-            with step(f"load, {config.name}"):
-                run_group(config, wanted, load, tmp, results, disk, object_env)
-        if "startup" in wanted:
-            repeats = 3 if args.quick else 5
-            for name, as_baseline in (("memory", False), ("memory", True), ("sqlite", False)):
-                config = by_name[name]
-                try:
-                    with step(f"start-up, {'baseline-' if as_baseline else ''}{name}"):
-                        entry = measure_startup(config, repeats, tmp, as_baseline)
-                except FAILURES as exc:
-                    results.failed = results.failed or not config.sqlite
-                    entry = {
-                        "config": name,
-                        "status": f"{'unavailable' if config.sqlite else 'failed'}: {exc}",
-                    }
-                results.startup.append(entry)
-        if "rss" in wanted:
-            points = (100_000,) if args.quick else (100_000, 1_000_000)
-            with step("RSS, memory"):
-                results.rss = measure_rss(by_name["memory"], points, tmp)
-            results.failed = results.failed or any("status" in r for r in results.rss)
-        if "rss64" in wanted:
-            for name in ("memory", "sqlite"):
-                config = by_name[name]
-                try:
-                    with step(f"peak RSS of a 64 MiB upload, {name}"):
-                        results.rss64 += measure_upload_rss(config, tmp)
-                except FAILURES as exc:
-                    results.failed = results.failed or not config.sqlite
-                    status = f"{'unavailable' if config.sqlite else 'failed'}: {exc}"
-                    results.rss64.append({"config": name, "status": status})
+    nginx = find_nginx()
+    pg: BenchPostgres | None = None
+    if wanted & set(POSTGRES_EXTRAS) or any(c.postgres and wants(c, wanted) for c in configs(Path())):
+        with step("PostgreSQL, the bench's own cluster"):
+            pg = BenchPostgres.start()
+        results.meta["postgres"] = f"{SETTINGS_NOTE}; {pg.version()}" if pg.cluster else pg.reason
+    try:
+        with workdir as tmp_name:
+            tmp = Path(tmp_name).resolve()
+            pg_url = pg.url if pg is not None and pg.cluster is not None else placeholder_url
+            by_name = {c.name: c for c in configs(tmp, pg_url)}
+            for config in by_name.values():
+                run_config(config, wanted, load, tmp, results, object_env, nginx, pg)
+            run_postgres_extras(pg, wanted, results, args.quick, duration, rounds)
+            if "startup" in wanted:
+                repeats = 3 if args.quick else 5
+                for name, as_baseline in (("memory", False), ("memory", True), ("sqlite", False)):
+                    config = by_name[name]
+                    try:
+                        with step(f"start-up, {'baseline-' if as_baseline else ''}{name}"):
+                            entry = measure_startup(config, repeats, tmp, as_baseline)
+                    except FAILURES as exc:
+                        results.failed = results.failed or not config.sqlite
+                        entry = {
+                            "config": name,
+                            "status": f"{'unavailable' if config.sqlite else 'failed'}: {exc}",
+                        }
+                    results.startup.append(entry)
+            if "rss" in wanted:
+                points = (100_000,) if args.quick else (100_000, 1_000_000)
+                with step("RSS, memory"):
+                    results.rss = measure_rss(by_name["memory"], points, tmp)
+                results.failed = results.failed or any("status" in r for r in results.rss)
+            if "rss64" in wanted:
+                for name in ("memory", "sqlite"):
+                    config = by_name[name]
+                    try:
+                        with step(f"peak RSS of a 64 MiB upload, {name}"):
+                            results.rss64 += measure_upload_rss(config, tmp)
+                    except FAILURES as exc:
+                        results.failed = results.failed or not config.sqlite
+                        status = f"{'unavailable' if config.sqlite else 'failed'}: {exc}"
+                        results.rss64.append({"config": name, "status": status})
+    finally:
+        if pg is not None:
+            with step("PostgreSQL, removing the cluster"):
+                pg.remove()
     results.meta["load_after"] = load_average()
     results.meta["elapsed_s"] = round(time.monotonic() - began, 1)
     results.notes.append(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,9 +158,34 @@ class Config:
     env: Mapping[str, str]
     scenarios: tuple[str, ...]
     sqlite: bool = False
+    postgres: bool = False  # on the bench's own PostgreSQL cluster (bench/postgres.py)
+    # gunicorn instances of LOGFILES_WORKERS workers each; more than one: behind nginx, so
+    # that wrk and the seeding have one URL (bench/stack.py), the baseline's likewise.
+    instances: int = 1
+
+    @property
+    def optional(self) -> bool:
+        """Whether its failure leaves the bench's exit status alone: a store that may not run here."""
+        return self.sqlite or self.postgres
+
+    @property
+    def store_agents(self) -> bool:
+        """Whether its rows page through the list agents (a1k, a100k) or POST: seed them all."""
+        return any(key == "post" or key.startswith("list") for key in self.scenarios)
 
 
-def configs(tmp: Path) -> tuple[Config, ...]:
+# The PostgreSQL configurations' rows: the PATCH and the events feeds.
+POSTGRES_SCENARIOS = ("patch", "feed10", "feed100k", "feedproject")
+POSTGRES_PLACEHOLDER = "postgresql://postgres@127.0.0.1:<port>/postgres?options=-csearch_path%3D{schema}"
+
+
+def placeholder_url(schema: str) -> str:
+    """What the PostgreSQL configurations say before the bench's cluster has a port."""
+    return POSTGRES_PLACEHOLDER.format(schema=schema)
+
+
+def configs(tmp: Path, pg_url: Callable[[str], str] = placeholder_url) -> tuple[Config, ...]:
+    """Every configuration; `pg_url(schema)`: a URL of the bench's cluster, its connections in `schema`."""
     all_keys = tuple(s.key for s in SCENARIOS)
     return (
         Config("memory", "memory store, journal on (1 worker, gevent)", {}, all_keys),
@@ -188,10 +213,29 @@ def configs(tmp: Path) -> tuple[Config, ...]:
             ("patch",),
             sqlite=True,
         ),
+        Config(
+            "postgres",
+            "PostgreSQL store (one database on this machine), 2 instances x LOGFILES_WORKERS=2 (gevent) "
+            "behind nginx; the baseline: 2 instances x 2 workers behind an nginx of its own",
+            {"LOGFILES_STORE": pg_url("bench_postgres"), "LOGFILES_WORKERS": "2"},
+            POSTGRES_SCENARIOS,
+            postgres=True,
+            instances=2,
+        ),
+        Config(
+            "postgres-direct",
+            "PostgreSQL store, 1 instance, LOGFILES_WORKERS=4 (gevent), no nginx: as `sqlite`",
+            {"LOGFILES_STORE": pg_url("bench_postgres_direct"), "LOGFILES_WORKERS": "4"},
+            POSTGRES_SCENARIOS,
+            postgres=True,
+        ),
     )
 
 
 # Row ids for --only: `<scenario>-<config>`, and the parts that need no load generator.
 ALL_IDS = [f"{key}-{config.name}" for config in configs(Path()) for key in config.scenarios]
 # rss64: the worker's peak RSS during a 64 MiB upload, each store with 1 worker.
-EXTRAS = ("startup", "rss", "disk", "rss64")
+# pg-roundtrips: statements per request with the PostgreSQL store, in the app (bench/postgres.py);
+# pg-serial: the rate of the writes that serialise across hosts, on the bench's cluster.
+EXTRAS = ("startup", "rss", "disk", "rss64", "pg-roundtrips", "pg-serial")
+POSTGRES_EXTRAS = ("pg-roundtrips", "pg-serial")

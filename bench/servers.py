@@ -12,10 +12,10 @@ import http.client
 import json
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench.scenarios import (
     FEED_AGENTS,
@@ -47,6 +47,38 @@ class BenchError(Exception):
 FAILURES = (BenchError, OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError)
 
 
+class Target(Protocol):
+    """What the load and the seeding drive: one gunicorn server (`Server`), or instances behind
+    nginx (`bench.stack.Stack`), reached at one URL."""
+
+    name: str
+
+    def launch(self) -> None: ...
+
+    def wait_ready(self, timeout: float = ...) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 120.0,
+    ) -> tuple[int, bytes]: ...
+
+    def url(self, path: str) -> str: ...
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the app's processes (gunicorn masters and workers)."""
+        ...
+
+    def other_cpu_seconds(self) -> dict[str, float]:
+        """CPU time of what else serves its requests (nginx, the database), by name."""
+        ...
+
+
 class Server:
     """One gunicorn master (and its workers), launched and stopped through logfiles.live."""
 
@@ -57,6 +89,8 @@ class Server:
         self.log_dir = log_dir
         self.port = live.free_port()
         self.live: live.LiveServer | None = None
+        # Other processes whose CPU time its requests cost (the database server), by name.
+        self.watch: dict[str, Callable[[], float]] = {}
 
     @property
     def proc(self) -> subprocess.Popen[bytes]:
@@ -104,13 +138,7 @@ class Server:
         headers: Mapping[str, str] | None = None,
         timeout: float = 120.0,
     ) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=dict(headers or {}))
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+        return http_request(self.port, method, path, body, headers, timeout)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -131,13 +159,42 @@ class Server:
         Under load from elsewhere a server gets less of the CPUs and serves fewer requests,
         but each request costs about the same CPU: per request, this is the steadier measure.
         """
-        ticks = 0
-        for pid, fields_ in _processes():
-            if pid == self.proc.pid:  # utime, stime, then its reaped children's cutime, cstime
-                ticks += sum(int(n) for n in fields_[11:15])
-            elif int(fields_[1]) == self.proc.pid:
-                ticks += int(fields_[11]) + int(fields_[12])
-        return ticks / CLOCK_TICKS
+        return tree_cpu_seconds(self.proc.pid)
+
+    def other_cpu_seconds(self) -> dict[str, float]:
+        return {name: read() for name, read in self.watch.items()}
+
+
+def http_request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> tuple[int, bytes]:
+    """One request to 127.0.0.1:`port` on a connection of its own: the status and the body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=dict(headers or {}))
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def tree_cpu_seconds(parent: int) -> float:
+    """CPU time (user and system) of `parent`, its live children and the children it has reaped.
+
+    For a gunicorn master, nginx's master or PostgreSQL's postmaster (each backend is its child).
+    """
+    ticks = 0
+    for pid, fields_ in _processes():
+        if pid == parent:  # utime, stime, then its reaped children's cutime, cstime
+            ticks += sum(int(n) for n in fields_[11:15])
+        elif int(fields_[1]) == parent:
+            ticks += int(fields_[11]) + int(fields_[12])
+    return ticks / CLOCK_TICKS
 
 
 def _processes() -> Iterator[tuple[int, list[str]]]:
@@ -150,7 +207,7 @@ def _processes() -> Iterator[tuple[int, list[str]]]:
 
 
 @contextmanager
-def running(*servers: Server) -> Iterator[None]:
+def running(*servers: Target) -> Iterator[None]:
     """Start every server (all or none) and stop them all, whatever happens."""
     try:
         for server in servers:
@@ -175,7 +232,7 @@ def baseline(config: Config, log_dir: Path, env: Mapping[str, str] | None = None
 # Seeding through the control plane.
 
 
-def seed(server: Server, agents: Mapping[str, int], extra_agents: tuple[str, ...] = ()) -> dict[str, Any]:
+def seed(server: Target, agents: Mapping[str, int], extra_agents: tuple[str, ...] = ()) -> dict[str, Any]:
     """POST /_control/state: the agents, then `generate` for each non-zero count."""
     document = {
         "agents": [{"id": a, "project_id": "p"} for a in (*agents, *extra_agents)],
@@ -193,7 +250,7 @@ def seed(server: Server, agents: Mapping[str, int], extra_agents: tuple[str, ...
 LIFETIME_HINT = "events are kept 10 minutes of service-clock time from seeding: fewer --rounds?"
 
 
-def seed_feeds(server: Server) -> dict[str, tuple[int, int]]:
+def seed_feeds(server: Target) -> dict[str, tuple[int, int]]:
     """FEED_AGENTS in FEED_PROJECT with their events; each feed's (oldest, latest) event id.
 
     One document per agent (a document holds at most 100,000 events). The events take the
@@ -226,7 +283,7 @@ def feed_paths() -> dict[str, str]:
     return {**paths, FEED_PROJECT: f"/v2/{FEED_PROJECT}/events"}
 
 
-def feed_bounds(server: Server, path: str) -> tuple[int, int]:
+def feed_bounds(server: Target, path: str) -> tuple[int, int]:
     """The oldest and the latest event id a feed lists (BenchError if it lists none)."""
     bounds = []
     for query in ("limit=1", "limit=1&sort_dir=desc"):
@@ -240,7 +297,7 @@ def feed_bounds(server: Server, path: str) -> tuple[int, int]:
     return bounds[0], bounds[1]
 
 
-def check_feeds(server: Server, seeded: Mapping[str, tuple[int, int]]) -> None:
+def check_feeds(server: Target, seeded: Mapping[str, tuple[int, int]]) -> None:
     """BenchError unless every feed still lists the events seeded (none expired, none added)."""
     for name, path in feed_paths().items():
         now = feed_bounds(server, path)
@@ -251,7 +308,7 @@ def check_feeds(server: Server, seeded: Mapping[str, tuple[int, int]]) -> None:
             )
 
 
-def generate(server: Server, agent: str, count: int) -> None:
+def generate(server: Target, agent: str, count: int) -> None:
     document = {"generate": [{"agent_id": agent, "count": count}]}
     status, body = server.request(
         "POST", "/_control/state", json.dumps(document).encode(), {"Content-Type": "application/json"}
@@ -260,7 +317,7 @@ def generate(server: Server, agent: str, count: int) -> None:
         raise BenchError(f"{server.name}: generate answered {status}: {body[:300]!r}")
 
 
-def first_logfile(server: Server, agent: str = "a10") -> str:
+def first_logfile(server: Target, agent: str = "a10") -> str:
     status, body = server.request("GET", f"/v2/p/agents/{agent}/logfiles?limit=1", headers=TOKEN)
     if status != 200:
         raise BenchError(f"{server.name}: list answered {status}: {body[:300]!r}")
