@@ -151,7 +151,13 @@ class Database:
             try:
                 # A lock or query held past this (a stuck client of the same database) is a
                 # 503 for this request, not a worker greenlet gone for good.
-                connection.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT_SECONDS * 1000):d}")
+                # Custom plans always: a prepared statement's generic plan cannot see which
+                # agent a feed poll names, and walked every event of the busiest one (20 ms a
+                # poll beside an agent with 100,000 events, 0.03 ms planned for the agent).
+                connection.execute(
+                    f"SET statement_timeout = {int(STATEMENT_TIMEOUT_SECONDS * 1000):d};"
+                    " SET plan_cache_mode = force_custom_plan"
+                )
             except BaseException:
                 _close(connection)
                 raise

@@ -33,12 +33,16 @@ from .rows import dec, enc
 _Db = psycopg.Connection[Any]
 _JOURNAL_COLUMNS = "seq, time, method, path, query, headers, body, status, fault, latency_ms"
 # One statement records a request and trims the journal to the newest `keep`: one round trip.
+# Rows another request is trimming are skipped (it deletes them), so no journal write waits
+# for another's commit: without SKIP LOCKED every trim queued behind the one before.
 _RECORD = """
     WITH entry AS (
         INSERT INTO journal (time, method, path, query, headers, body, status, fault, latency_ms)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq
     )
-    DELETE FROM journal WHERE seq <= (SELECT seq FROM entry) - %s
+    DELETE FROM journal WHERE seq IN (
+        SELECT seq FROM journal WHERE seq <= (SELECT seq FROM entry) - %s FOR UPDATE SKIP LOCKED
+    )
 """
 
 
