@@ -82,6 +82,6 @@ def test_wsgi_in_a_worker_without_our_gunicorn_conf_halts_gunicorn_with_the_same
     ours = [line for line in output.splitlines() if "configuration error" in line]
     assert ours == [
         "logfiles: configuration error: LOGFILES_STORE: unknown store 'redis://nowhere'; "
-        "use 'memory' or 'sqlite:///<path>'"
+        "use 'memory', 'sqlite:///<path>' or 'postgresql://user:password@host:port/database'"
     ], output
     assert "Traceback" not in output
