@@ -43,12 +43,17 @@ follows it, hooks first (installed here, in this order), then the view:
    the service (as step 1 sees them, preflights included; an upload's bytes left out), with
    the status it got, its latency (from step 0) and the fault rule that fired, if one did. A
    dropped, reset or garbage-filled connection is journaled (status 0) before its socket is
-   touched; a truncated or trickled answer (its own status) before its body starts. The journal is best
-   effort: an entry that cannot be written is logged and lost, and the answer stands.
+   touched; a truncated or trickled answer (with its own status) before its body starts.
+   The journal is best effort: an entry that cannot be written is logged and lost, and the
+   answer stands.
 7. **CORS headers** (`cors.add_headers`, after the view or the error handler, only with
    LOGFILES_CORS_ORIGINS set): every answer on a CORS route to an allowed `Origin` (fault
    rules' and errors' included) gets `Access-Control-Allow-Origin` and
    `Access-Control-Expose-Headers`; other origins, and requests without `Origin`, get none.
+8. **Broken answers** (`wire.BrokenAnswers`, a WSGI middleware around the whole app, only
+   with the control plane on): the answer of a request step 1 marked for a `truncate` or
+   `trickle` rule goes to the server cut half way (then the connection closes) or in timed
+   pieces; every other answer passes through untouched.
 """
 
 from __future__ import annotations
