@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import enum
 import random
 from collections.abc import Mapping
@@ -23,6 +24,23 @@ class FaultAction(enum.StrEnum):
     STATUS = "status"  # answer with a status and the fault body, before the model runs
     LATENCY = "latency"  # wait, then handle the request normally
     DROP = "drop"  # close the connection without an answer
+    BODY = "body"  # answer with the rule's own status, headers and bytes, before the model runs
+    TRUNCATE = "truncate"  # handle the request, then close the connection half way through the body
+    GARBAGE = "garbage"  # random bytes instead of an answer, then close, before the model runs
+    RESET = "reset"  # reset the connection (RST, not a close), before the model runs
+    TRICKLE = "trickle"  # handle the request, then send the body at `rate` bytes a second
+
+
+# Actions that act on the client's connection itself, so only a server that hands the
+# application its socket (gunicorn, werkzeug's) can carry them out; Flask's test client cannot.
+SOCKET_ACTIONS = frozenset({FaultAction.TRUNCATE, FaultAction.GARBAGE, FaultAction.RESET})
+
+# (ours) A trickle lasts at most this long; the rest of the body then goes at once, so a
+# rule cannot hold a connection for good, and the answer always arrives whole.
+MAX_TRICKLE_SECONDS = 60.0
+# A trickle sends at most this many pieces a second (each `rate` / this, at least 1 byte),
+# so that a fast trickle is not a write per byte and a slow one is still smooth.
+TRICKLE_STEPS_PER_SECOND = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +63,10 @@ class FaultRule:
     errors: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
     latency: float | None = None  # a `latency` rule's wait, in seconds
+    body: str | None = None  # a `body` rule's answer as text (sent as UTF-8)...
+    body_base64: str | None = None  # ... or as base64 (any bytes); neither: an empty body
+    size: int | None = None  # a `garbage` rule's number of random bytes
+    rate: int | None = None  # a `trickle` rule's bytes per second
     times: int | None = 1
     every: int = 1
     probability: float = 1.0
@@ -74,6 +96,18 @@ class FaultRule:
         values["errors"] = list(self.errors)
         values["headers"] = dict(self.headers)
         return values
+
+    def answer_bytes(self) -> bytes:
+        """A `body` rule's answer body: `body` as UTF-8, or `body_base64` decoded."""
+        if self.body_base64 is not None:
+            return base64.b64decode(self.body_base64)
+        return (self.body or "").encode()
+
+    def garbage(self) -> bytes:
+        """A `garbage` rule's bytes for its latest firing: the same seed and count, the same bytes."""
+        # Not for secrets: seeded so that a run repeats, as the probability's draw does.
+        chooser = random.Random(f"garbage:{self.seed}:{self.matched}")  # noqa: S311
+        return chooser.randbytes(self.size or 0)
 
     def matches(self, method: str, path: str, headers: HeaderSource) -> bool:
         """Method (any case), path glob (fnmatch, case-sensitive) and an optional header.
@@ -108,6 +142,21 @@ class FaultRule:
             # Not for secrets: a seeded generator, so a run of the same rule repeats exactly.
             fires = random.Random(f"{self.seed}:{matched}").random() < self.probability  # noqa: S311
         return replace(self, matched=matched, fired=self.fired + fires), fires
+
+
+def truncated_length(length: int) -> int:
+    """How much of a `length`-byte body a `truncate` rule sends: the first half, rounded down."""
+    return length // 2
+
+
+def trickle_step(rate: int) -> int:
+    """The size of each piece a trickle at `rate` bytes a second sends."""
+    return max(1, rate // TRICKLE_STEPS_PER_SECOND)
+
+
+def trickle_due(sent: int, rate: int) -> float:
+    """Seconds from a trickle's start at which the byte after the first `sent` may go."""
+    return sent / rate
 
 
 def is_preflight(method: str, headers: HeaderSource) -> bool:

@@ -638,14 +638,60 @@ FRAMING_HEADERS = frozenset(
 )
 MAX_FAULT_TEXT = 1024  # a message or one of its errors
 MAX_FAULT_ERRORS = 100
+# (ours) A `body` rule's answer: a test's broken page or bad JSON, not bulk data.
+MAX_FAULT_BODY_BYTES = 64 * 1024
+# (ours) A `garbage` rule's random bytes: enough to fill any client's first read.
+MAX_GARBAGE_BYTES = 64 * 1024
+DEFAULT_GARBAGE_BYTES = 1024
+# (ours) A `trickle` rule's bytes per second: 1 (a stall) to 10 MB/s (a slow link).
+MAX_TRICKLE_RATE = 10_000_000
+DEFAULT_TRICKLE_RATE = 1024
+# Statuses whose answer has no body (RFC 9110): a `body` rule with one gives none.
+BODILESS_STATUSES = frozenset({*range(100, 200), 204, 304})
 _ACTIONS = [action.value for action in FaultAction]
+# Each action-specific field, and the actions that have it: on any other it is a 400, and a
+# listed rule shows it null, so that a rule never shows an answer it does not give.
+_FIELD_OWNERS: dict[str, frozenset[FaultAction]] = {
+    "status": frozenset({FaultAction.STATUS, FaultAction.BODY}),
+    "latency": frozenset({FaultAction.LATENCY}),
+    "body": frozenset({FaultAction.BODY}),
+    "body_base64": frozenset({FaultAction.BODY}),
+    "size": frozenset({FaultAction.GARBAGE}),
+    "rate": frozenset({FaultAction.TRICKLE}),
+}
+
+
+def _utf8_within(limit: int) -> Callable[[str], None]:
+    """A validator: the text is UTF-8 (no lone surrogates) of at most `limit` bytes."""
+
+    def validator(value: str) -> None:
+        try:
+            size = len(value.encode())
+        except UnicodeEncodeError:
+            raise ValidationError(
+                "not UTF-8 text (a lone surrogate?): give the bytes as body_base64"
+            ) from None
+        if size > limit:
+            raise ValidationError(f"at most {limit:,} bytes of UTF-8, not {size:,}")
+
+    return validator
+
+
+def _base64_within(limit: int) -> Callable[[str], None]:
+    """A validator: standard base64 of at most `limit` bytes once decoded (refused before decoding)."""
+
+    def validator(value: str) -> None:
+        Base64Bytes(limit).deserialize(value)
+
+    return validator
 
 
 class FaultRuleSchema(Schema):
     """POST /_control/faults: what to match, what to answer, and when; loads into a FaultRule.
 
-    `status` belongs to `status` rules (default 503) and `latency` to `latency` rules; each is
-    null on the other kinds, so a listed rule never shows an answer it does not give.
+    Each action has its own fields (_FIELD_OWNERS): `status` (a `status` rule's 400-599,
+    default 503; a `body` rule's 100-599, default 200), `latency`, `body` or `body_base64`,
+    `size` (garbage) and `rate` (trickle); each is null on the other kinds.
     """
 
     action = fields.String(load_default=FaultAction.STATUS.value, validate=validate.OneOf(_ACTIONS))
@@ -655,7 +701,7 @@ class FaultRuleSchema(Schema):
     header_value = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=MAX_GLOB_LENGTH)
     )
-    status = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(400, 599))
+    status = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(100, 599))
     message = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_FAULT_TEXT))
     errors = BoundedList(
         fields.String(validate=validate.Length(max=MAX_FAULT_TEXT)),
@@ -671,6 +717,12 @@ class FaultRuleSchema(Schema):
     latency = StrictNumber(
         load_default=None, allow_none=True, validate=validate.Range(0, MAX_LATENCY_SECONDS)
     )
+    body = fields.String(load_default=None, allow_none=True, validate=_utf8_within(MAX_FAULT_BODY_BYTES))
+    body_base64 = fields.String(
+        load_default=None, allow_none=True, validate=_base64_within(MAX_FAULT_BODY_BYTES)
+    )
+    size = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(1, MAX_GARBAGE_BYTES))
+    rate = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(1, MAX_TRICKLE_RATE))
     times = StrictInteger(load_default=1, allow_none=True, validate=validate.Range(min=1))
     every = StrictInteger(load_default=1, validate=validate.Range(min=1))
     probability = StrictNumber(load_default=1.0, validate=validate.Range(0, 1))
@@ -690,18 +742,34 @@ class FaultRuleSchema(Schema):
     @validates_schema
     def fields_of_the_action(self, data: dict[str, Any], **kwargs: Any) -> None:
         action = data.get("action")
-        for name, owner in (("status", FaultAction.STATUS), ("latency", FaultAction.LATENCY)):
-            if data.get(name) is not None and action != owner:
-                raise ValidationError(f"only a '{owner}' rule has a {name}, not a '{action}' rule", name)
+        for name, owners in _FIELD_OWNERS.items():
+            if data.get(name) is not None and action not in owners:
+                kinds = " or ".join(f"'{owner}'" for owner in sorted(owners))
+                raise ValidationError(f"only a {kinds} rule has a {name}, not a '{action}' rule", name)
+        status = data.get("status")
+        if action == FaultAction.STATUS and status is not None and status < 400:
+            raise ValidationError("a 'status' rule answers 400-599 (a 'body' rule answers any)", "status")
+        if data.get("body") is not None and data.get("body_base64") is not None:
+            raise ValidationError("give 'body' or 'body_base64', not both", "body")
+        has_body = bool(data.get("body") or data.get("body_base64"))
+        if has_body and status in BODILESS_STATUSES:
+            raise ValidationError(f"a {status} answer has no body (RFC 9110)", "body")
 
     @post_load
     def make_rule(self, data: dict[str, Any], **kwargs: Any) -> FaultRule:
-        """A rule without its id, which the caller gives it."""
+        """A rule without its id, which the caller gives it; each action's defaults filled in."""
         action = FaultAction(data["action"])
-        if action is FaultAction.STATUS and data["status"] is None:
-            data["status"] = 503
-        if action is FaultAction.LATENCY and data["latency"] is None:
-            data["latency"] = 0.0
+        defaults: dict[FaultAction, tuple[str, Any]] = {
+            FaultAction.STATUS: ("status", 503),
+            FaultAction.BODY: ("status", 200),
+            FaultAction.LATENCY: ("latency", 0.0),
+            FaultAction.GARBAGE: ("size", DEFAULT_GARBAGE_BYTES),
+            FaultAction.TRICKLE: ("rate", DEFAULT_TRICKLE_RATE),
+        }
+        if action in defaults:
+            name, value = defaults[action]
+            if data[name] is None:
+                data[name] = value
         return FaultRule.from_fields({**data, "id": ""})
 
 

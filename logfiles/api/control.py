@@ -10,7 +10,8 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema
 
 from ..clock import REAL_TIME, ClockCommand, ClockSetting
-from ..errors import Forbidden, Unauthorized
+from ..errors import Forbidden, Invalid, Unauthorized
+from ..faults import SOCKET_ACTIONS
 from ..journal import JournalEntry
 from ..model import format_time
 from ..schemas import (
@@ -22,6 +23,7 @@ from ..schemas import (
 from ..seeding import Seed, build_seed, read_state_document
 from ..store.base import check_events, check_import
 from . import checks, no_content, now, runtime
+from .wire import client_socket
 
 bp = Blueprint("control", __name__, url_prefix="/_control")
 
@@ -187,6 +189,16 @@ def clear_requests() -> Response:
 @bp.post("/faults")
 def add_fault() -> tuple[Response, int]:
     rule = dataclasses.replace(load(FAULT_RULE, "fault rule"), id=runtime().new_id())
+    if rule.action in SOCKET_ACTIONS and client_socket(request.environ) is None:
+        # The service is served the way this request is: the rule could never act.
+        raise Invalid(
+            "This server cannot carry out that fault rule.",
+            [
+                f"action: '{rule.action}' needs the client's connection, which this server does not "
+                "give the application (Flask's test client?); serve the stub with gunicorn, "
+                "`logfiles-stub serve` or the pytest plugin"
+            ],
+        )
     runtime().store.add_fault(rule)
     return jsonify(FAULT_RULE.dump(rule)), 201
 

@@ -19,7 +19,13 @@ follows it, hooks first (installed here, in this order), then the view:
    `Access-Control-Request-Method`) is the browser asking leave, not the client's request:
    only a rule whose `method` is OPTIONS matches it (faults.py), so a rule for "any method"
    faults the real request, which the page can then read. A `latency` rule waits and lets the
-   request go on; a `drop` rule closes the connection.
+   request go on; a `drop` rule closes the connection; `reset` and `garbage` rules reset it or
+   write random bytes and close it (wire.py), each journaled (status 0) before the socket is
+   touched; a `body` rule answers with its own status, headers and bytes. `truncate` and
+   `trickle` rules let the request go on (it changes what it would) and mark it for wire.py's
+   middleware, which cuts or slows the answer's body once every step here has run (the
+   journal's entry, with the answer's status, included). A rule that needs the client's
+   socket on a server that gives none (Flask's test client) answers 500 instead.
 2. **Host** (`check_host`): a `Host` header werkzeug cannot use (spaces, a path, a port
    past 65535...) is 400, since every `self` link and `Location` is built from it.
 3. **Routing** (`check_route`, then werkzeug): an unknown route is 404 and a method the
@@ -36,19 +42,23 @@ follows it, hooks first (installed here, in this order), then the view:
 6. **Journal** (`record_request`, after the view or the error handler): every request to
    the service (as step 1 sees them, preflights included; an upload's bytes left out), with
    the status it got, its latency (from step 0) and the fault rule that fired, if one did. A
-   dropped connection is journaled (status 0) before its socket closes. The journal is best
-   effort: an entry that cannot be written is logged and lost, and the answer stands.
+   dropped, reset or garbage-filled connection is journaled (status 0) before its socket is
+   touched; a truncated or trickled answer (with its own status) before its body starts.
+   The journal is best effort: an entry that cannot be written is logged and lost, and the
+   answer stands.
 7. **CORS headers** (`cors.add_headers`, after the view or the error handler, only with
    LOGFILES_CORS_ORIGINS set): every answer on a CORS route to an allowed `Origin` (fault
    rules' and errors' included) gets `Access-Control-Allow-Origin` and
    `Access-Control-Expose-Headers`; other origins, and requests without `Origin`, get none.
+8. **Broken answers** (`wire.BrokenAnswers`, a WSGI middleware around the whole app, only
+   with the control plane on): the answer of a request step 1 marked for a `truncate` or
+   `trickle` rule goes to the server cut half way (then the connection closes) or in timed
+   pieces; every other answer passes through untouched.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import time
 
 from flask import Flask, Response, current_app, g, request
@@ -56,11 +66,12 @@ from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 
 from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, Unavailable
-from ..faults import FaultAction
+from ..faults import SOCKET_ACTIONS, FaultAction, FaultRule
 from ..journal import JournalEntry, body_text, clip, recorded_headers
 from ..schemas import MAX_ID_LENGTH
 from . import now, runtime
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
+from .wire import ANSWER_FAULT, BrokenAnswers, client_socket, close_connection, reset_connection, send_garbage
 
 CONTRACT_PREFIX = "/v2"
 CORS_PREFLIGHT = "cors_preflight"  # g's name for the preflight answer cors.py prepared (step 0)
@@ -97,30 +108,74 @@ def inject_fault() -> Response | None:
     if rule.action is FaultAction.LATENCY:
         time.sleep(rule.latency or 0.0)
         return None
-    if rule.action is FaultAction.DROP:
-        return drop_connection()
+    if rule.action is FaultAction.BODY:
+        return verbatim_answer(rule)
+    if rule.action is FaultAction.TRICKLE:
+        request.environ[ANSWER_FAULT] = rule  # wire.BrokenAnswers slows the answer's body
+        return None
+    if rule.action in SOCKET_ACTIONS or rule.action is FaultAction.DROP:
+        return act_on_connection(rule)
     status = rule.status or 503
     message = rule.message or HTTP_MESSAGES.get(status, "The request failed.")
     problems = list(rule.errors) or [f"fault: injected by rule {rule.id}"]
     return fault_response(status, message, problems, rule.headers)
 
 
-def drop_connection() -> Response:
-    """Close the client's socket with no answer; only a real server has one to close.
+def verbatim_answer(rule: FaultRule) -> Response:
+    """A `body` rule's answer: its status, its headers and its bytes, nothing of ours.
 
-    The journal gets the entry (status 0) before the socket closes: once the client sees
-    the drop, a test reading the journal must find it, whichever worker it asks.
+    Flask would label the body text/html; only a Content-Type the rule gives is sent. The
+    server adds its framing (Content-Length) and Date, and CORS headers come at step 7.
     """
-    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        g.journaled = journal(0)
-        with contextlib.suppress(OSError):  # the client may be gone already
-            sock.shutdown(socket.SHUT_RDWR)
-        return Response(status=499)
+    response = Response(rule.answer_bytes(), status=rule.status or 200)
+    del response.headers["Content-Type"]
+    response.headers.extend(rule.headers)
+    return response
+
+
+def act_on_connection(rule: FaultRule) -> Response | None:
+    """A rule that needs the client's socket: drop, reset, garbage, truncate.
+
+    Drop, reset and garbage journal the request (status 0) before they touch the socket:
+    once the client sees the failure, a test reading the journal must find it, whichever
+    worker it asks. The 499 returned is for the server, whose write of it fails on the
+    broken connection, quietly. A truncate lets the request go on, marked for wire.py.
+    """
+    sock = client_socket(request.environ)
+    if sock is None:
+        return no_socket_answer(rule.action)
+    if rule.action is FaultAction.TRUNCATE:
+        request.environ[ANSWER_FAULT] = rule  # wire.BrokenAnswers cuts the answer's body
+        return None
+    garbage = rule.garbage() if rule.action is FaultAction.GARBAGE else b""
+    g.journaled = journal(0)
+    if rule.action is FaultAction.RESET:
+        reset_connection(sock)
+    elif rule.action is FaultAction.GARBAGE:
+        send_garbage(sock, garbage)
+    else:
+        close_connection(sock)
+    return Response(status=499)
+
+
+_NO_SOCKET_MESSAGES = {
+    FaultAction.DROP: "The connection would have been dropped.",
+    FaultAction.RESET: "The connection would have been reset.",
+    FaultAction.GARBAGE: "The answer would have been random bytes.",
+    FaultAction.TRUNCATE: "The answer would have been cut short.",
+}
+
+
+def no_socket_answer(action: FaultAction) -> Response:
+    """500, for a rule that needs the client's socket on a server that gives none.
+
+    The control plane refuses such rules when it is served the same way (control.py), so
+    this is a fallback, kept as `drop` has always answered.
+    """
     return fault_response(
         500,
-        "The connection would have been dropped.",
-        ["fault: this server gives no socket to drop (Flask's test client?)"],
+        _NO_SOCKET_MESSAGES[action],
+        [f"fault: this server gives no socket to {action} (Flask's test client?)"],
     )
 
 
@@ -251,3 +306,6 @@ def install(app: Flask, control: bool) -> None:
     if control:
         app.after_request(record_request)
     app.after_request(note_agent)
+    if control:
+        # Outside every hook: it sees the answer as the server gets it, once all have run.
+        app.wsgi_app = BrokenAnswers(app.wsgi_app)  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,14 @@ RULES = [
         fired=1,
     ),
     FaultRule(id="f3", action=FaultAction.LATENCY, latency=0.5),
+    FaultRule(
+        id="f4", action=FaultAction.BODY, status=200, body="<html>", headers={"Content-Type": "text/html"}
+    ),
+    FaultRule(id="f5", action=FaultAction.BODY, status=502, body_base64="/wA="),
+    FaultRule(id="f6", action=FaultAction.GARBAGE, status=None, size=10, seed=3, matched=2, fired=2),
+    FaultRule(id="f7", action=FaultAction.TRICKLE, status=None, rate=1024, times=None),
+    FaultRule(id="f8", action=FaultAction.TRUNCATE, status=None, every=2),
+    FaultRule(id="f9", action=FaultAction.RESET, status=None),
 ]
 
 
@@ -57,3 +66,47 @@ def test_from_fields_with_only_id_and_action_is_the_dataclass_defaults() -> None
     assert FaultRule.from_fields({"id": "f1", "action": "status"}) == FaultRule(
         id="f1", action=FaultAction.STATUS
     )
+
+
+def test_rule_stored_before_the_broken_answers_loads_with_their_fields_null() -> None:
+    """A store's JSON document from before `body`, `size` and `rate` existed."""
+    stored: dict[str, Any] = {
+        "id": "old",
+        "action": "status",
+        "method": None,
+        "path": "/v2/*",
+        "header": None,
+        "header_value": None,
+        "status": 503,
+        "message": None,
+        "errors": [],
+        "headers": {"Retry-After": "2"},
+        "latency": None,
+        "times": 1,
+        "every": 1,
+        "probability": 1.0,
+        "seed": 0,
+        "matched": 3,
+        "fired": 1,
+    }
+    rule = FaultRule.from_fields(stored)
+    assert (rule.body, rule.body_base64, rule.size, rule.rate) == (None, None, None, None)
+    assert rule.as_fields() == {**stored, "body": None, "body_base64": None, "size": None, "rate": None}
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "default"),
+    [
+        ("body", "status", 200),
+        ("status", "status", 503),
+        ("garbage", "size", 1024),
+        ("trickle", "rate", 1024),
+    ],
+)
+def test_loaded_rule_takes_its_actions_default(action: str, field: str, default: int) -> None:
+    assert getattr(FAULT_RULE.load({"action": action}), field) == default
+
+
+@pytest.mark.parametrize("action", ["truncate", "reset", "drop", "latency", "trickle", "garbage"])
+def test_loaded_rule_of_another_kind_has_no_status(action: str) -> None:
+    assert FAULT_RULE.load({"action": action}).status is None
