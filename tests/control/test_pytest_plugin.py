@@ -96,7 +96,8 @@ def test_readme_example_tests_pass(pytester: pytest.Pytester) -> None:
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     examples = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "logfiles_stub" in b]
-    assert len(examples) >= 6, "the README examples: a retry, a truncated answer, an agent loop, HTTPS, the seed marker, end to end"
+    # A retry, a truncated answer, an agent's loop, HTTPS, the seed marker, end to end.
+    assert len(examples) >= 6, "the README's pytest examples"
     pytester.makepyfile(**{f"test_readme_{n}": example for n, example in enumerate(examples)})
     # "Testing an agent end to end" runs the reference agent, as a user's repository holds it.
     shutil.copytree(Path(__file__).resolve().parents[2] / "examples", pytester.path / "examples")
