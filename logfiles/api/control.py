@@ -141,6 +141,8 @@ def _entry_body(entry: JournalEntry) -> dict[str, Any]:
         "status": entry.status,
         "fault": entry.fault,
         "latency_ms": entry.latency_ms,
+        "response_bytes": entry.response_bytes,
+        "response_body": entry.response_body,
     }
 
 
