@@ -37,9 +37,10 @@ follows it, hooks first (installed here, in this order), then the view:
    the service (as step 1 sees them, preflights included; an upload's bytes left out), with
    the status it got, the answer's size and text body (not a streamed one's: an object
    download keeps its size only), its latency (from step 0) and the fault rule that fired,
-   if one did. A dropped connection is journaled (status 0) before its socket closes. The
-   journal is best effort: an entry that cannot be written is logged and lost, and the
-   answer stands.
+   if one did. A dropped connection is journaled (status 0) before its socket closes. Then
+   this process's waits for journal entries look at once (logfiles/waiting.py; other
+   workers' find it at their next poll). The journal is best effort: an entry that cannot
+   be written is logged and lost, and the answer stands.
 7. **CORS headers** (`cors.add_headers`, after the view or the error handler, only with
    LOGFILES_CORS_ORIGINS set): every answer on a CORS route to an allowed `Origin` (fault
    rules' and errors' included) gets `Access-Control-Allow-Origin` and
@@ -211,6 +212,7 @@ def journal(status: int, response: Response | None = None) -> bool:
             response_body=text,
         )
         rt.store.record_request(entry, rt.settings.journal_size)
+        rt.journal_watch.poke()
     except Exception as exc:
         # Best effort: the answer was decided (and any change committed) before this, so a
         # journal that cannot be written must not turn it into a 500 that a client retries.
