@@ -215,6 +215,8 @@ class JournalWatch:
 
     def wait(self, selection: JournalFilter, timeout: float) -> JournalEntry | None:
         """The oldest entry `selection` accepts, as soon as there is one; None after `timeout` s."""
+        if timeout <= 0:  # a look, not a wait: no watcher to start
+            return first_match(self.reader, selection)
         deadline = self.clock() + timeout
         process = self._here()
         waiter = Waiter(selection)
