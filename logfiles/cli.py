@@ -1,4 +1,4 @@
-"""`logfiles-stub`: serve the stub, or seed, export, reset and read the journal of a running one."""
+"""`logfiles-stub`: serve the stub, or seed, export, reset, read and wait on the journal of a running one."""
 
 from __future__ import annotations
 
@@ -134,6 +134,11 @@ def run_client(args: argparse.Namespace) -> int:
     elif args.command == "requests":
         rows = client.requests(args.method, args.path, args.status, args.since, args.agent_id)
         print(table(rows, ("seq", "time", "method", "path", "status", "fault")))
+    elif args.command == "wait":
+        found = client.wait_for_request(
+            args.method, args.path, args.status, args.timeout, args.after, args.since, args.agent_id
+        )
+        print(json.dumps(found, indent=2))
     elif args.command == "events":
         print(table(event_rows(client, args), ("id", "time", "event", "agent", "request_id", "mode")))
     elif args.command == "objects":
@@ -186,6 +191,7 @@ CLIENT_COMMANDS = (
     ("export", "print the whole state as JSON"),
     ("reset", "forget everything"),
     ("requests", "print the request journal as a table"),
+    ("wait", "wait for a request the filters select and print its journal entry (exit 1 on timeout)"),
     ("fault", "add a fault rule given as JSON, e.g. '{\"status\": 503}'"),
     ("faults", "print the fault rules as a table (--clear removes them all)"),
     ("clock", "show the clock; or freeze [TIME], advance SECONDS, real"),
@@ -256,12 +262,17 @@ def parser() -> argparse.ArgumentParser:
                 help="freeze at TIME (default now), advance by SECONDS, or back to real time; none: show",
             )
             sub.add_argument("value", nargs="?", help="ISO time for freeze, seconds for advance")
-        if name == "requests":
+        if name in ("requests", "wait"):
             sub.add_argument("--method", help="only this method, e.g. PATCH")
             sub.add_argument("--path", help="only paths matching this glob, e.g. '/v2/*/logfiles/*'")
             sub.add_argument("--status", type=int, help="only this status, e.g. 503 (0: dropped)")
             sub.add_argument("--since", help="only requests at or after this ISO-8601 time")
             sub.add_argument("--agent-id", help="only requests that carried this X-Agent-Id")
+        if name == "wait":
+            sub.add_argument("--after", type=int, help="only entries numbered (seq) above this one")
+            sub.add_argument(
+                "--timeout", type=float, default=5.0, help="seconds to wait, 0 to 60 (default 5)"
+            )
         if name == "objects":
             sub.add_argument("--project", help="only this project's objects")
         if name == "events":
@@ -288,6 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ControlError as exc:
         print(f"logfiles-stub: the server answered {exc.status}: {json.dumps(exc.body)}", file=sys.stderr)
+        return 1
+    except TimeoutError as exc:  # `wait` ran out: the message lists what was received
+        print(f"logfiles-stub: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"logfiles-stub: cannot reach {args.url}: {exc}", file=sys.stderr)

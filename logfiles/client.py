@@ -10,6 +10,80 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+# Seconds a wait's HTTP request may take beyond the wait itself, before the client gives up.
+WAIT_MARGIN = 5.0
+# Requests a failure message lists at most (the newest); the rest are counted.
+MAX_LISTED = 50
+
+
+def describe_request(
+    method: str | None = None,
+    path: str | None = None,
+    status: int | None = None,
+    since: str | None = None,
+    agent_id: str | None = None,
+    after: int | None = None,
+) -> str:
+    """The filters in words: `PATCH /v2/*/logfiles/l1 with status 204 after #12`."""
+    words = [
+        f"{method.upper() if method else '(any method)'} {path or '(any path)'}",
+        f"with status {status}" if status is not None else "",
+        f"with X-Agent-Id {agent_id}" if agent_id is not None else "",
+        f"since {since}" if since is not None else "",
+        f"after #{after}" if after is not None else "",
+    ]
+    return " ".join(word for word in words if word)
+
+
+def format_received(received: list[dict[str, Any]], matching: set[int]) -> str:
+    """What the stub received, one request a line (`* #12 PATCH /v2/... -> 204`, * for a match)."""
+    if not received:
+        return "Received: nothing (the journal is empty)."
+    shown = received[-MAX_LISTED:]
+    count = "1 request" if len(received) == 1 else f"{len(received)} requests"
+    lines = [f"Received ({count}, oldest first; * marks those the filters select):"]
+    if len(received) > len(shown):
+        lines.append(f"    ... {len(received) - len(shown)} earlier not shown")
+    for entry in shown:
+        mark = "*" if entry.get("seq") in matching else " "
+        query = f"?{entry['query']}" if entry.get("query") else ""
+        answer = "dropped" if entry.get("status") == 0 else entry.get("status")
+        lines.append(
+            f"  {mark} #{entry.get('seq')} {entry.get('method')} {entry.get('path')}{query} -> {answer}"
+        )
+    return "\n".join(lines)
+
+
+def _filters(
+    method: str | None,
+    path: str | None,
+    status: int | None,
+    since: str | None,
+    agent_id: str | None,
+    after: int | None,
+) -> dict[str, Any]:
+    named = (
+        ("method", method),
+        ("path", path),
+        ("status", status),
+        ("since", since),
+        ("agent_id", agent_id),
+        ("after", after),
+    )
+    return {name: value for name, value in named if value is not None}
+
+
+def _seconds(value: float) -> str:
+    """Seconds as the server parses them: plain decimals, at most 6 places (`5`, `0.25`)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _times(count: int | None) -> str:
+    """unittest.mock's words for a count: `once`, `twice`, `3 times`; None is `at least once`."""
+    if count is None:
+        return "at least once"
+    return {0: "0 times", 1: "once", 2: "twice"}.get(count, f"{count} times")
+
 
 class ControlError(Exception):
     """The control plane answered with an error status."""
@@ -39,9 +113,16 @@ class StubClient:
         """The client context for an https stub: trusting `ca_file`; None: urllib's default."""
         return None if self.ca_file is None else ssl.create_default_context(cafile=self.ca_file)
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         """One request (the control plane's, or a /v2 one with `headers`); the decoded JSON
-        answer, or None for 204."""
+        answer, or None for 204. `timeout`: this call's, instead of the client's."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method)
         for name, value in (headers or {}).items():
@@ -52,7 +133,7 @@ class StubClient:
             request.add_header("X-Control-Token", self.control_token)
         try:
             with urllib.request.urlopen(
-                request, timeout=self.timeout, context=self.ssl_context()
+                request, timeout=self.timeout if timeout is None else timeout, context=self.ssl_context()
             ) as response:
                 payload = response.read()
         except urllib.error.HTTPError as exc:
@@ -127,19 +208,102 @@ class StubClient:
         status: int | None = None,
         since: str | None = None,
         agent_id: str | None = None,
+        after: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The journal of /v2 requests, oldest first, filtered (`agent_id`: their X-Agent-Id)."""
-        filters = (
-            ("method", method),
-            ("path", path),
-            ("status", status),
-            ("since", since),
-            ("agent_id", agent_id),
-        )
-        query = {k: v for k, v in filters if v is not None}
+        """The journal of /v2 requests, oldest first, filtered (`agent_id`: their X-Agent-Id;
+        `after`: only entries whose `seq` is greater)."""
+        query = _filters(method, path, status, since, agent_id, after)
         suffix = f"?{urlencode(query)}" if query else ""
         result: list[dict[str, Any]] = self.call("GET", f"/_control/requests{suffix}")["requests"]
         return result
+
+    def count(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        since: str | None = None,
+        agent_id: str | None = None,
+        after: int | None = None,
+    ) -> int:
+        """How many journaled requests the filters select."""
+        return len(self.requests(method, path, status, since, agent_id, after))
+
+    def wait_for_request(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        timeout: float = 5.0,
+        after: int | None = None,
+        since: str | None = None,
+        agent_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The oldest journaled request the filters select, as soon as there is one (one that
+        is there already answers at once; `after=<seq>` for a newer one).
+
+        Raises TimeoutError after `timeout` seconds (0 to 60), listing what was received.
+        The server does the waiting: no polling here, and this call's own HTTP timeout is
+        WAIT_MARGIN longer than the wait.
+        """
+        query = {**_filters(method, path, status, since, agent_id, after), "timeout": _seconds(timeout)}
+        try:
+            found: dict[str, Any] = self.call(
+                "GET", f"/_control/requests/wait?{urlencode(query)}", timeout=timeout + WAIT_MARGIN
+            )
+        except ControlError as exc:
+            if exc.status != 408:
+                raise
+            expected = describe_request(method, path, status, since, agent_id, after)
+            raise TimeoutError(
+                f"No request matched {expected} within {_seconds(timeout)} s.\n"
+                + self._received(method, path, status, since, agent_id, after)
+            ) from None
+        return found
+
+    def assert_requested(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        times: int | None = None,
+        since: str | None = None,
+        agent_id: str | None = None,
+        after: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Assert that the filters select `times` journaled requests (None: at least one), and
+        return them; else AssertionError with the expectation and every request received,
+        as unittest.mock's `assert_called_with` shows its calls."""
+        found = self.requests(method, path, status, since, agent_id, after)
+        if (len(found) >= 1) if times is None else (len(found) == times):
+            return found
+        expected = describe_request(method, path, status, since, agent_id, after)
+        raise AssertionError(
+            f"Expected {expected} to have been requested {_times(times)}. "
+            f"Requested {_times(len(found))}.\n"
+            + self._received(method, path, status, since, agent_id, after, [entry["seq"] for entry in found])
+        )
+
+    def _received(
+        self,
+        method: str | None,
+        path: str | None,
+        status: int | None,
+        since: str | None,
+        agent_id: str | None,
+        after: int | None,
+        matching: list[int] | None = None,
+    ) -> str:
+        """The journal for a failure message, the selected requests marked; a note if unreadable."""
+        try:
+            received = self.requests()
+            if matching is None:
+                matching = [
+                    entry["seq"] for entry in self.requests(method, path, status, since, agent_id, after)
+                ]
+        except (ControlError, OSError) as exc:
+            return f"(the journal could not be read: {exc})"
+        return format_received(received, set(matching))
 
     def clear_requests(self) -> None:
         self.call("DELETE", "/_control/requests")

@@ -55,6 +55,10 @@ class Unprocessable(LogfilesError):
     """An upload whose bytes do not match the `ETag` the client sent (Swift's 422)."""
 
 
+class TimedOut(LogfilesError):
+    """A wait of the control plane's ran out of time before what it waited for happened (408)."""
+
+
 class Conflict(LogfilesError):
     """The request is well formed but does not fit the current state."""
 

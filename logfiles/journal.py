@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ SHOWN_TOKEN_PREFIX = 4
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """One /v2 request as received, and the status it got."""
+    """One /v2 request as received, and the answer it got: status, size and (text) body."""
 
     time: datetime
     method: str
@@ -51,6 +52,14 @@ class JournalEntry:
     # From the start of the request to its entry, in milliseconds: a latency rule's wait shows
     # here. None only for entries an older SQLite file kept from before it was measured.
     latency_ms: float | None = None
+    # The answer's body as sent, in bytes (a streamed answer's Content-Length; 0 when nothing
+    # was sent: HEAD, 204, 304, a dropped connection). None: not known (an older SQLite or
+    # PostgreSQL entry, or a streamed answer without a length).
+    response_bytes: int | None = None
+    # The answer's body as text, cut at 64 KiB like a request's. None: not recorded (a
+    # streamed answer such as an object download, one that is not UTF-8, a dropped
+    # connection, an entry from before this was recorded).
+    response_body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +69,12 @@ class JournalFilter:
     status: int | None = None
     since: datetime | None = None
     agent_id: str | None = None  # the request's X-Agent-Id header
+    after: int | None = None  # only entries numbered (`seq`) above this
 
     def accepts(self, entry: JournalEntry) -> bool:
         return (
-            (self.agent_id is None or entry.headers.get("X-Agent-Id") == self.agent_id)
+            (self.after is None or entry.seq > self.after)
+            and (self.agent_id is None or entry.headers.get("X-Agent-Id") == self.agent_id)
             and (self.method is None or entry.method == self.method.upper())
             and (self.path is None or fnmatchcase(entry.path, self.path))
             and (self.status is None or entry.status == self.status)
@@ -102,7 +113,28 @@ def body_text(data: bytes) -> str:
     return f"{text}…(+{len(data) - MAX_RECORDED_BODY} bytes)"
 
 
+def answer_text(data: bytes) -> str | None:
+    """An answer's body for the journal: UTF-8 text cut at 64 KiB, or None when it is not text.
+
+    Not replaced character by character as a request's body is: the service's own answers
+    are JSON or plain text, so bytes that are not UTF-8 are an object's, which the journal
+    does not keep (its size says how much was sent).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        # Not final: a character cut in two at the bound is left out rather than an error.
+        text = decoder.decode(data[:MAX_RECORDED_BODY], final=len(data) <= MAX_RECORDED_BODY)
+    except UnicodeDecodeError:
+        return None
+    if len(data) <= MAX_RECORDED_BODY:
+        return text
+    return f"{text}…(+{len(data) - MAX_RECORDED_BODY} bytes)"
+
+
 MASK = "****"
+# The members of an answer that hold secrets: a registration's `password`, and the `token`
+# (whose `id` is an X-Auth-Token) of an agent's or Identity's authentication.
+SECRET_ANSWER_MEMBERS = frozenset({"password", "token"})
 # What a body that may hold a secret, but is not JSON (so its secrets cannot be found), becomes.
 NOT_RECORDED = b"(not recorded: this body is not JSON, and may hold a password or API key)"
 

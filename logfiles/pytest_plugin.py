@@ -9,6 +9,16 @@ def test_upload(logfiles_stub):
 def test_upload_over_https(logfiles_stub_https):       # the same, served over TLS
     my_agent.run(base_url=logfiles_stub_https.url,       # https://127.0.0.1:<port>
                  ca_file=logfiles_stub_https.ca_file)    # the CA that signed its certificate
+
+def test_background_report(logfiles_stub):             # an agent on its own schedule
+    my_agent.start_in_background(base_url=logfiles_stub.url)
+    # The stub waits (no polling loop, no sleep here): the oldest PATCH the filters select,
+    # as soon as there is one; TimeoutError after 10 s, listing every request received.
+    patch = logfiles_stub.wait_for_request(method="PATCH", path="/v2/*/logfiles/*", timeout=10)
+    assert patch["status"] == 204 and patch["response_body"] == ""
+    # Exactly one (times=None: at least one); else AssertionError listing what was received.
+    logfiles_stub.assert_requested(method="PATCH", times=1)
+    assert logfiles_stub.count(status=409) == 0
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from .clock import Clock, SettingClock
 from .config import Settings
 from .ids import IdSource, random_ids
 from .store.base import FullStore
+from .waiting import JournalWatch
 
 
 @dataclass
@@ -20,7 +21,10 @@ class Runtime:
     tokens: TokenRegistry
     clock: Clock = field(init=False)
     new_id: IdSource = field(default_factory=random_ids)
+    journal_watch: JournalWatch = field(init=False)
 
     def __post_init__(self) -> None:
         # Time is whatever the control plane set, read from the store that every worker shares.
         self.clock = SettingClock(self.store)
+        # Waits for journal entries read the same store, so they see every worker's requests.
+        self.journal_watch = JournalWatch(self.store)

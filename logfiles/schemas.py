@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -424,6 +425,21 @@ class EventQuerySchema(_Lenient):
         )
 
 
+MAX_SEQ_DIGITS = 18  # a journal entry's number fits a signed 64-bit integer
+
+
+class JournalSeq(fields.Integer):
+    """A journal entry's `seq`: 1 to MAX_SEQ_DIGITS ASCII digits."""
+
+    default_error_messages = {"invalid": f"Not a journal entry number (1 to {MAX_SEQ_DIGITS} ASCII digits)."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        text = value if isinstance(value, str) else ""
+        if not (text.isascii() and text.isdigit() and len(text) <= MAX_SEQ_DIGITS):
+            raise self.make_error("invalid")
+        return int(text)
+
+
 class JournalQuerySchema(Schema):
     """`GET /_control/requests` filters; an unknown one (a typo such as `stauts`) is a 400."""
 
@@ -435,10 +451,43 @@ class JournalQuerySchema(Schema):
     status = QueryInteger(validate=validate.Range(0, 599))
     since = IsoTime()
     agent_id = fields.String(validate=validate.Length(min=1, max=MAX_ID_LENGTH))
+    after = JournalSeq(metadata={"description": "Only entries numbered (`seq`) above this one."})
 
     @post_load
     def make_filter(self, data: dict[str, Any], **kwargs: Any) -> JournalFilter:
         return JournalFilter(**data)
+
+
+# (ours) A wait answers within this many seconds: long enough for an agent's background
+# work, short enough that no proxy's read timeout (nginx's is 60 s) cuts it first.
+MAX_WAIT_SECONDS = 60
+DEFAULT_WAIT_SECONDS = 5.0
+_SECONDS = re.compile(r"[0-9]{1,2}(\.[0-9]{1,6})?")
+
+
+class QuerySeconds(fields.Float):
+    """Seconds as plain ASCII decimals (`5`, `0.25`; at most 6 places): no sign, exponent, NaN."""
+
+    default_error_messages = {"invalid": "Not a number of seconds such as 5 or 0.25 (up to 6 decimals)."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if not (isinstance(value, str) and value.isascii() and _SECONDS.fullmatch(value)):
+            raise self.make_error("invalid")
+        return float(value)
+
+
+class JournalWaitSchema(JournalQuerySchema):
+    """`GET /_control/requests/wait`: the journal's filters, and how long to wait."""
+
+    timeout = QuerySeconds(
+        load_default=DEFAULT_WAIT_SECONDS,
+        validate=validate.Range(0, MAX_WAIT_SECONDS, error=f"must be from 0 to {MAX_WAIT_SECONDS} seconds"),
+    )
+
+    @post_load
+    def make_filter(self, data: dict[str, Any], **kwargs: Any) -> tuple[JournalFilter, float]:
+        timeout = data.pop("timeout")
+        return JournalFilter(**data), timeout
 
 
 # The control plane (/_control/): seeding documents, fault rules, clock commands.
@@ -809,6 +858,7 @@ FAULT_RULE = FaultRuleSchema()
 CLOCK_COMMAND = ClockCommandSchema()
 PAGE_QUERY = PageQuerySchema()
 JOURNAL_QUERY = JournalQuerySchema()
+JOURNAL_WAIT = JournalWaitSchema()
 
 
 REGISTRATION = AgentRegistrationSchema()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, g, jsonify
 
 from .. import events
 from ..auth import TOKEN_LIFETIME, Action, IssuedToken, new_token_id
 from ..errors import Conflict, NotFound, Unauthorized
-from ..journal import clip
+from ..journal import clip, mask_members
 from ..model import Agent, format_time, is_online, password_hash, password_matches
 from ..patch import parse_enabled_patch
 from ..schemas import AGENT_AUTH, PAGE_QUERY, REGISTRATION, AgentSchema
@@ -112,7 +112,12 @@ def authenticate_agent(project_id: str) -> Response:
 
     Order: 415, 413, 400 (the body), then 401 (who it is), then 409 (the fingerprint).
     """
-    credentials = checks.load_json(AGENT_AUTH, "The agent credentials are not valid.")
+    try:
+        credentials = checks.load_json(AGENT_AUTH, "The agent credentials are not valid.")
+    finally:
+        # As Identity's: the password never reaches the journal (a 400's body included).
+        if g.get("body"):
+            g.body = mask_members(g.body, ("password",))
     rt = runtime()
     agent_id = credentials["id"]
     try:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema
 
 from ..clock import REAL_TIME, ClockCommand, ClockSetting
-from ..errors import Forbidden, Invalid, Unauthorized
+from ..errors import Conflict, Forbidden, Invalid, TimedOut, Unauthorized
 from ..faults import SOCKET_ACTIONS
-from ..journal import JournalEntry
+from ..journal import JournalEntry, JournalFilter, clip
 from ..model import format_time
 from ..schemas import (
     CLOCK_COMMAND,
     FAULT_RULE,
     JOURNAL_QUERY,
+    JOURNAL_WAIT,
     STATE_DOCUMENT,
 )
 from ..seeding import Seed, build_seed, read_state_document
@@ -166,15 +168,46 @@ def _entry_body(entry: JournalEntry) -> dict[str, Any]:
         "status": entry.status,
         "fault": entry.fault,
         "latency_ms": entry.latency_ms,
+        "response_bytes": entry.response_bytes,
+        "response_body": entry.response_body,
     }
 
 
 @bp.get("/requests")
 def list_requests() -> Response:
-    selected = checks.load_query(JOURNAL_QUERY, "The journal filter is not valid.").apply(
-        runtime().store.list_requests()
-    )
+    selection: JournalFilter = checks.load_query(JOURNAL_QUERY, "The journal filter is not valid.")
+    selected = selection.apply(runtime().store.list_requests(after=selection.after or 0))
     return jsonify({"requests": [_entry_body(entry) for entry in selected]})
+
+
+@bp.get("/requests/wait")
+def wait_for_request() -> Response:
+    """The oldest entry the filter selects, as soon as there is one (logfiles/waiting.py);
+    408 when `timeout` runs out. Sleeps without holding the worker or a store connection."""
+    selection, timeout = checks.load_query(JOURNAL_WAIT, "The wait is not valid.")
+    rt = runtime()
+    if rt.settings.journal_size == 0:
+        raise Conflict(
+            "No request can be waited for: the journal is off.",
+            ["LOGFILES_JOURNAL_SIZE: 0, so no request is journaled"],
+        )
+    found = rt.journal_watch.wait(selection, timeout)
+    if found is None:
+        raise TimedOut(
+            "No request the filter selects was journaled in time.",
+            [f"timeout: none within {timeout:g} s ({describe_filter(selection)})"],
+        )
+    return jsonify(_entry_body(found))
+
+
+def describe_filter(selection: JournalFilter) -> str:
+    """The filter as its query parameters, for a message: `method=PATCH, after=12`."""
+    shown = [
+        f"{name}={format_time(value) if isinstance(value, datetime) else clip(str(value), 64)}"
+        for name, value in dataclasses.asdict(selection).items()
+        if value is not None
+    ]
+    return ", ".join(shown) or "any request"
 
 
 @bp.delete("/requests")

@@ -21,7 +21,6 @@ from marshmallow import RAISE, Schema, fields, validate
 from .. import dashboard
 from ..dashboard import states, timeline
 from ..errors import Invalid, NotFound
-from ..journal import JournalEntry
 from ..model import LogFileState, format_time
 from ..schemas import FAULT_RULE, JOURNAL_QUERY, MAX_ID_LENGTH, MAX_LIMIT, QueryInteger
 from ..store.base import no_states
@@ -220,10 +219,10 @@ def requests() -> Response:
     message = "The journal filter is not valid."
     paging = checks.validated(TAIL_QUERY, own, message)
     selected = checks.validated(JOURNAL_QUERY, args, message)
-    journal = runtime().store.list_requests()
     after = paging.get("after", 0)
+    journal = runtime().store.list_requests(after=after)  # a poll reads only what is new
     last_seq = max(after, journal[-1].seq) if journal else after
-    entries = [entry for entry in selected.apply(journal) if entry.seq > after]
+    entries = selected.apply(journal)
     shown = entries[-paging["limit"] :][::-1]
     response = fragment("requests.html", entries=shown, status_class=timeline.status_class)
     response.headers["X-Last-Seq"] = str(last_seq)
@@ -235,24 +234,30 @@ MAX_SEQ_DIGITS = 18
 
 @bp.get("/requests/<seq>")
 def request_detail(seq: str) -> Response:
-    """One entry's headers and body (JSON bodies indented); the tail shows only its line."""
+    """One entry's headers, body and answer (JSON indented); the tail shows only its line."""
     if not (seq.isascii() and seq.isdigit() and len(seq) <= MAX_SEQ_DIGITS):
         raise Invalid("The journal entry number is not valid.", [f"seq: not 1 to {MAX_SEQ_DIGITS} digits"])
     number = int(seq)
-    found = next((entry for entry in runtime().store.list_requests() if entry.seq == number), None)
-    if found is None:
+    found = next(iter(runtime().store.list_requests(after=number - 1, limit=1)), None)
+    if found is None or found.seq != number:
         raise NotFound(
             "The journal entry does not exist.",
             [f"seq: no entry {number} in the journal (cleared, or dropped from its ring)"],
         )
-    return fragment("request.html", entry=found, body=_shown_body(found), status_class=timeline.status_class)
+    return fragment(
+        "request.html",
+        entry=found,
+        body=_shown_body(found.body),
+        answer=None if found.response_body is None else _shown_body(found.response_body),
+        status_class=timeline.status_class,
+    )
 
 
-def _shown_body(entry: JournalEntry) -> str:
+def _shown_body(body: str) -> str:
     try:
-        return json.dumps(json.loads(entry.body), indent=2, ensure_ascii=False)
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
-        return entry.body
+        return body
 
 
 @bp.get("/timeline")

@@ -17,6 +17,7 @@ STATUS: Mapping[type[errors.LogfilesError], int] = {
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.TimedOut: 408,
     errors.Conflict: 409,
     errors.LengthRequired: 411,
     errors.PreconditionFailed: 412,

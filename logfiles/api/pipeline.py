@@ -41,11 +41,13 @@ follows it, hooks first (installed here, in this order), then the view:
    (its status's `online`); best effort, as the journal.
 6. **Journal** (`record_request`, after the view or the error handler): every request to
    the service (as step 1 sees them, preflights included; an upload's bytes left out), with
-   the status it got, its latency (from step 0) and the fault rule that fired, if one did. A
-   dropped, reset or garbage-filled connection is journaled (status 0) before its socket is
-   touched; a truncated or trickled answer (with its own status) before its body starts.
-   The journal is best effort: an entry that cannot be written is logged and lost, and the
-   answer stands.
+   the status it got, the answer's size and text body (not a streamed one's: an object
+   download keeps its size only), its latency (from step 0) and the fault rule that fired,
+   if one did. A dropped, reset or garbage-filled connection is journaled (status 0) before
+   its socket is touched; a truncated or trickled answer (with its own status) before its
+   body starts. Then this process's waits for journal entries look at once
+   (logfiles/waiting.py; other workers' find it at their next poll). The journal is best
+   effort: an entry that cannot be written is logged and lost, and the answer stands.
 7. **CORS headers** (`cors.add_headers`, after the view or the error handler, only with
    LOGFILES_CORS_ORIGINS set): every answer on a CORS route to an allowed `Origin` (fault
    rules' and errors' included) gets `Access-Control-Allow-Origin` and
@@ -67,7 +69,15 @@ from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, Unavailable
 from ..faults import SOCKET_ACTIONS, FaultAction, FaultRule
-from ..journal import JournalEntry, body_text, clip, recorded_headers
+from ..journal import (
+    SECRET_ANSWER_MEMBERS,
+    JournalEntry,
+    answer_text,
+    body_text,
+    clip,
+    mask_members,
+    recorded_headers,
+)
 from ..schemas import MAX_ID_LENGTH
 from . import now, runtime
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
@@ -225,19 +235,21 @@ def note_agent(response: Response) -> Response:
 
 
 def record_request(response: Response) -> Response:
-    """Step 6: journal the request with the status it got (unless a drop journaled it)."""
+    """Step 6: journal the request with the answer it got (unless a drop journaled it)."""
     if not g.get("journaled"):
-        journal(response.status_code)
+        journal(response.status_code, response)
     return response
 
 
-def journal(status: int) -> bool:
-    """Record this request with `status` (0: dropped); False when nothing is recorded."""
+def journal(status: int, response: Response | None = None) -> bool:
+    """Record this request with `status` and its `response` (none: dropped, status 0); False
+    when nothing is recorded."""
     rt = runtime()
     if not is_observed(request.path) or rt.settings.journal_size == 0:
         return False
     try:
         data = _body_for_journal()
+        size, text = _answer(response, hide_secrets=not rt.tokens.open)
         # The clock is read from the store too, so it is inside the best effort: a store
         # that failed the request (a 503) must not turn its answer into a 500 here.
         entry = JournalEntry(
@@ -250,8 +262,11 @@ def journal(status: int) -> bool:
             status=status,
             fault=g.get("fault"),
             latency_ms=_latency_ms(),
+            response_bytes=size,
+            response_body=text,
         )
         rt.store.record_request(entry, rt.settings.journal_size)
+        rt.journal_watch.poke()
     except Exception as exc:
         # Best effort: the answer was decided (and any change committed) before this, so a
         # journal that cannot be written must not turn it into a 500 that a client retries.
@@ -260,6 +275,35 @@ def journal(status: int) -> bool:
         )
         return False
     return True
+
+
+# Answers that send no body whatever the response object holds (werkzeug leaves it out).
+_BODILESS = frozenset({204, 304})
+
+
+def _answer(response: Response | None, hide_secrets: bool) -> tuple[int | None, str | None]:
+    """What the client was told: the body's size in bytes as sent, and its text if kept.
+
+    A streamed answer (an object download) is not read here: that would consume it, and the
+    journal keeps no object's bytes; its Content-Length is its size. `hide_secrets` (a
+    tokens file is in use): a registration's password and an issued token, which anyone who
+    can read the journal could otherwise use, are masked as in request bodies.
+    """
+    if response is None:  # dropped: no answer at all
+        return 0, None
+    if request.method == "HEAD" or response.status_code in _BODILESS or response.status_code < 200:
+        return 0, ""
+    if response.is_streamed:
+        return response.content_length, None
+    data = response.get_data()
+    size = len(data)
+    if (
+        hide_secrets
+        and response.is_json
+        and any(f'"{name}"'.encode() in data for name in SECRET_ANSWER_MEMBERS)
+    ):
+        data = mask_members(data, SECRET_ANSWER_MEMBERS)
+    return size, answer_text(data)
 
 
 def _trace(exc: Exception) -> bool:

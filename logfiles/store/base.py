@@ -167,7 +167,15 @@ class ControlState(Protocol):
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         """Append to the journal, keeping only the newest `capacity` entries."""
 
-    def list_requests(self) -> list[JournalEntry]: ...
+    def list_requests(self, after: int = 0, limit: int | None = None) -> list[JournalEntry]:
+        """The entries numbered above `after`, oldest first, at most `limit` of them.
+
+        Read by number (the key), so a look at the newest few costs the same however long
+        the journal is: waiters and the dashboard's tail poll it that way.
+        """
+
+    def last_request_seq(self) -> int:
+        """The newest number the journal gave an entry (cleared and trimmed ones count); 0 before any."""
 
     def clear_requests(self) -> None: ...
 

@@ -511,11 +511,23 @@ class MemoryStore(MemoryObjects):
             while len(self._journal) > capacity:
                 self._journal.popleft()
 
-    def list_requests(self) -> list[JournalEntry]:
+    def list_requests(self, after: int = 0, limit: int | None = None) -> list[JournalEntry]:
+        """The kept entries hold consecutive numbers, so the first one wanted is found by
+        arithmetic, and the newest few are read from the right without walking the rest."""
         with self._lock:
-            numbered = list(self._journal)
+            journal = self._journal
+            skip = 0 if not journal else min(len(journal), max(0, after + 1 - journal[0][0]))
+            wanted = len(journal) - skip if limit is None else min(len(journal) - skip, limit)
+            if skip > len(journal) // 2:
+                numbered = list(itertools.islice(reversed(journal), len(journal) - skip))[::-1][:wanted]
+            else:
+                numbered = list(itertools.islice(journal, skip, skip + wanted))
         # The number is put in on the way out, to keep the per-request write cheap.
         return [replace(entry, seq=seq) for seq, entry in numbered]
+
+    def last_request_seq(self) -> int:
+        with self._lock:
+            return self._journal_seq
 
     def clear_requests(self) -> None:
         with self._lock:

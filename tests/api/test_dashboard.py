@@ -314,6 +314,29 @@ def test_an_entry_shows_its_headers_and_indented_json_body(api: Api, client: Fla
     assert "latency" in text and " ms</dd>" in text
 
 
+def test_an_entry_shows_its_answer_indented_with_its_size(api: Api, client: FlaskClient) -> None:
+    answer = api.get_agent("nobody")
+    text = html(fragment(client, "requests/1"))
+    assert f"<dt>size</dt><dd>{len(answer.get_data())} bytes</dd>" in text
+    assert '<pre class="body answer">{\n  &#34;message&#34;: &#34;' in text
+
+
+def test_an_entry_without_a_kept_answer_says_why(client: FlaskClient) -> None:
+    client.put("/cloudfiles/v1/MossoCloudFS_p/CloudBackupLogs/x", data=b"x", headers={"X-Auth-Token": "t"})
+    client.get("/cloudfiles/v1/MossoCloudFS_p/CloudBackupLogs/x", headers={"X-Auth-Token": "t"}).close()
+    text = html(fragment(client, "requests/2"))
+    assert "<dt>size</dt><dd>1 bytes</dd>" in text and "(not recorded: a streamed answer" in text
+
+
+def test_an_entry_after_a_trimmed_or_cleared_one_is_still_found(api: Api, client: FlaskClient) -> None:
+    api.get_agent("a")
+    api.get_agent("b")
+    client.delete("/_control/requests")
+    api.get_agent("c")
+    assert_fault(fragment(client, "requests/2"), 404)
+    assert "/agents/c" in html(fragment(client, "requests/3"))
+
+
 @pytest.mark.parametrize(("seq", "status"), [("99", 404), ("x", 400), ("1" * 19, 400), ("\u0661", 400)])
 def test_an_entry_that_is_not_there(client: FlaskClient, seq: str, status: int) -> None:
     assert_fault(fragment(client, f"requests/{seq}"), status)

@@ -242,3 +242,20 @@ def test_cli_seeds_and_lists_objects(launch: Callable[..., LiveServer], tmp_path
     ]
     only = cli("objects", "--project", "q", "--url", server.url).stdout.splitlines()
     assert [line.split()[2] for line in only[1:]] == ["x"]
+
+
+def test_cli_wait_prints_the_entry_or_what_was_received(launch: Callable[..., LiveServer]) -> None:
+    server = launch()
+    requests.get(f"{server.url}/v2/p/agents/a", headers={"X-Auth-Token": "t"}, timeout=10)
+    found = cli("wait", "--method", "GET", "--status", "404", "--timeout", "0", "--url", server.url)
+    assert found.returncode == 0, found.stderr
+    entry = json.loads(found.stdout)
+    assert (entry["path"], entry["status"]) == ("/v2/p/agents/a", 404)
+    missed = cli(
+        "wait", "--method", "PATCH", "--after", str(entry["seq"]), "--timeout", "0.1", "--url", server.url
+    )
+    assert missed.returncode == 1 and missed.stdout == ""
+    assert missed.stderr.startswith("logfiles-stub: No request matched PATCH (any path) after #")
+    assert "#1 GET /v2/p/agents/a -> 404" in missed.stderr
+    bad = cli("wait", "--timeout", "61", "--url", server.url)
+    assert bad.returncode == 1 and "timeout: must be from 0 to 60 seconds" in bad.stderr

@@ -604,6 +604,61 @@ def test_record_request_numbers_keep_counting_after_clear_and_reset(store: FullS
     assert [e.seq for e in store.list_requests()] == [3]
 
 
+def test_record_request_keeps_the_answers_size_and_body(store: FullStore) -> None:
+    told = entry("/v2/told", response_bytes=40, response_body='{"message": "nul \x00, \x01 and é…"}')
+    streamed = entry("/v2/streamed", response_bytes=1 << 40, response_body=None)
+    store.record_request(told, 10)
+    store.record_request(streamed, 10)
+    store.record_request(entry("/v2/plain"), 10)
+    found = store.list_requests()
+    assert found == [replace(told, seq=1), replace(streamed, seq=2), replace(entry("/v2/plain"), seq=3)]
+    assert (found[2].response_bytes, found[2].response_body) == (None, None)
+
+
+def test_list_requests_after_a_number_gives_only_newer_entries(store: FullStore) -> None:
+    for n in range(5):
+        store.record_request(entry(f"/v2/{n}"), 10)
+    assert [e.seq for e in store.list_requests(after=0)] == [1, 2, 3, 4, 5]
+    assert [e.path for e in store.list_requests(after=3)] == ["/v2/3", "/v2/4"]
+    assert store.list_requests(after=5) == []
+    assert store.list_requests(after=10**17) == []
+
+
+@pytest.mark.parametrize(
+    ("after", "limit", "expected"),
+    [(0, 2, [1, 2]), (2, 2, [3, 4]), (4, 2, [5]), (0, 0, []), (3, 100, [4, 5]), (1, None, [2, 3, 4, 5])],
+)
+def test_list_requests_limit_takes_the_oldest_after(
+    store: FullStore, after: int, limit: int | None, expected: list[int]
+) -> None:
+    for n in range(5):
+        store.record_request(entry(f"/v2/{n}"), 10)
+    assert [e.seq for e in store.list_requests(after=after, limit=limit)] == expected
+
+
+def test_list_requests_after_a_trimmed_or_cleared_number(store: FullStore) -> None:
+    for n in range(6):
+        store.record_request(entry(f"/v2/{n}"), 3)
+    # 1 to 3 were trimmed: after 1 is the same as after 0.
+    assert [e.seq for e in store.list_requests(after=1)] == [4, 5, 6]
+    assert [e.seq for e in store.list_requests(after=4, limit=1)] == [5]
+    store.clear_requests()
+    store.record_request(entry(), 3)
+    assert [e.seq for e in store.list_requests(after=2)] == [7]
+
+
+def test_last_request_seq_counts_cleared_and_trimmed_entries(store: FullStore) -> None:
+    assert store.last_request_seq() == 0
+    for _ in range(3):
+        store.record_request(entry(), 2)
+    assert store.last_request_seq() == 3
+    store.clear_requests()
+    assert store.last_request_seq() == 3
+    store.reset()
+    store.record_request(entry(), 2)
+    assert store.last_request_seq() == 4
+
+
 # Control-plane state: fault rules
 
 

@@ -3,6 +3,7 @@ processes on one database, a server that goes away and comes back, and its text 
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import secrets
@@ -19,6 +20,7 @@ from logfiles.faults import FaultAction, FaultRule
 from logfiles.model import LogFile, LogFileState, change_state
 from logfiles.store import open_store
 from logfiles.store.postgres import SCHEMA_VERSION, PostgresStore, connection, rows
+from logfiles.store.postgres.schema import MIGRATIONS
 from tests.pgcluster import PgCluster, free_port, unique_schema_name
 from tests.store.helpers import (
     PROJECT,
@@ -59,6 +61,28 @@ def test_open_fresh_schema_creates_every_table_at_the_current_version(
         for row in pg_cluster.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
     }
     assert {"agents", "logfiles", "events", "journal", "objects", "blob_chunks", "logfiles_schema"} <= tables
+    assert pg_cluster.execute(f"SELECT version FROM {schema}.logfiles_schema") == [(SCHEMA_VERSION,)]
+
+
+def test_open_schema_1_keeps_journal_entries_without_answers(pg_url: str, pg_cluster: PgCluster) -> None:
+    """Migration 2: entries of before have no answer size or body (None), new ones do."""
+    schema = schema_of(pg_url)
+    with pg_cluster.connect() as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE logfiles_schema (version integer NOT NULL)")
+        conn.execute("INSERT INTO logfiles_schema (version) VALUES (1)")
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO journal (time, method, path, query, headers, body, status, latency_ms)"
+            " VALUES ('2014-09-23T12:22:40.606703+00:00', 'GET', '/v2/p/agents', '', '{}', '', 200, 1.5)"
+        )
+    store = PostgresStore.open(pg_url)
+    (old,) = store.list_requests()
+    assert (old.status, old.latency_ms, old.response_bytes, old.response_body) == (200, 1.5, None, None)
+    store.record_request(dataclasses.replace(old, response_bytes=2, response_body="{}"), 10)
+    assert [(e.response_bytes, e.response_body) for e in store.list_requests(after=old.seq)] == [(2, "{}")]
+    store.close()
     assert pg_cluster.execute(f"SELECT version FROM {schema}.logfiles_schema") == [(SCHEMA_VERSION,)]
 
 

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,31 @@ def test_open_schema_2_file_migrates_keeping_rows_order_and_sequence(tmp_path: P
         (4, "new", "agent-1"),
     ]
     assert query(path, "PRAGMA foreign_key_check") == []
+
+
+def test_open_schema_6_file_keeps_journal_entries_without_their_answers(tmp_path: Path) -> None:
+    """Migration 7: entries of before have no answer size or body (None), new ones do."""
+    path = tmp_path / "x.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    for migration in MIGRATIONS[:6]:
+        for statement in migration:
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 6")
+    db.execute(
+        "INSERT INTO journal (time, method, path, query, headers, body, status, latency_ms)"
+        " VALUES ('2014-09-23T12:22:40.606703+00:00', 'GET', '/v2/p/agents', '', '{}', '', 200, 1.5)"
+    )
+    db.close()
+    store = SqliteStore.open(path)
+    (old,) = store.list_requests()
+    assert (old.seq, old.status, old.latency_ms) == (1, 200, 1.5)
+    assert (old.response_bytes, old.response_body) == (None, None)
+    store.record_request(replace(old, response_bytes=2, response_body="{}"), 10)
+    (new,) = store.list_requests(after=1)
+    assert (new.seq, new.response_bytes, new.response_body) == (2, 2, "{}")
+    store.close()
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
 def test_import_looks_logfile_ids_up_by_index_not_by_scan(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ CORE = [
     "logfiles.schemas",
     "logfiles.faults",
     "logfiles.journal",
+    "logfiles.waiting",
     "logfiles.seeding",
     "logfiles.strictjson",
     "logfiles.store",

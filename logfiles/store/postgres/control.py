@@ -28,17 +28,21 @@ from ..base import (
 )
 from . import rows
 from .connection import Database
-from .rows import dec, enc
+from .rows import dec, dec_opt, enc, enc_opt
 
 _Db = psycopg.Connection[Any]
-_JOURNAL_COLUMNS = "seq, time, method, path, query, headers, body, status, fault, latency_ms"
+_JOURNAL_COLUMNS = (
+    "seq, time, method, path, query, headers, body, status, fault, latency_ms, response_bytes, response_body"
+)
 # One statement records a request and trims the journal to the newest `keep`: one round trip.
 # Rows another request is trimming are skipped (it deletes them), so no journal write waits
 # for another's commit: without SKIP LOCKED every trim queued behind the one before.
 _RECORD = """
     WITH entry AS (
-        INSERT INTO journal (time, method, path, query, headers, body, status, fault, latency_ms)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq
+        INSERT INTO journal (
+            time, method, path, query, headers, body, status, fault, latency_ms,
+            response_bytes, response_body
+        ) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq
     )
     DELETE FROM journal WHERE seq IN (
         SELECT seq FROM journal WHERE seq <= (SELECT seq FROM entry) - %s FOR UPDATE SKIP LOCKED
@@ -160,12 +164,22 @@ class PostgresControl:
                 entry.status,
                 entry.fault,
                 entry.latency_ms,
+                entry.response_bytes,
+                enc_opt(entry.response_body),
                 capacity,
             ),
         )
 
-    def list_requests(self) -> list[JournalEntry]:
-        found = self._db.statement(f"SELECT {_JOURNAL_COLUMNS} FROM journal ORDER BY seq")
+    def list_requests(self, after: int = 0, limit: int | None = None) -> list[JournalEntry]:
+        """A range of the key (LIMIT NULL is no limit).
+
+        Numbers come from a sequence, so two entries recorded at once may become visible out
+        of order: a reader that saw n may later find a smaller one (logfiles/waiting.py allows
+        for that).
+        """
+        found = self._db.statement(
+            f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE seq > %s ORDER BY seq LIMIT %s", (after, limit)
+        )
         return [
             JournalEntry(
                 time=rows.time_value(row[1]),
@@ -178,9 +192,16 @@ class PostgresControl:
                 fault=row[8],
                 seq=int(row[0]),
                 latency_ms=row[9],
+                response_bytes=None if row[10] is None else int(row[10]),
+                response_body=dec_opt(row[11]),
             )
             for row in found
         ]
+
+    def last_request_seq(self) -> int:
+        """The sequence's last number: given out, whether or not its entry is visible yet."""
+        found = self._db.statement("SELECT last_value, is_called FROM journal_seq_seq")
+        return int(found[0][0]) if found and found[0][1] else 0
 
     def clear_requests(self) -> None:
         self._db.statement("DELETE FROM journal")

@@ -127,6 +127,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 2: what each request was told. Each journal entry keeps its answer's size and (text)
+    # body, JSON-encoded like the other free-form text; NULL in the entries kept from before.
+    (
+        "ALTER TABLE journal ADD COLUMN response_bytes bigint",
+        f"ALTER TABLE journal ADD COLUMN response_body {_T}",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -23,7 +23,9 @@ from ..base import (
 from . import rows
 from .connection import Connections
 
-_JOURNAL_COLUMNS = "seq, time, method, path, query, headers, body, status, fault, latency_ms"
+_JOURNAL_COLUMNS = (
+    "seq, time, method, path, query, headers, body, status, fault, latency_ms, response_bytes, response_body"
+)
 
 
 class SqliteControl:
@@ -113,8 +115,8 @@ class SqliteControl:
     def record_request(self, entry: JournalEntry, capacity: int) -> None:
         # One statement is its own transaction; the trigger keeps the newest `capacity`.
         self._db.write_statement(
-            "INSERT INTO journal (time, method, path, query, headers, body, status, fault, latency_ms, keep)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO journal (time, method, path, query, headers, body, status, fault, latency_ms,"
+            " response_bytes, response_body, keep) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rows.time_text(entry.time),
                 entry.method,
@@ -125,13 +127,22 @@ class SqliteControl:
                 entry.status,
                 entry.fault,
                 entry.latency_ms,
+                entry.response_bytes,
+                entry.response_body,
                 capacity,
             ),
         )
 
-    def list_requests(self) -> list[JournalEntry]:
-        with self._db.read() as db:
-            found = db.execute(f"SELECT {_JOURNAL_COLUMNS} FROM journal ORDER BY seq").fetchall()
+    def list_requests(self, after: int = 0, limit: int | None = None) -> list[JournalEntry]:
+        """A range of the key: the newest few cost the same however long the journal is."""
+        found = (
+            self._db.statement()
+            .execute(
+                f"SELECT {_JOURNAL_COLUMNS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, -1 if limit is None else limit),
+            )
+            .fetchall()
+        )
         return [
             JournalEntry(
                 time=rows.time_value(row[1]),
@@ -144,9 +155,18 @@ class SqliteControl:
                 fault=row[8],
                 seq=row[0],
                 latency_ms=row[9],
+                response_bytes=row[10],
+                response_body=row[11],
             )
             for row in found
         ]
+
+    def last_request_seq(self) -> int:
+        """AUTOINCREMENT's high-water mark: it outlives the entries it numbered."""
+        row = (
+            self._db.statement().execute("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").fetchone()
+        )
+        return 0 if row is None else int(row[0])
 
     def clear_requests(self) -> None:
         with self._db.write() as db:

@@ -165,6 +165,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE journal ADD COLUMN latency_ms REAL",
         "CREATE INDEX logfiles_agent_state ON logfiles (agent_id, state)",
     ),
+    # 7: what each request was told. Each journal entry keeps its answer's size and (text)
+    # body; NULL in the entries kept from before, which the journal shows as not known.
+    (
+        "ALTER TABLE journal ADD COLUMN response_bytes INTEGER",
+        "ALTER TABLE journal ADD COLUMN response_body TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
