@@ -12,8 +12,8 @@ How a wait (`JournalWatch.wait`) goes, and why:
   process journals a request (`poke`). It offers each new entry to every waiter, which keeps
   the first its filter accepts and wakes. So N waiters cost one read by number per poll
   (`list_requests(after=...)`, an index range: nothing when nothing is new), not N reads;
-  a sleeping waiter holds no transaction, no lock and no pooled connection, only its greenlet
-  (SQLite: its greenlet's idle connection, as between any two requests of a keep-alive client).
+  a sleeping waiter holds no transaction, no lock and no connection (SQLite's per-greenlet
+  one is closed before it sleeps: `release`), only its greenlet.
 - **Other workers' entries** are found by the same poll: they are in the shared SQLite file
   or PostgreSQL database.
 - **Nothing is missed between the two.** A waiter registers with the watcher before it reads
@@ -52,11 +52,13 @@ log = logging.getLogger("logfiles")
 
 
 class JournalReader(Protocol):
-    """The two store calls a wait needs (every store has them)."""
+    """The store calls a wait needs (every store has them)."""
 
     def list_requests(self, after: int = 0, limit: int | None = None) -> list[JournalEntry]: ...
 
     def last_request_seq(self) -> int: ...
+
+    def release(self) -> None: ...
 
 
 def first_match(reader: JournalReader, selection: JournalFilter) -> JournalEntry | None:
@@ -235,6 +237,8 @@ class JournalWatch:
             existing = first_match(self.reader, selection)
             if existing is not None:
                 waiter.offer(existing)
+            else:
+                self.reader.release()  # SQLite: this greenlet's connection is closed while it sleeps
             while waiter.found is None:
                 left = deadline - self.clock()
                 if left <= 0:

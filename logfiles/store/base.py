@@ -126,6 +126,10 @@ class Store(Protocol):
     def health(self) -> None:
         """Raise Unavailable when the store cannot serve (its file gone, say); else return."""
 
+    def release(self) -> None:
+        """Let go of what this thread keeps between calls (SQLite: its connection), before it
+        sleeps a long while (a wait); the next call takes it again."""
+
     def close(self) -> None: ...
 
 

@@ -568,5 +568,8 @@ class MemoryStore(MemoryObjects):
     def health(self) -> None:
         """Always healthy: nothing outside the process can take the dicts away."""
 
+    def release(self) -> None:
+        """Nothing is kept between calls."""
+
     def close(self) -> None:
         """Nothing to release."""

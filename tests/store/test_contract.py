@@ -647,6 +647,13 @@ def test_list_requests_after_a_trimmed_or_cleared_number(store: FullStore) -> No
     assert [e.seq for e in store.list_requests(after=2)] == [7]
 
 
+def test_release_between_calls_and_the_next_call_still_works(store: FullStore) -> None:
+    store.record_request(entry(), 10)
+    store.release()
+    store.release()
+    assert [e.seq for e in store.list_requests()] == [1]
+
+
 def test_last_request_seq_counts_cleared_and_trimmed_entries(store: FullStore) -> None:
     assert store.last_request_seq() == 0
     for _ in range(3):

@@ -169,6 +169,17 @@ def test_open_schema_6_file_keeps_journal_entries_without_their_answers(tmp_path
     assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
+def test_release_closes_this_threads_connection(tmp_path: Path) -> None:
+    """What a wait does before it sleeps: no connection (and no open file) held meanwhile."""
+    store = SqliteStore.open(tmp_path / "x.db")
+    store.list_requests()
+    assert store._db.local.connection is not None
+    store.release()
+    assert store._db.local.connection is None
+    assert store.list_requests() == []
+    store.close()
+
+
 def test_import_looks_logfile_ids_up_by_index_not_by_scan(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
     SqliteStore.open(path).close()

@@ -57,6 +57,9 @@ class FakeJournal:
     def last_request_seq(self) -> int:
         return self.handed_out
 
+    def release(self) -> None:
+        pass
+
 
 def seqs(entries: list[JournalEntry]) -> list[int]:
     return [e.seq for e in entries]

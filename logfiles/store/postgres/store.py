@@ -342,6 +342,9 @@ class PostgresStore(PostgresControl, PostgresObjects):
                 retry_after=RETRY_AFTER_SECONDS,
             )
 
+    def release(self) -> None:
+        """Nothing is kept between calls: every call gives its connection back to the pool."""
+
     def close(self) -> None:
         """Close this process's idle connections; the next call opens new ones."""
         self._db.close()
