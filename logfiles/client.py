@@ -158,13 +158,7 @@ class StubClient:
         Given anything to seed (as `seed` takes it), it is seeded in the same call, and its
         answer returned: a test's set-up in one round trip.
         """
-        document = {
-            "agents": agents or [],
-            "logfiles": logfiles or [],
-            "generate": generate or [],
-            "events": events or [],
-            "objects": objects or [],
-        }
+        document = _state_document(agents, logfiles, generate, events, objects)
         if not any(document.values()):
             self.call("POST", "/_control/reset")
             return None
@@ -187,13 +181,7 @@ class StubClient:
         `generate` adds log files in bulk: [{"agent_id": ..., "count": N, "state": ...}]. An
         agent given a `password` (and `fingerprint`) can authenticate at once.
         """
-        document = {
-            "agents": agents or [],
-            "logfiles": logfiles or [],
-            "generate": generate or [],
-            "events": events or [],
-            "objects": objects or [],
-        }
+        document = _state_document(agents, logfiles, generate, events, objects)
         result: dict[str, Any] = self.call("PUT" if replace else "POST", "/_control/state", document)
         return result
 
@@ -359,3 +347,20 @@ class StubClient:
             auth["tenantId"] = tenant
         result: dict[str, Any] = self.call("POST", "/v2.0/tokens", {"auth": auth})["access"]
         return result
+
+
+def _state_document(
+    agents: list[dict[str, Any]] | None,
+    logfiles: list[dict[str, Any]] | None,
+    generate: list[dict[str, Any]] | None,
+    events: list[dict[str, Any]] | None,
+    objects: list[dict[str, Any]] | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """A state document, as POST /_control/state and POST /_control/reset take it."""
+    return {
+        "agents": agents or [],
+        "logfiles": logfiles or [],
+        "generate": generate or [],
+        "events": events or [],
+        "objects": objects or [],
+    }

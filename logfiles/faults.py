@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import json
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -108,6 +109,14 @@ class FaultRule:
         # Not for secrets: seeded so that a run repeats, as the probability's draw does.
         chooser = random.Random(f"garbage:{self.seed}:{self.matched}")  # noqa: S311
         return chooser.randbytes(self.size or 0)
+
+    def to_json(self) -> str:
+        """The rule as the database stores keep it: one JSON document, read only whole."""
+        return json.dumps(self.as_fields())
+
+    @classmethod
+    def from_json(cls, text: str) -> FaultRule:
+        return cls.from_fields(json.loads(text))
 
     def matches(self, method: str, path: str, headers: HeaderSource) -> bool:
         """Method (any case), path glob (fnmatch, case-sensitive) and an optional header.

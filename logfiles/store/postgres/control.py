@@ -209,10 +209,12 @@ class PostgresControl:
     # Fault rules.
 
     def add_fault(self, rule: FaultRule) -> None:
-        self._db.statement("INSERT INTO faults (id, rule) VALUES (%s, %s)", (rule.id, _rule_text(rule)))
+        self._db.statement("INSERT INTO faults (id, rule) VALUES (%s, %s)", (rule.id, rule.to_json()))
 
     def list_faults(self) -> list[FaultRule]:
-        return [_rule(row[0]) for row in self._db.statement("SELECT rule FROM faults ORDER BY seq")]
+        return [
+            FaultRule.from_json(row[0]) for row in self._db.statement("SELECT rule FROM faults ORDER BY seq")
+        ]
 
     def delete_fault(self, fault_id: str) -> None:
         def run(db: _Db) -> None:
@@ -227,17 +229,19 @@ class PostgresControl:
     def trigger_fault(self, method: str, path: str, headers: HeaderSource) -> FaultRule | None:
         """Match on a plain read; only when a rule matches, lock the rules and count it, so a
         rule fires `times` times across every worker of every host."""
-        rules = [_rule(row[0]) for row in self._db.statement("SELECT rule FROM faults ORDER BY seq")]
+        rules = [
+            FaultRule.from_json(row[0]) for row in self._db.statement("SELECT rule FROM faults ORDER BY seq")
+        ]
         if not any(rule.matches(method, path, headers) for rule in rules):
             return None
 
         def run(db: _Db) -> FaultRule | None:
             found = db.execute("SELECT seq, rule FROM faults ORDER BY seq FOR UPDATE").fetchall()
-            current = [_rule(row[1]) for row in found]
+            current = [FaultRule.from_json(row[1]) for row in found]
             updated, fired = first_firing(current, method, path, headers)
             for row, before, after in zip(found, current, updated, strict=True):
                 if after is not before:
-                    db.execute("UPDATE faults SET rule = %s WHERE seq = %s", (_rule_text(after), row[0]))
+                    db.execute("UPDATE faults SET rule = %s WHERE seq = %s", (after.to_json(), row[0]))
             return fired
 
         return self._db.write(run, locked=False)
@@ -260,11 +264,3 @@ class PostgresControl:
             " offset_microseconds = excluded.offset_microseconds",
             (frozen_at, offset),
         )
-
-
-def _rule_text(rule: FaultRule) -> str:
-    return json.dumps(rule.as_fields())
-
-
-def _rule(text: str) -> FaultRule:
-    return FaultRule.from_fields(json.loads(text))

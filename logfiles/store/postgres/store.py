@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
@@ -21,6 +20,7 @@ from ..base import (
     add_agent,
     agent_marker_not_found,
     agent_not_found,
+    guarded,
     logfile_not_found,
     marker_not_found,
 )
@@ -31,30 +31,10 @@ from .objects import PostgresObjects
 from .rows import enc
 from .schema import prepare_database
 
-_Class = TypeVar("_Class", bound=type)
 _Db = psycopg.Connection[Any]
 
 
-def _guarded(cls: _Class) -> _Class:
-    """Every public operation under `Database.guard`: no driver failure reaches a client as a 500."""
-    for name in dir(cls):
-        method = getattr(cls, name)
-        if name.startswith("_") or name in {"open", "close"} or not callable(method):
-            continue
-        setattr(cls, name, _guard(method))
-    return cls
-
-
-def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def guarded(self: PostgresStore, *args: Any, **kwargs: Any) -> Any:
-        with self._db.guard():
-            return method(self, *args, **kwargs)
-
-    return guarded
-
-
-@_guarded
+@guarded
 class PostgresStore(PostgresControl, PostgresObjects):
     """Agents and log files here, the control state and objects in the mixins; model: connection.py."""
 

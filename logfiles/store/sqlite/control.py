@@ -176,11 +176,11 @@ class SqliteControl:
 
     def add_fault(self, rule: FaultRule) -> None:
         with self._db.write() as db:
-            db.execute("INSERT INTO faults (id, rule) VALUES (?, ?)", (rule.id, _rule_text(rule)))
+            db.execute("INSERT INTO faults (id, rule) VALUES (?, ?)", (rule.id, rule.to_json()))
 
     def list_faults(self) -> list[FaultRule]:
         with self._db.read() as db:
-            return [_rule(row[0]) for row in db.execute("SELECT rule FROM faults ORDER BY seq")]
+            return [FaultRule.from_json(row[0]) for row in db.execute("SELECT rule FROM faults ORDER BY seq")]
 
     def delete_fault(self, fault_id: str) -> None:
         with self._db.write() as db:
@@ -199,16 +199,18 @@ class SqliteControl:
         Only when some rule matches are the rules read again and counted under the lock.
         """
         with self._db.read() as db:
-            rules = [_rule(row[0]) for row in db.execute("SELECT rule FROM faults ORDER BY seq")]
+            rules = [
+                FaultRule.from_json(row[0]) for row in db.execute("SELECT rule FROM faults ORDER BY seq")
+            ]
         if not any(rule.matches(method, path, headers) for rule in rules):
             return None  # no rule or none matching: no transaction that writes
         with self._db.write() as db:
             found = db.execute("SELECT seq, rule FROM faults ORDER BY seq").fetchall()
-            rules = [_rule(row[1]) for row in found]
+            rules = [FaultRule.from_json(row[1]) for row in found]
             updated, fired = first_firing(rules, method, path, headers)
             for row, before, after in zip(found, rules, updated, strict=True):
                 if after is not before:
-                    db.execute("UPDATE faults SET rule = ? WHERE seq = ?", (_rule_text(after), row[0]))
+                    db.execute("UPDATE faults SET rule = ? WHERE seq = ?", (after.to_json(), row[0]))
         return fired
 
     # The clock.
@@ -228,11 +230,3 @@ class SqliteControl:
                 "INSERT OR REPLACE INTO clock (only_row, frozen_at, offset_microseconds) VALUES (1, ?, ?)",
                 (frozen_at, offset),
             )
-
-
-def _rule_text(rule: FaultRule) -> str:
-    return json.dumps(rule.as_fields())
-
-
-def _rule(text: str) -> FaultRule:
-    return FaultRule.from_fields(json.loads(text))

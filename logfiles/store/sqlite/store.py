@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
 
 from ...auth import TOKEN_LIFETIME, IssuedToken
 from ...errors import Unavailable
@@ -22,6 +20,7 @@ from ..base import (
     add_agent,
     agent_marker_not_found,
     agent_not_found,
+    guarded,
     logfile_not_found,
     marker_not_found,
 )
@@ -31,33 +30,8 @@ from .control import SqliteControl
 from .objects import SqliteObjects
 from .schema import prepare_file
 
-_Class = TypeVar("_Class", bound=type)
 
-
-def _guarded(cls: _Class) -> _Class:
-    """Run every public operation (its own and SqliteControl's) under `Connections.guard`.
-
-    So that no sqlite3 failure of any operation, present or added later, reaches the
-    client as a 500: each is Unavailable, and the thread's connection is reopened.
-    """
-    for name in dir(cls):
-        method = getattr(cls, name)
-        if name.startswith("_") or name in {"open", "close"} or not callable(method):
-            continue
-        setattr(cls, name, _guard(method))
-    return cls
-
-
-def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def guarded(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
-        with self._db.guard():
-            return method(self, *args, **kwargs)
-
-    return guarded
-
-
-@_guarded
+@guarded
 class SqliteStore(SqliteControl, SqliteObjects):
     """Agents and log files here, the control state from SqliteControl; concurrency: connection.py."""
 
