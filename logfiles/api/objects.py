@@ -3,6 +3,10 @@
 Who may: an X-Auth-Token as on /v2 (project and roles), or, for an object, a temp URL (its
 signature bound to the method, its expiry read on the service clock). Ranges, conditional
 requests and streaming are werkzeug's (`Response.make_conditional`, `wrap_file`).
+
+Every answer under /cloudfiles/ is sandboxed (`sandbox_answer`): an object is anyone's bytes
+with the Content-Type they chose, and a browser that opened one as a page on the stub's own
+origin would run its script with the rights of the dashboard (a POST to /_control/reset).
 """
 
 from __future__ import annotations
@@ -50,6 +54,27 @@ bp = Blueprint("objects", __name__, url_prefix="/cloudfiles/v1/MossoCloudFS_<pro
 _ACTIONS = {"GET": Action.READ, "HEAD": Action.READ, "PUT": Action.CREATE, "DELETE": Action.DELETE}
 _TEMP_URL_PARAMS = ("temp_url_sig", "temp_url_expires")
 _LIMIT_DIGITS = 9
+OBJECT_STORE_PREFIX = "/cloudfiles/"
+# What stops a browser from running stored bytes as the stub's page, whatever their type: the
+# CSP sandbox gives the document an opaque origin of its own (no script, no form, no same-origin
+# request: its fetches say `Origin: null`, which the control plane refuses), `default-src
+# 'none'` loads nothing even where `sandbox` is not understood, `nosniff` keeps a browser from
+# guessing HTML or script in what says it is neither, and CORP keeps other sites' pages from
+# embedding an object (`<img>`, `<script>`); a CORS fetch is not affected by CORP.
+SANDBOX_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+@bp.after_app_request
+def sandbox_answer(response: Response) -> Response:
+    """Every answer under /cloudfiles/ (downloads, temp URLs, errors, fault rules' answers)
+    gets SANDBOX_HEADERS; its Content-Type and bytes stay what was stored."""
+    if request.path.startswith(OBJECT_STORE_PREFIX):
+        response.headers.update(SANDBOX_HEADERS)
+    return response
 
 
 def _allow_object(project_id: str) -> None:
