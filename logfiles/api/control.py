@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import ipaddress
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import Schema
 
 from ..clock import REAL_TIME, ClockCommand, ClockSetting
+from ..config import bind_address
 from ..errors import Conflict, Forbidden, Invalid, TimedOut, Unauthorized
 from ..faults import SOCKET_ACTIONS
 from ..journal import JournalEntry, JournalFilter, clip
@@ -43,23 +45,66 @@ def require_control_token() -> None:
     """The control token when one is set; and, for a change, no other site's page.
 
     A browser sends a form POST to any origin without asking first, so a page elsewhere could
-    reset an open control plane: a change whose `Origin` is not this server's, or that the
-    browser marks `Sec-Fetch-Site: cross-site`, is refused (403). Clients that are not
-    browsers (curl, the CLI, test suites) send neither header.
+    reset an open control plane: a change the browser marks `Sec-Fetch-Site: cross-site`, or
+    whose `Origin` is not this server's, is refused (403); `Origin: null` (a sandboxed page,
+    an object the object store served) is never this server's. Clients that are not browsers
+    (curl, the CLI, test suites) send neither header.
     """
     if request.method not in SAFE_METHODS:
-        origin = request.headers.get("Origin")
-        if (origin is not None and origin != request.host_url.rstrip("/")) or request.headers.get(
-            "Sec-Fetch-Site"
-        ) == "cross-site":
-            raise Forbidden(
-                "The control plane takes no changes from another site's page.",
-                [f"Origin: '{(origin or '')[:64]}' is not this server's ({request.host_url.rstrip('/')})"],
-            )
+        problem = foreign_page()
+        if problem is not None:
+            raise Forbidden("The control plane takes no changes from another site's page.", [problem])
     expected = runtime().settings.control_token
     given = request.headers.get("X-Control-Token", "")
     if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("The control plane needs its token.", ["X-Control-Token: missing or wrong"])
+
+
+def foreign_page() -> str | None:
+    """Why this request comes from a page that is not this server's own, or None.
+
+    The request's own `Host` proves nothing: a page on `evil.example` whose name the attacker
+    then points at this server (DNS rebinding) sends `Host` and `Origin` that agree. So, when
+    no control token guards the plane, the `Origin` must also name this server by a name no
+    one else can point here: see `is_own_host`. With a token the page needs it as well, and a
+    page on another name never has it (its storage is that origin's), so any name then does.
+    """
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return "Sec-Fetch-Site: cross-site (the browser says another site's page sent it)"
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    own = request.host_url.rstrip("/")
+    if origin != own:
+        return f"Origin: '{clip(origin, 64)}' is not this server's ({clip(own, 64)})"
+    settings = runtime().settings
+    if settings.control_token is None and not is_own_host(request.host, bind_address(settings.bind)[0]):
+        return (
+            f"Host: '{clip(request.host, 64)}' is not a name of this server: without "
+            "LOGFILES_CONTROL_TOKEN a page may change the control plane only from localhost, "
+            "an IP address or LOGFILES_BIND's host"
+        )
+    return None
+
+
+def is_own_host(host: str, bind_host: str) -> bool:
+    """Whether `host` (a Host header's value, with or without its port) names this server
+    beyond a doubt: `localhost` or a `*.localhost` name (browsers resolve them to the
+    loopback themselves), an IP address (a page's origin is then the address the browser
+    connected to: there is no name to point elsewhere), or the host LOGFILES_BIND names.
+    """
+    if host.startswith("["):
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.rpartition(":")[0] if ":" in host else host
+    name = name.lower().removesuffix(".")
+    if name == "localhost" or name.endswith(".localhost") or name == bind_host.lower():
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def load(schema: Schema, what: str) -> Any:
