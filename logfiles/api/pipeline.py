@@ -135,7 +135,8 @@ def verbatim_answer(rule: FaultRule) -> Response:
     """A `body` rule's answer: its status, its headers and its bytes, nothing of ours.
 
     Flask would label the body text/html; only a Content-Type the rule gives is sent. The
-    server adds its framing (Content-Length) and Date, and CORS headers come at step 7.
+    server adds its framing (Content-Length) and Date, and CORS headers come at step 7; under
+    /cloudfiles/ the object store's sandbox headers too (objects.sandbox_answer).
     """
     response = Response(rule.answer_bytes(), status=rule.status or 200)
     del response.headers["Content-Type"]
