@@ -331,7 +331,7 @@ def _store_upload(
     if length is not None and length > limit:
         raise too_large(limit)
     content_type = content_type_for(name, request.headers.get("Content-Type"))
-    upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")))
+    upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")), length)
     return rt.store.put_object(project_id, container, name, content_type, upload, now())
 
 

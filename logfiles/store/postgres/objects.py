@@ -220,6 +220,10 @@ class PostgresObjects:
         found = self._db.statement(f"SELECT {_COLUMNS} FROM objects ORDER BY project_id, container, name")
         return [_info(row) for row in found]
 
+    def check_seed_room(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
+        """No quota of its own: the bytes are on disk, whose end is a 503 (LOGFILES_MAX_STORED_BYTES
+        is the memory store's)."""
+
     def seed_objects(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
         spools = []
         try:
