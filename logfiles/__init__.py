@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if not tokens.open and settings.temp_url_key == DEFAULT_TEMP_URL_KEY:
         # With tokens, the source's default key would let anyone sign a temp URL.
         settings = dataclasses.replace(settings, temp_url_key=tokens.derived_key())
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, settings.max_stored_bytes)
 
     app = Flask(__name__)
     app.json = OrjsonProvider(app)

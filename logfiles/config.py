@@ -21,6 +21,10 @@ DEFAULT_BIND = "127.0.0.1:8080"
 # (ours) An uploaded log up to 64 MiB by default; Swift's own single-object ceiling is 5 GiB.
 DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024
 MAX_OBJECT_BYTES = 5 * 1024**3
+# (ours) The memory store keeps every object's bytes in the worker: 1 GiB of them by default,
+# so that uploads are refused (413) before the worker runs out of memory. 1 TiB at most.
+DEFAULT_MAX_STORED_BYTES = 1024**3
+MAX_STORED_BYTES = 1024**4
 MEMORY_ONE_WORKER = (
     "the memory store lives in one process, so it runs exactly one worker "
     "(its gevent worker serves many connections at once); for several workers use sqlite:///<path> "
@@ -44,6 +48,7 @@ class Settings:
     bind: str = DEFAULT_BIND  # LOGFILES_BIND: HOST:PORT for gunicorn and the dev server
     workers: int | None = None  # LOGFILES_WORKERS; None: as the store needs (serving.py)
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES  # LOGFILES_MAX_OBJECT_BYTES
+    max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES  # LOGFILES_MAX_STORED_BYTES (memory store)
     # LOGFILES_TLS (on/off); None (unset): on exactly when a certificate is given. Use `serves_tls`.
     tls: bool | None = None
     tls_ca_file: str | None = None  # LOGFILES_TLS_CA_FILE; None: logfiles-ca.pem in the temp dir
@@ -74,6 +79,10 @@ class Settings:
             raise ConfigError(
                 "LOGFILES_MAX_OBJECT_BYTES", f"must be an integer from 0 to {MAX_OBJECT_BYTES:,} (5 GiB)"
             )
+        if not 0 <= self.max_stored_bytes <= MAX_STORED_BYTES:
+            raise ConfigError(
+                "LOGFILES_MAX_STORED_BYTES", f"must be an integer from 0 to {MAX_STORED_BYTES:,} (1 TiB)"
+            )
         if self.workers is not None and self.workers < 1:
             raise ConfigError("LOGFILES_WORKERS", "must be at least 1")
         if self.workers is not None and self.workers > 1 and self.store_url == "memory":
@@ -92,6 +101,7 @@ class Settings:
         env = os.environ if environ is None else environ
         journal_size = _integer(env, "LOGFILES_JOURNAL_SIZE")
         max_object = _integer(env, "LOGFILES_MAX_OBJECT_BYTES")
+        max_stored = _integer(env, "LOGFILES_MAX_STORED_BYTES")
         return cls(
             store_url=env.get("LOGFILES_STORE", "").strip() or "memory",
             tokens_file=env.get("LOGFILES_TOKENS_FILE") or None,
@@ -105,6 +115,7 @@ class Settings:
             bind=env.get("LOGFILES_BIND", "").strip() or DEFAULT_BIND,
             workers=_integer(env, "LOGFILES_WORKERS"),
             max_object_bytes=DEFAULT_MAX_OBJECT_BYTES if max_object is None else max_object,
+            max_stored_bytes=DEFAULT_MAX_STORED_BYTES if max_stored is None else max_stored,
             tls=_switch(env, "LOGFILES_TLS", None),
             tls_ca_file=env.get("LOGFILES_TLS_CA_FILE") or None,
             tls_cert=env.get("LOGFILES_TLS_CERT") or None,

@@ -105,18 +105,33 @@ def too_large(limit: int) -> PayloadTooLarge:
     )
 
 
+def store_full(limit: int) -> PayloadTooLarge:
+    """Swift answers a quota exceeded with 413 too; the client learns which bound and what frees room."""
+    return PayloadTooLarge(
+        "The upload exceeds the object store's quota.",
+        [
+            f"body: the stored objects would pass {limit:,} bytes (LOGFILES_MAX_STORED_BYTES); "
+            "delete objects or reset to make room"
+        ],
+    )
+
+
 class Upload:
     """The bytes of one upload as they stream in: counted, hashed, and stopped past the limit.
 
     A store iterates `chunks()` and writes each chunk where it keeps bytes; when the stream
     ends, `finish()` checks the client's ETag. Either raises before the store publishes, so
-    a refused upload stores nothing.
+    a refused upload stores nothing. `length` is the declared Content-Length (None: chunked),
+    so that a store with a quota can reserve room before reading a byte.
     """
 
-    def __init__(self, source: Iterable[bytes], limit: int, etag: str | None) -> None:
+    def __init__(
+        self, source: Iterable[bytes], limit: int, etag: str | None, length: int | None = None
+    ) -> None:
         self._source = source
         self._limit = limit
         self._etag = etag
+        self.length = length
         self._md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
         self.digest = ""  # the MD5 hex, once `finish` has checked it

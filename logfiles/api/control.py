@@ -167,6 +167,9 @@ def _import(replace: bool) -> Response:
 def _seeded(seed: Seed, replace: bool) -> Response:
     """Keep a built seed; the ids made and the counts, as POST /_control/state answers."""
     rt = runtime()
+    if seed.objects:
+        # Before anything changes: a seed past the memory store's quota is a 413 that seeds nothing.
+        rt.store.check_seed_room(seed.objects)
     rt.store.import_state(seed.agents, seed.logfiles, replace=replace, events=seed.events)
     # After the import's checks: a document refused for a taken id seeds no object either.
     if seed.objects:

@@ -96,6 +96,21 @@ def handle_http_exception(exc: HTTPException) -> Response:
     return fault_response(status, message, [f"{status}: {exc.description or exc.name}"])
 
 
+def handle_out_of_memory(exc: MemoryError) -> Response:
+    """Out of memory is the service's state, not a bug of the request: a 503 to retry, never a 500.
+
+    Another request's bytes may be what filled the memory; once they are freed, the same
+    request can succeed. Flask looks handlers up by the exception's class first, so this one
+    wins over every blueprint's catch-all.
+    """
+    log.warning("out of memory on %s %s", request.method, request.path)
+    return handle_domain_error(
+        errors.Unavailable(
+            "The service is out of memory.", ["server: out of memory for this request; retry later"]
+        )
+    )
+
+
 def handle_unexpected(exc: Exception) -> Response:
     """Never send a traceback: log it, and answer the fault body."""
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
@@ -105,4 +120,5 @@ def handle_unexpected(exc: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(errors.LogfilesError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(MemoryError, handle_out_of_memory)
     app.register_error_handler(Exception, handle_unexpected)

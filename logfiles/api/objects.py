@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.http import is_resource_modified, parse_range_header
+from werkzeug.http import http_date, is_resource_modified, parse_range_header
 from werkzeug.wsgi import FileWrapper
 
 from .. import tempurl
@@ -29,6 +29,7 @@ from ..errors import (
     Invalid,
     LengthRequired,
     LogfilesError,
+    NotFound,
     PreconditionFailed,
     RangeNotSatisfiable,
     Unauthorized,
@@ -42,6 +43,7 @@ from ..objects import (
     Upload,
     check_container_name,
     check_object_name,
+    container_not_found,
     content_type_for,
     expected_etag,
     too_large,
@@ -233,13 +235,12 @@ def download(project_id: str, container: str, name: str) -> Response:
     response.headers["Content-Type"] = info.content_type
     response.headers["Content-Length"] = str(info.bytes)
     response.set_etag(info.hash)
-    if_match = request.if_match
-    if if_match and not if_match.star_tag and not if_match.contains(info.hash):
+    try:
+        _check_preconditions(info)
+    except PreconditionFailed:
         if stream is not None:
             stream.close()
-        raise PreconditionFailed(
-            "The object's ETag is none of If-Match's.", [f"If-Match: the object's ETag is {info.hash}"]
-        )
+        raise
     # Decided: werkzeug's make_conditional would answer a held If-Match with 412 all the same.
     request.environ.pop("HTTP_IF_MATCH", None)
     if not _modified(info):
@@ -265,6 +266,53 @@ def download(project_id: str, container: str, name: str) -> Response:
         stream.close()
     response.headers["ETag"] = info.hash  # Swift sends it unquoted
     return response
+
+
+_PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
+
+
+def _check_preconditions(info: ObjectInfo | None) -> None:
+    """RFC 9110 13.2.2 steps 1 and 2: If-Match, else If-Unmodified-Since; 412 when the one
+    that applies fails (`info` None: no object by that name yet, as for a first upload).
+
+    If-Unmodified-Since is ignored when If-Match is present, when its value is not an HTTP
+    date, and when there is no object (nothing has a modification date): RFC 9110 13.1.4.
+    The object "was modified after" the date when its Last-Modified, in whole seconds as
+    the header shows it, is later.
+    """
+    if "HTTP_IF_MATCH" in request.environ:
+        if_match = request.if_match
+        if info is None:
+            if if_match:
+                raise PreconditionFailed(
+                    "The object's ETag is none of If-Match's.", ["If-Match: there is no such object"]
+                )
+            return
+        if if_match and not if_match.star_tag and not if_match.contains(info.hash):
+            raise PreconditionFailed(
+                "The object's ETag is none of If-Match's.", [f"If-Match: the object's ETag is {info.hash}"]
+            )
+        return
+    since = request.if_unmodified_since  # werkzeug: None when absent or not a date
+    if since is None or info is None:
+        return
+    modified = info.last_modified.astimezone(UTC).replace(microsecond=0)
+    if modified > since:
+        raise PreconditionFailed(
+            "The object was modified after If-Unmodified-Since.",
+            [f"If-Unmodified-Since: the object was last modified {http_date(modified)}"],
+        )
+
+
+def _current(project_id: str, container: str, name: str) -> ObjectInfo | None:
+    """The object a conditional PUT would replace (None: none yet); 404 for no such container."""
+    store = runtime().store
+    if not store.container_exists(project_id, container):
+        raise container_not_found(container)
+    try:
+        return store.get_object(project_id, container, name)
+    except NotFound:
+        return None
 
 
 def _modified(info: ObjectInfo) -> bool:
@@ -333,7 +381,11 @@ def upload(project_id: str, container: str, name: str) -> Response:
 def delete(project_id: str, container: str, name: str) -> Response:
     _allow_object(project_id)
     _names(container, name)
-    runtime().store.delete_object(project_id, container, name)
+    store = runtime().store
+    if any(header in request.environ for header in _PRECONDITIONS):
+        # Checked on arrival: a test double's conditional delete, not a compare-and-delete.
+        _check_preconditions(store.get_object(project_id, container, name))  # 404 first
+    store.delete_object(project_id, container, name)
     return no_content(204)
 
 
@@ -356,7 +408,10 @@ def _store_upload(
     if length is not None and length > limit:
         raise too_large(limit)
     content_type = content_type_for(name, request.headers.get("Content-Type"))
-    upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")))
+    if any(header in request.environ for header in _PRECONDITIONS):
+        # Checked before the body is read (a refusal reads none of it), not again at publish.
+        _check_preconditions(_current(project_id, container, name))
+    upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")), length)
     return rt.store.put_object(project_id, container, name, content_type, upload, now())
 
 

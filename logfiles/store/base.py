@@ -239,6 +239,9 @@ class ObjectStore(Protocol):
     def export_objects(self) -> list[ObjectInfo]:
         """Every object of every project, without bytes (the control plane's export)."""
 
+    def check_seed_room(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
+        """PayloadTooLarge (413) when seeding these would pass the store's quota, if it has one."""
+
     def seed_objects(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
         """Store these objects (and their containers) at once, replacing any of the same name."""
 

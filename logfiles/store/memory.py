@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from ..auth import TOKEN_LIFETIME, IssuedToken
 from ..clock import REAL_TIME, ClockSetting
+from ..config import DEFAULT_MAX_STORED_BYTES
 from ..events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event, EventPage, EventQuery
 from ..faults import FaultRule, HeaderSource, first_firing
 from ..journal import JournalEntry
@@ -275,8 +276,8 @@ def _dismantle(garbage: object, batch: int = 500) -> None:
 class MemoryStore(MemoryObjects):
     """Dicts keep insertion order, which is the request order the list must show."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES) -> None:
+        super().__init__(max_stored_bytes)
         self._lock = threading.Lock()
         self._agents: dict[str, Agent] = {}
         self._logfiles: dict[str, dict[str, LogFile]] = {}

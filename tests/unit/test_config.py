@@ -182,3 +182,17 @@ def test_from_env_tokens_file_without_control_token_is_refused() -> None:
 def test_from_env_tokens_file_with_a_guarded_or_chosen_control_plane_starts(extra: dict[str, str]) -> None:
     settings = Settings.from_env({"LOGFILES_TOKENS_FILE": "/etc/tokens.json", **extra})
     assert settings.tokens_file == "/etc/tokens.json"
+
+
+def test_from_env_max_stored_bytes_defaults_to_one_gib_and_reads_digits() -> None:
+    assert Settings.from_env({}).max_stored_bytes == 1024**3
+    assert Settings.from_env({"LOGFILES_MAX_STORED_BYTES": "2048"}).max_stored_bytes == 2048
+    assert Settings.from_env({"LOGFILES_MAX_STORED_BYTES": "0"}).max_stored_bytes == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "1GiB", "1_000", str(1024**4 + 1), str(2**70)])
+def test_from_env_max_stored_bytes_out_of_range_is_one_line_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"LOGFILES_MAX_STORED_BYTES": value})
+    assert info.value.variable == "LOGFILES_MAX_STORED_BYTES"
+    assert "\n" not in str(info.value)

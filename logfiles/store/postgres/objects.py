@@ -11,6 +11,7 @@ streams from it with the connection already given back.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import IO, Any, BinaryIO, cast
 
 import psycopg
 
+from ...errors import Unavailable
 from ...objects import (
     LOG_CONTAINER,
     ListingQuery,
@@ -27,7 +29,7 @@ from ...objects import (
     object_not_found,
 )
 from . import rows
-from .connection import LOCK_CLASS, Database
+from .connection import LOCK_CLASS, RETRY_AFTER_SECONDS, Database
 from .rows import enc
 
 CHUNK_BYTES = 1 << 20
@@ -59,9 +61,28 @@ def _spool() -> IO[bytes]:
     return cast(IO[bytes], tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))
 
 
+@contextlib.contextmanager
+def _disk() -> Iterator[None]:
+    """A spool past 1 MiB is a local temporary file: a full or read-only temp dir is a 503 the
+    client may retry, as the database's own failures are, never a 500."""
+    try:
+        yield
+    except OSError as exc:
+        raise Unavailable(
+            "The storage is not available.",
+            [f"storage: the local spool file cannot be written or read ({exc.strerror or exc})"],
+            RETRY_AFTER_SECONDS,
+        ) from exc
+
+
 def _pieces(source: IO[bytes]) -> Iterator[bytes]:
-    source.seek(0)
-    while piece := source.read(CHUNK_BYTES):
+    with _disk():
+        source.seek(0)
+    while True:
+        with _disk():
+            piece = source.read(CHUNK_BYTES)
+        if not piece:
+            return
         yield piece
 
 
@@ -112,8 +133,10 @@ class PostgresObjects:
         if not self.container_exists(project_id, container):
             raise container_not_found(container)  # before reading a byte, as Swift
         with _spool() as spool:
+            # Only the writes are the disk's: an error from the upload is the upload's own.
             for chunk in upload.chunks():
-                spool.write(chunk)
+                with _disk():
+                    spool.write(chunk)
             upload.finish()
             info = ObjectInfo(project_id, container, name, upload.size, upload.digest, content_type, now)
             self._db.write(lambda db: self._publish(db, [(info, spool)]), locked=False)
@@ -179,7 +202,8 @@ class PostgresObjects:
                 for (piece,) in cursor.stream(
                     "SELECT data FROM blob_chunks WHERE blob_id = %s ORDER BY n", (blob_id,)
                 ):
-                    spool.write(piece)
+                    with _disk():
+                        spool.write(piece)
             return info
 
         try:
@@ -220,13 +244,18 @@ class PostgresObjects:
         found = self._db.statement(f"SELECT {_COLUMNS} FROM objects ORDER BY project_id, container, name")
         return [_info(row) for row in found]
 
+    def check_seed_room(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
+        """No quota of its own: the bytes are on disk, whose end is a 503 (LOGFILES_MAX_STORED_BYTES
+        is the memory store's)."""
+
     def seed_objects(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
         spools = []
         try:
             for info, data in objects:
                 spool = _spool()
                 spools.append((info, spool))
-                spool.write(data)
+                with _disk():
+                    spool.write(data)
 
             def run(db: _Db) -> None:
                 self._lock(db)

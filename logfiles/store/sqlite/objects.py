@@ -159,14 +159,20 @@ class SqliteObjects:
             with _disk():
                 os.makedirs(self.objects_dir, exist_ok=True)
                 handle = open(part, "wb")  # noqa: SIM115 - closed below, reads and writes told apart
-            with handle:
+            try:
                 # Only the writes are the disk's: an error from the upload (a client gone, too
                 # large) is the upload's own, not a 503.
                 for chunk in upload.chunks():
                     with _disk():
                         handle.write(chunk)
+                # close() flushes what the buffer still holds: on a full disk it fails too.
                 with _disk():
-                    handle.flush()
+                    handle.close()
+            finally:
+                # After a failure the buffer may still hold bytes a full disk refuses again:
+                # that second failure must not replace the first (a 503, or the upload's own).
+                with contextlib.suppress(OSError):
+                    handle.close()
             upload.finish()
             with _disk():
                 os.rename(part, self._blob(blob))
@@ -237,6 +243,10 @@ class SqliteObjects:
                 f"SELECT {_COLUMNS} FROM objects ORDER BY project_id, container, name"
             ).fetchall()
         return [_info(row) for row in found]
+
+    def check_seed_room(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
+        """No quota of its own: the bytes are on disk, whose end is a 503 (LOGFILES_MAX_STORED_BYTES
+        is the memory store's)."""
 
     def seed_objects(self, objects: Sequence[tuple[ObjectInfo, bytes]]) -> None:
         written: list[str] = []
