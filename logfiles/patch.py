@@ -52,6 +52,7 @@ class _Shape:
 _STATE = _Shape(
     "/state", lambda value: isinstance(value, str) and value in TARGET_STATES, PATCH_OPERATION, _MESSAGE
 )
+_TARGETS = {value: LogFileState(value) for value in TARGET_STATES}  # a lookup, cheaper than the enum's call
 _ENABLED = _Shape("/enabled", lambda value: isinstance(value, bool), AGENT_PATCH_OPERATION, _AGENT_MESSAGE)
 
 
@@ -61,7 +62,7 @@ def parse_state_patch(document: Any) -> list[LogFileState]:
     Returns the state after each operation, so the model can check each step; raises
     Invalid listing every problem (one entry per bad member) and changes nothing.
     """
-    return [LogFileState(value) for value in _values(document, _STATE, "state")]
+    return [_TARGETS[value] for value in _values(document, _STATE, "state")]
 
 
 def parse_enabled_patch(document: Any) -> list[bool]:
@@ -77,14 +78,19 @@ def _values(document: Any, shape: _Shape, member: str) -> list[Any]:
         # (ours) SPEC: PATCH, an empty document is a 400, not a no-op.
         raise Invalid(shape.message, ["body: must hold at least one operation"])
     _check(document, shape)
+    # Every operation is now a `replace` of the one member, so the value after it depends on
+    # its value alone, not on the steps before: jsonpatch applies each distinct operation once
+    # (two at most), and a long document costs a lookup per operation, not a patch.
+    after: dict[tuple[type, Any], Any] = {}
     values: list[Any] = []
-    state: dict[str, Any] = {member: None}
     for operation in document:
-        # Only the members RFC 6902 defines for `replace` go to jsonpatch; others are ignored.
-        # One operation at a time, in place: the value after each step is what the model checks.
-        replace = jsonpatch.ReplaceOperation({name: operation[name] for name in _MEMBERS})
-        state = replace.apply(state)
-        values.append(state[member])
+        value = operation["value"]
+        key = (type(value), value)  # a checked value is a string or a boolean: hashable
+        if key not in after:
+            # Only the members RFC 6902 defines for `replace` go to jsonpatch; others are ignored.
+            replace = jsonpatch.ReplaceOperation({name: operation[name] for name in _MEMBERS})
+            after[key] = replace.apply({member: None})[member]
+        values.append(after[key])
     return values
 
 
