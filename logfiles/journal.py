@@ -33,7 +33,10 @@ _ENVIRON_KEYS = {
 # memory is bounded by its size in entries whatever the requests carry.
 MAX_RECORDED_BODY = 64 * 1024
 MAX_RECORDED_TEXT = 2048  # the path, the query, each header value
+# A configured token is shown by its first characters only, and only when they are a small
+# part of it: at most a quarter, at most 4, none of a token of 8 characters or fewer.
 SHOWN_TOKEN_PREFIX = 4
+SHOWN_TOKEN_MIN_LENGTH = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +97,16 @@ def recorded_headers(environ: Mapping[str, object], hide_token: bool = False) ->
     headers = {name: clip(str(environ[key])) for name, key in _ENVIRON_KEYS.items() if key in environ}
     token = headers.get("X-Auth-Token")
     if hide_token and token:
-        headers["X-Auth-Token"] = token[:SHOWN_TOKEN_PREFIX] + "…(hidden)"
+        headers["X-Auth-Token"] = shown_token(str(environ[_ENVIRON_KEYS["X-Auth-Token"]]))
     return headers
+
+
+def shown_token(token: str) -> str:
+    """A secret token as the journal (and so the dashboard) shows it: enough of a long token
+    to tell it from the others a test uses, too little of any to guess it by (a 4-character
+    token shown by 4 characters would be shown whole)."""
+    shown = min(SHOWN_TOKEN_PREFIX, len(token) // 4) if len(token) >= SHOWN_TOKEN_MIN_LENGTH else 0
+    return token[:shown] + "…(hidden)"
 
 
 def clip(text: str, limit: int = MAX_RECORDED_TEXT) -> str:

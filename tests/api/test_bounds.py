@@ -185,3 +185,27 @@ def test_journal_hides_configured_tokens(tmp_path: Any) -> None:
     (entry,) = client.get("/_control/requests", headers={"X-Control-Token": "c"}).get_json()["requests"]
     assert entry["headers"]["X-Auth-Token"] == "secr…(hidden)"
     assert "secret-admin-token" not in json.dumps(entry)
+
+
+@pytest.mark.parametrize(
+    ("token", "shown"),
+    [
+        ("Zq7x", "…(hidden)"),  # a prefix of 4 would be the whole token
+        ("Zq7xW3", "…(hidden)"),
+        ("Zq7xW3kP", "…(hidden)"),  # 8 characters: none shown
+        ("Zq7xW3kPa", "Zq…(hidden)"),  # 9 to 11: 2, a quarter at most
+        ("Zq7xW3kPa1b2", "Zq7…(hidden)"),
+        ("Zq7xW3kPa1b2c3d4", "Zq7x…(hidden)"),  # 16 and more: 4
+    ],
+)
+def test_journal_shows_at_most_a_quarter_of_a_configured_token(tmp_path: Any, token: str, shown: str) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({token: {"project_id": "p", "roles": ["admin"]}}))
+    client = create_app(Settings(tokens_file=str(tokens), control_token="c")).test_client()
+    assert client.get("/v2/p/agents/a", headers={"X-Auth-Token": token}).status_code == 404
+    client.get("/v2/p/agents/a", headers={"X-Auth-Token": token[:4]})  # not a configured one: hidden too
+    known, unknown = client.get("/_control/requests", headers={"X-Control-Token": "c"}).get_json()["requests"]
+    assert known["headers"]["X-Auth-Token"] == shown
+    assert unknown["headers"]["X-Auth-Token"] == "…(hidden)"
+    kept = json.dumps([known, unknown])
+    assert token not in kept and (len(token) > 8 or token[:4] not in kept)
