@@ -10,6 +10,16 @@ from pathlib import Path
 TOKEN = {"X-Auth-Token": "t"}
 PATCH_BODY = b'[{"op":"replace","path":"/state","value":"started"}]'
 PATCH_HEADERS = {**TOKEN, "Content-Type": "application/json-patch+json"}
+# The long PATCH rows: the same operation 100 and 10,000 times in one document (as
+# bench/lua/patch100.lua and patch10k.lua build it), a same-value retry once the first is in.
+PATCH_OPERATION = PATCH_BODY[1:-1]
+
+
+def patch_body(operations: int) -> bytes:
+    """A PATCH document of `operations` copies of the PATCH row's one operation."""
+    return b"[" + b",".join([PATCH_OPERATION] * operations) + b"]"
+
+
 # The object rows: 1 MiB, the pattern bench/lua/objput.lua repeats (the same bytes on the wire),
 # uploaded by PUT and, seeded through /_control/state, downloaded by GET; the baseline's are canned.
 OBJECT_PATTERN = b"0123456789abcdef"
@@ -92,6 +102,26 @@ SCENARIOS = (
         "patch",
         204,
         body=PATCH_BODY,
+        headers=PATCH_HEADERS,
+    ),
+    Scenario(
+        "patch100",
+        "PATCH log file, 100 operations (same-value retry)",
+        "PATCH",
+        "/v2/p/agents/a10/logfiles/{id}",
+        "patch100",
+        204,
+        body=patch_body(100),
+        headers=PATCH_HEADERS,
+    ),
+    Scenario(
+        "patch10k",
+        "PATCH log file, 10,000 operations (same-value retry)",
+        "PATCH",
+        "/v2/p/agents/a10/logfiles/{id}",
+        "patch10k",
+        204,
+        body=patch_body(10_000),
         headers=PATCH_HEADERS,
     ),
     Scenario("post", "POST request a log file", "POST", f"/v2/p/agents/{POST_AGENT}/logfiles", "post", 202),

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+# An answer lists at most this many problems, then one entry that counts the rest.
+MAX_LISTED_ERRORS = 100
+
 
 class LogfilesError(Exception):
     """Base of every error the service reports to a client."""
 
     def __init__(
-        self, message: str, errors: list[str] | None = None, headers: dict[str, str] | None = None
+        self,
+        message: str,
+        errors: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+        unlisted: int = 0,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors or [message]
         self.headers = headers or {}  # a few answers need one (416's Content-Range)
+        # Problems counted but not written out in `errors` (a huge body's), for the count entry.
+        self.unlisted = unlisted
 
 
 class Unauthorized(LogfilesError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -33,7 +33,10 @@ _ENVIRON_KEYS = {
 # memory is bounded by its size in entries whatever the requests carry.
 MAX_RECORDED_BODY = 64 * 1024
 MAX_RECORDED_TEXT = 2048  # the path, the query, each header value
+# A configured token is shown by its first characters only, and only when they are a small
+# part of it: at most a quarter, at most 4, none of a token of 8 characters or fewer.
 SHOWN_TOKEN_PREFIX = 4
+SHOWN_TOKEN_MIN_LENGTH = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +97,16 @@ def recorded_headers(environ: Mapping[str, object], hide_token: bool = False) ->
     headers = {name: clip(str(environ[key])) for name, key in _ENVIRON_KEYS.items() if key in environ}
     token = headers.get("X-Auth-Token")
     if hide_token and token:
-        headers["X-Auth-Token"] = token[:SHOWN_TOKEN_PREFIX] + "…(hidden)"
+        headers["X-Auth-Token"] = shown_token(str(environ[_ENVIRON_KEYS["X-Auth-Token"]]))
     return headers
+
+
+def shown_token(token: str) -> str:
+    """A secret token as the journal (and so the dashboard) shows it: enough of a long token
+    to tell it from the others a test uses, too little of any to guess it by (a 4-character
+    token shown by 4 characters would be shown whole)."""
+    shown = min(SHOWN_TOKEN_PREFIX, len(token) // 4) if len(token) >= SHOWN_TOKEN_MIN_LENGTH else 0
+    return token[:shown] + "…(hidden)"
 
 
 def clip(text: str, limit: int = MAX_RECORDED_TEXT) -> str:
@@ -139,6 +150,77 @@ SECRET_ANSWER_MEMBERS = frozenset({"password", "token"})
 NOT_RECORDED = b"(not recorded: this body is not JSON, and may hold a password or API key)"
 
 
+# Request bodies: a member whose name, lower-cased and stripped of everything but letters and
+# digits, ends with one of these holds a secret (`password`, `apiKey`, `api_key`, `newPassword`,
+# `client_secret`, Identity's `token`, `auth_token`...), whatever the path it was sent to.
+SECRET_NAME_ENDINGS = ("password", "passwd", "apikey", "secret", "token")
+# A body that is not JSON is kept only if none of these occurs in it (any case, NULs dropped
+# so UTF-16 text is seen too) and its path has no segment starting with "token".
+_SECRET_WORDS = (b"password", b"passwd", b"apikey", b"api_key", b"api-key", b"secret", b"token")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a JSON member called `name` holds a secret the journal must not keep."""
+    return "".join(c for c in name.lower() if c.isalnum()).endswith(SECRET_NAME_ENDINGS)
+
+
+def looks_like_tokens_path(path: str) -> bool:
+    """`/v2.0/tokens`, and every near miss a client may post credentials to (`/v2.0/tokens/`,
+    `/v2.0//tokens`, `/v2.0/tokens.xml`, `/v2/{p}/agents/tokens/`, `/v2.0/TOKEN`...)."""
+    return any(segment.lower().startswith("token") for segment in path.split("/"))
+
+
+def recorded_request_body(path: str, data: bytes) -> bytes:
+    """What the journal keeps of a request's body sent to `path`, whichever route took it.
+
+    Decided on the bytes, not the route, so a near miss of a credentials route (which
+    answers 404 or 405 without reading them) is masked as well as the route itself:
+    - JSON: every member with a secret name (is_secret_name), at any depth, becomes MASK;
+      a body with none is kept byte for byte.
+    - Not JSON: replaced by NOT_RECORDED when its path looks like a tokens path or it
+      holds a word such as `password` or `token` anywhere; otherwise kept.
+    """
+    if not data:
+        return data
+    folded = data.lower().replace(b"\x00", b"")
+    if not any(word in folded for word in _SECRET_WORDS) and b"\\u" not in folded:
+        # No secret name can be in it (a JSON escape could spell one: those are parsed).
+        return NOT_RECORDED if looks_like_tokens_path(path) and not _is_json(data) else data
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        return NOT_RECORDED
+    return _masked(document, is_secret_name, data)
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _masked(document: object, secret: Callable[[str], bool], data: bytes) -> bytes:
+    """`document` (parsed from `data`) with every member `secret` names replaced by MASK, as
+    JSON; `data` itself when there is none."""
+    found = False
+    # A stack, not recursion: a body nested as deep as the parser allows must not fail here.
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for name, value in item.items():
+                if secret(name):
+                    item[name] = MASK
+                    found = True
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(value for value in item if isinstance(value, dict | list))
+    return json.dumps(document).encode() if found else data
+
+
 def mask_members(data: bytes, names: Collection[str]) -> bytes:
     """The JSON body `data` with the value of every member named in `names`, at any depth,
     replaced by MASK: Identity's passwords and API keys never reach the journal.
@@ -148,18 +230,6 @@ def mask_members(data: bytes, names: Collection[str]) -> bytes:
     """
     try:
         document = json.loads(data)
-        # A stack, not recursion: a body nested as deep as the parser allows must not fail here.
-        stack = [document]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, dict):
-                for name, value in item.items():
-                    if name in names:
-                        item[name] = MASK
-                    elif isinstance(value, dict | list):
-                        stack.append(value)
-            elif isinstance(item, list):
-                stack.extend(value for value in item if isinstance(value, dict | list))
-        return json.dumps(document).encode()
     except (ValueError, RecursionError):
         return NOT_RECORDED
+    return _masked(document, names.__contains__, data)

@@ -172,9 +172,6 @@ class LogFileListSchema(Schema):
     links = fields.List(fields.Nested(LinkSchema))
 
 
-MAX_PATCH_OPERATIONS = 100  # (ours) a log file has one member to change; a retry sends a few
-
-
 class PatchOperationSchema(_Lenient):
     """One RFC 6902 operation as this resource allows it; other members are ignored (RFC 6902 §4)."""
 
@@ -862,8 +859,8 @@ JOURNAL_WAIT = JournalWaitSchema()
 
 
 REGISTRATION = AgentRegistrationSchema()
-PATCH_OPERATIONS = PatchOperationSchema(many=True)
-AGENT_PATCH_OPERATIONS = AgentPatchOperationSchema(many=True)
+PATCH_OPERATION = PatchOperationSchema()
+AGENT_PATCH_OPERATION = AgentPatchOperationSchema()
 AGENT_AUTH = AgentAuthSchema()
 POSTED_EVENT = PostedEventSchema()
 EVENT_QUERY = EventQuerySchema()
@@ -873,7 +870,7 @@ __all__ = [
     "FAULT_RULE",
     "JOURNAL_QUERY",
     "PAGE_QUERY",
-    "PATCH_OPERATIONS",
+    "PATCH_OPERATION",
     "REGISTRATION",
     "STATE_DOCUMENT",
     "ValidationError",

@@ -41,7 +41,7 @@ HTTP_MESSAGES: Mapping[int, str] = {
 }
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
-MAX_ERRORS = 100
+MAX_ERRORS = errors.MAX_LISTED_ERRORS
 
 
 def fault_response(
@@ -49,15 +49,18 @@ def fault_response(
     message: str,
     problems: list[str] | None = None,
     headers: Mapping[str, str] | None = None,
+    unlisted: int = 0,
 ) -> Response:
     """Every 4xx/5xx body: `{"message": ..., "errors": [...]}` with at least one entry.
 
-    At most MAX_ERRORS entries, then one that counts the rest: a body of a million bad
-    items must not get an answer a million lines long.
+    At most MAX_ERRORS entries, then one that counts the rest (`unlisted`: problems already
+    counted but never written out): a body of a million bad items must not get an answer a
+    million lines long.
     """
     problems = problems or [message]
-    if len(problems) > MAX_ERRORS:
-        problems = [*problems[:MAX_ERRORS], f"errors: {len(problems) - MAX_ERRORS} more not shown"]
+    total = len(problems) + unlisted
+    if total > MAX_ERRORS:
+        problems = [*problems[:MAX_ERRORS], f"errors: {total - MAX_ERRORS} more not shown"]
     body = json.dumps({"message": message, "errors": problems})
     response = Response(body + "\n", status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
@@ -75,7 +78,7 @@ def handle_domain_error(exc: errors.LogfilesError) -> Response:
     if isinstance(exc, errors.Unavailable):
         # RFC 9110: a 503 may say when to come back; clients of the real service honour it.
         headers["Retry-After"] = str(exc.retry_after)
-    return fault_response(STATUS.get(type(exc), 400), exc.message, exc.errors, headers)
+    return fault_response(STATUS.get(type(exc), 400), exc.message, exc.errors, headers, exc.unlisted)
 
 
 def handle_http_exception(exc: HTTPException) -> Response:

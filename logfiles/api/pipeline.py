@@ -40,7 +40,8 @@ follows it, hooks first (installed here, in this order), then the view:
    accepted that carries `X-Agent-Id` marks that agent of the project as heard from
    (its status's `online`); best effort, as the journal.
 6. **Journal** (`record_request`, after the view or the error handler): every request to
-   the service (as step 1 sees them, preflights included; an upload's bytes left out), with
+   the service (as step 1 sees them, preflights included; an upload's bytes left out; secrets
+   in any body masked by what it holds, whatever the route: journal.recorded_request_body), with
    the status it got, the answer's size and text body (not a streamed one's: an object
    download keeps its size only), its latency (from step 0) and the fault rule that fired,
    if one did. A dropped, reset or garbage-filled connection is journaled (status 0) before
@@ -77,6 +78,7 @@ from ..journal import (
     clip,
     mask_members,
     recorded_headers,
+    recorded_request_body,
 )
 from ..schemas import MAX_ID_LENGTH
 from . import now, runtime
@@ -249,7 +251,7 @@ def journal(status: int, response: Response | None = None) -> bool:
     if not is_observed(request.path) or rt.settings.journal_size == 0:
         return False
     try:
-        data = _body_for_journal()
+        data = recorded_request_body(request.path, _body_for_journal())
         size, text = _answer(response, hide_secrets=not rt.tokens.open)
         # The clock is read from the store too, so it is inside the best effort: a store
         # that failed the request (a 503) must not turn its answer into a 500 here.

@@ -386,3 +386,66 @@ def test_update_logfile_without_content_type_is_415(api: Api) -> None:
     )
     assert_fault(response, 415)
     assert state_of(api, agent_id, logfile_id) == "requested"
+
+
+# Long documents: SPEC's only bound on a JSON document is its 1 MiB (Common to every route),
+# so a document of 10,000 operations applies in one transaction: all of it, or nothing.
+LONG = 10_000
+
+
+def feed_names(api: Api, agent_id: str) -> list[str]:
+    response = api.list_events(agent_id, "limit=1000")
+    assert response.status_code == 200
+    return [event["event"] for event in response.get_json()["events"]]
+
+
+def test_update_logfile_10000_operations_apply_in_order(api: Api) -> None:
+    agent_id, logfile_id = at_state(api, "requested")
+    before = feed_names(api, agent_id)
+    document = state_patch(*["started"] * (LONG // 2), *["completed"] * (LONG // 2))
+    assert len(json.dumps(document)) < 1024 * 1024
+    assert api.patch_logfile(agent_id, logfile_id, document).status_code == 204
+    assert state_of(api, agent_id, logfile_id) == "completed"
+    # One event per state entered, not per operation: the rest are same-value steps.
+    assert feed_names(api, agent_id) == [*before, "logfile_started", "logfile_completed"]
+
+
+@pytest.mark.parametrize(
+    ("last", "status", "entry"),
+    [("started", 409, "cannot go from 'completed' to 'started'"), ("requested", 400, "must be")],
+    ids=["illegal-step", "invalid-value"],
+)
+def test_update_logfile_10000_operations_failing_at_the_last_change_nothing(
+    api: Api, last: str, status: int, entry: str
+) -> None:
+    agent_id, logfile_id = at_state(api, "requested")
+    before = api.get_logfile(agent_id, logfile_id).get_json()
+    events = feed_names(api, agent_id)
+    document = state_patch(*["started"] * (LONG // 2), *["completed"] * (LONG // 2 - 1), last)
+    errors = assert_fault(api.patch_logfile(agent_id, logfile_id, document), status)["errors"]
+    assert len(errors) == 1 and errors[0].startswith(f"/{LONG - 1}/value: ") and entry in errors[0], errors
+    assert api.get_logfile(agent_id, logfile_id).get_json() == before
+    assert feed_names(api, agent_id) == events
+
+
+def test_update_logfile_a_megabyte_of_bad_operations_lists_100_and_counts_the_rest(api: Api) -> None:
+    agent_id, logfile_id = at_state(api, "requested")
+    count = 300_000
+    data = "[" + ",".join(["{}"] * count) + "]"  # three problems each: op, path, value missing
+    assert len(data) < 1024 * 1024
+    errors = assert_fault(api.patch_logfile(agent_id, logfile_id, data=data), 400)["errors"]
+    assert len(errors) == 101
+    assert sorted(e.split(":")[0] for e in errors[:3]) == ["/0/op", "/0/path", "/0/value"]
+    assert errors[-1] == f"errors: {3 * count - 100} more not shown"
+    assert state_of(api, agent_id, logfile_id) == "requested"
+
+
+def test_update_agent_10000_operations_apply_and_a_bad_last_one_changes_nothing(api: Api) -> None:
+    agent_id = api.agent()
+    toggles = [{"op": "replace", "path": "/enabled", "value": i % 2 == 0} for i in range(LONG)]
+    bad = [*toggles[:-1], {"op": "replace", "path": "/enabled", "value": "no"}]
+    errors = assert_fault(api.patch_agent(agent_id, bad), 400)["errors"]
+    assert len(errors) == 1 and errors[0].startswith(f"/{LONG - 1}/value: "), errors
+    assert api.get_agent(agent_id).get_json()["enabled"] is True
+    assert api.patch_agent(agent_id, toggles).status_code == 204  # ends on false
+    assert api.get_agent(agent_id).get_json()["enabled"] is False

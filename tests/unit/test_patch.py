@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from logfiles.errors import Invalid
+from logfiles.errors import MAX_LISTED_ERRORS, Invalid
 from logfiles.model import LogFileState
-from logfiles.patch import parse_state_patch
+from logfiles.patch import parse_enabled_patch, parse_state_patch
+from logfiles.schemas import AGENT_PATCH_OPERATION, PATCH_OPERATION, flatten_messages
 
 OK = {"op": "replace", "path": "/state", "value": "started"}
 
@@ -81,3 +84,65 @@ def test_parse_state_patch_lists_one_entry_per_bad_member() -> None:
         "/2/path",
         "/2/value",
     ]
+
+
+# Long documents: bounded only by the body's 1 MiB, and checked at a cost linear in their length.
+
+
+def test_parse_state_patch_10000_operations_return_10000_targets() -> None:
+    document = [OK] * 5_000 + [{**OK, "value": "completed"}] * 5_000
+    assert parse_state_patch(document) == [LogFileState.STARTED] * 5_000 + [LogFileState.COMPLETED] * 5_000
+
+
+def test_parse_state_patch_describes_100_problems_and_counts_every_other() -> None:
+    with pytest.raises(Invalid) as info:
+        parse_state_patch([OK] + [{"op": "replace"}] * 20_000)  # two problems each: path, value
+    listed, unlisted = info.value.errors, info.value.unlisted
+    assert len(listed) > MAX_LISTED_ERRORS and listed[0].startswith("/1/")
+    assert len(listed) + unlisted == 2 * 20_000
+
+
+def test_parse_enabled_patch_10000_operations_keep_their_order() -> None:
+    document = [{"op": "replace", "path": "/enabled", "value": i % 3 == 0} for i in range(10_000)]
+    assert parse_enabled_patch(document) == [i % 3 == 0 for i in range(10_000)]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from(["replace", "/state", "started", "completed"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=5,
+)
+operations = st.fixed_dictionaries(
+    {},
+    optional={
+        "op": st.sampled_from(["replace", "add", "test"]) | json_values,
+        "path": st.sampled_from(["/state", "/enabled", "/id"]) | json_values,
+        "value": st.sampled_from(["started", "completed", "requested", True, False]) | json_values,
+    },
+)
+
+
+@given(st.lists(operations | json_values, min_size=1, max_size=5), st.integers(1, 60))
+def test_problems_of_a_long_document_are_what_marshmallow_gives_each_operation(
+    document: list[Any], repeat: int
+) -> None:
+    # Each operation alone, described by the schema, against the document repeated past 100
+    # entries, where the rest are counted: the same problems, and so the same total.
+    for schema, parse in ((PATCH_OPERATION, parse_state_patch), (AGENT_PATCH_OPERATION, parse_enabled_patch)):
+        expected = sum(len(flatten_messages(schema.validate(op), style="pointer")) for op in document)
+        long = document * repeat
+        if expected == 0:
+            assert len(parse(long)) == len(long)
+            continue
+        with pytest.raises(Invalid) as info:
+            parse(long)
+        assert len(info.value.errors) + info.value.unlisted == expected * repeat
+        described = [
+            entry
+            for index, op in enumerate(long)
+            for entry in flatten_messages(schema.validate(op), style="pointer", where=f"/{index}")
+        ]
+        assert info.value.errors[:MAX_LISTED_ERRORS] == described[:MAX_LISTED_ERRORS]
