@@ -67,6 +67,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 
 from ..config import MAX_BODY_BYTES
+from . import checks
 from ..errors import Invalid, Unavailable
 from ..faults import SOCKET_ACTIONS, FaultAction, FaultRule
 from ..journal import (
@@ -331,7 +332,7 @@ def _body_for_journal() -> bytes:
     if data is not None:
         return data
     length = request.content_length
-    if not length or length > MAX_BODY_BYTES:
+    if not length or length > MAX_BODY_BYTES or checks.body_not_asked_for(request.environ["wsgi.input"]):
         return b""
     try:
         return request.get_data(cache=True)
