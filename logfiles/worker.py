@@ -171,6 +171,35 @@ def _shut(sock: Any) -> None:
         duplicate.shutdown(socket.SHUT_RDWR)
 
 
+class _CountingSocket:
+    """The connection as gunicorn's body reader sees it, counting what arrives as it arrives.
+
+    gunicorn's `wsgi.input.read(n)` returns once n bytes are there: an upload read 64 KiB
+    at a time would show no progress for its first seconds on a slow link, and look as
+    stalled as a client that sends nothing.
+    """
+
+    def __init__(self, sock: Any, held: _Held) -> None:
+        self._sock = sock
+        self._held = held
+
+    def recv(self, *args: Any) -> bytes:
+        data: bytes = self._sock.recv(*args)
+        self._held.received += len(data)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _count_arrivals(stream: Any, held: _Held) -> None:
+    """Make gunicorn's reader of `stream` (its Body) count into `held`; nothing for other streams."""
+    unreader = getattr(getattr(stream, "reader", None), "unreader", None)
+    sock = getattr(unreader, "sock", None)
+    if sock is not None and not isinstance(sock, _CountingSocket):
+        unreader.sock = _CountingSocket(sock, held)
+
+
 class _BodyDeadline(Exception):
     """Raised into a body read when the body's total deadline passes."""
 
@@ -191,6 +220,8 @@ class _TimedInput:
         self.received = 0
         self.timed_out = False
         self.reason = ""
+        if held is not None:
+            _count_arrivals(stream, held)
 
     @property
     def continue_pending(self) -> bool:
@@ -236,10 +267,7 @@ class _TimedInput:
                 held.state = "app"
         if held is not None and held.shed:
             raise self._give_up(_SHED_REASON)
-        size = sum(map(len, data)) if isinstance(data, list) else len(data)
-        self.received += size
-        if held is not None:
-            held.received += size
+        self.received += sum(map(len, data)) if isinstance(data, list) else len(data)
         return data
 
     def read(self, *args: Any) -> bytes:
@@ -476,7 +504,10 @@ def _drop_on_read_timeout(app: WsgiApp, log: Any, connections: _Connections | No
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-            log.warning(
+            # One line per connection closed to make room would flood the log in an attack:
+            # make_room says how many at once.
+            say = log.debug if stream.reason == _SHED_REASON else log.warning
+            say(
                 "Dropped %s %s from %s: %s",
                 environ.get("REQUEST_METHOD"),
                 str(environ.get("RAW_URI", "")).split("?", 1)[
