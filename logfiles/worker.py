@@ -142,7 +142,9 @@ class _Connections:
         if excess <= 0:
             return []
         now = self.clock()
-        candidates = (h for h in self.held.values() if h.state in SLOW_STATES and not h.shed and h is not keep)
+        candidates = (
+            h for h in self.held.values() if h.state in SLOW_STATES and not h.shed and h is not keep
+        )
         chosen = heapq.nsmallest(excess + SHED_BATCH, candidates, key=lambda h: h.progress(now))
         for held in chosen:
             held.shed = True
@@ -194,7 +196,7 @@ class _CountingSocket:
 
 def _count_arrivals(stream: Any, held: _Held) -> None:
     """Make gunicorn's reader of `stream` (its Body) count into `held`; nothing for other streams."""
-    unreader = getattr(getattr(stream, "reader", None), "unreader", None)
+    unreader: Any = getattr(getattr(stream, "reader", None), "unreader", None)
     sock = getattr(unreader, "sock", None)
     if sock is not None and not isinstance(sock, _CountingSocket):
         unreader.sock = _CountingSocket(sock, held)
@@ -212,7 +214,9 @@ class _TimedInput:
     connection without an answer. The first read sends a pending `100 Continue`.
     """
 
-    def __init__(self, stream: Any, held: _Held | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, stream: Any, held: _Held | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._stream = stream
         self.held = held
         self.clock = clock
@@ -325,6 +329,7 @@ class Worker(GeventWorker):  # type: ignore[misc]  # gunicorn ships no types
     """gunicorn's gevent worker with READ_TIMEOUT on each connection and JSON error answers."""
 
     wsgi: WsgiApp  # set by gunicorn's load_wsgi
+    worker_connections: int  # set by gunicorn's AsyncWorker from its setting
     connections: _Connections
 
     def init_process(self) -> None:

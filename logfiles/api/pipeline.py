@@ -67,7 +67,6 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 
 from ..config import MAX_BODY_BYTES
-from . import checks
 from ..errors import Invalid, Unavailable
 from ..faults import SOCKET_ACTIONS, FaultAction, FaultRule
 from ..journal import (
@@ -80,7 +79,7 @@ from ..journal import (
     recorded_headers,
 )
 from ..schemas import MAX_ID_LENGTH
-from . import now, runtime
+from . import checks, now, runtime
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
 from .wire import ANSWER_FAULT, BrokenAnswers, client_socket, close_connection, reset_connection, send_garbage
 

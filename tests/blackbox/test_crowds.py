@@ -83,7 +83,9 @@ def assert_probes_answered(server: LiveServer, verify: str | bool = True) -> Non
     assert requests.get(url + "/healthz", timeout=PROBE_DEADLINE, verify=verify).status_code == 200
     control = requests.get(url + "/_control/faults", timeout=PROBE_DEADLINE, verify=verify)
     assert control.status_code == 200 and "faults" in control.json()
-    missing = requests.get(url + "/v2/110011/agents/none", headers=HEADERS, timeout=PROBE_DEADLINE, verify=verify)
+    missing = requests.get(
+        url + "/v2/110011/agents/none", headers=HEADERS, timeout=PROBE_DEADLINE, verify=verify
+    )
     assert missing.status_code == 404 and set(missing.json()) == {"message", "errors"}
 
 
@@ -129,6 +131,7 @@ def test_past_the_connection_cap_the_slowest_holders_are_closed_not_the_newcomer
         b"PUT /cloudfiles/v1/MossoCloudFS_110011/c/steady HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n"
         b"Content-Length: %d\r\n\r\n" % size
     )
+
     def send_steadily() -> None:  # 1 KiB every 50 ms: about 3 s in all, while the crowd comes
         with contextlib.suppress(OSError):
             for _ in range(size // 1024):

@@ -76,7 +76,9 @@ def test_http_layer_refusal_is_a_fault_body(server: LiveServer, raw: bytes, stat
     assert all(isinstance(error, str) and error for error in document["errors"])
 
 
-@pytest.mark.parametrize("codings", ["gzip, chunked", "deflate,chunked", "identity, chunked", "x-custom, chunked"])
+@pytest.mark.parametrize(
+    "codings", ["gzip, chunked", "deflate,chunked", "identity, chunked", "x-custom, chunked"]
+)
 def test_a_transfer_coding_besides_chunked_is_a_501_before_the_body_is_read(
     server: LiveServer, codings: str
 ) -> None:
@@ -123,10 +125,9 @@ def test_a_body_over_its_bound_is_refused_without_100_continue(server: LiveServe
 
 
 def test_a_body_within_its_bound_gets_100_continue_then_its_answer(server: LiveServer) -> None:
-    body = json.dumps({"id": "a-100", "project_id": "p"}).encode()
-    raw = (
-        "GET /v2/110011/agents/none HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n\r\n"  # keep-alive works before
-    ).encode()
+    body = json.dumps({"agents": [{"id": "a-100", "project_id": "p"}]}).encode()
+    # A keep-alive request first: the 100 Continue goes to the second request of a connection.
+    raw = b"GET /v2/110011/agents/none HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
         sock.sendall(raw)
         assert sock.recv(65536).startswith(b"HTTP/1.1 404")
@@ -139,4 +140,4 @@ def test_a_body_within_its_bound_gets_100_continue_then_its_answer(server: LiveS
         data = b""
         while b"\r\n\r\n" not in data:
             data += sock.recv(65536)
-        assert data.startswith(b"HTTP/1.1 ") and not data.startswith(b"HTTP/1.1 5")
+        assert data.startswith(b"HTTP/1.1 200")
