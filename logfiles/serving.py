@@ -24,9 +24,11 @@ CONFIG_ERROR_STATUS = 4
 # logfiles/worker.py: gunicorn's gevent worker plus a read timeout and JSON error answers.
 WORKER_CLASS = "logfiles.worker.Worker"
 # Connections one worker holds at once (idle, stalled or being answered). The memory store
-# has one worker: 1,000 stalled clients must leave room for everyone else. Each is a file
-# descriptor; the worker raises its soft limit to fit (logfiles/worker.py).
-WORKER_CONNECTIONS = 4096
+# has one worker: 5,000 stalled clients must leave room for everyone else, and past the cap
+# the worker closes the slow holders that made least progress (logfiles/worker.py). Each is
+# a file descriptor; the worker raises its soft limit to fit, and takes fewer connections
+# where the hard limit is lower.
+WORKER_CONNECTIONS = 10_000
 LIMIT_REQUEST_LINE = 8190
 # gunicorn's ssl_context hook (logfiles/worker.py), named so that this module imports no gevent.
 TLS_CONTEXT_HOOK = "logfiles.worker.ssl_context"

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .errors import Unavailable
 from .journal import JournalEntry, JournalFilter
 
 POLL_SECONDS = 0.02  # one read by number per process per poll, only while someone waits
@@ -48,6 +49,10 @@ PAGE = 1000  # entries per read, so that a long journal or a burst is read in bo
 GAP_GRACE_SECONDS = 2.0  # how long a missing number is looked for (a PostgreSQL insert in flight)
 START_MARGIN = 1024  # numbers below the newest that a new watcher still looks for
 MAX_PENDING = 100_000  # entries kept above a missing number, at most; past it the number is given up
+# Waits at once in one process (a gunicorn worker). Each holds a connection for up to 60 s,
+# abandoned or not: more would let waits take the worker's connection slots (logfiles/
+# worker.py) from everyone else. Past it a wait is refused at once: 503 + Retry-After.
+MAX_WAITS = 1000
 log = logging.getLogger("logfiles")
 
 
@@ -190,9 +195,11 @@ class JournalWatch:
         reader: JournalReader,
         poll_seconds: float = POLL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_waits: int = MAX_WAITS,
     ) -> None:
         self.reader = reader
         self.poll_seconds = poll_seconds
+        self.max_waits = max_waits
         self.clock = clock
         self._process: _Process | None = None
 
@@ -216,7 +223,10 @@ class JournalWatch:
             return 0 if process.watcher is None else len(process.watcher.waiters)
 
     def wait(self, selection: JournalFilter, timeout: float) -> JournalEntry | None:
-        """The oldest entry `selection` accepts, as soon as there is one; None after `timeout` s."""
+        """The oldest entry `selection` accepts, as soon as there is one; None after `timeout` s.
+
+        Unavailable (503) when `max_waits` already wait in this process.
+        """
         if timeout <= 0:  # a look, not a wait: no watcher to start
             return first_match(self.reader, selection)
         deadline = self.clock() + timeout
@@ -224,6 +234,11 @@ class JournalWatch:
         waiter = Waiter(selection)
         with process.lock:
             watcher = process.watcher
+            if watcher is not None and len(watcher.waiters) >= self.max_waits:
+                raise Unavailable(
+                    "Too many waits at once; retry in a moment.",
+                    [f"wait: {self.max_waits} waits at once per worker, all taken"],
+                )
             if watcher is None:
                 # Started here, before this waiter's first read (its store reads may raise:
                 # then no watcher is left behind).

@@ -92,7 +92,13 @@ def _read_up_to(stream: Any, limit: int) -> bytes:
 
 
 def drain(stream: Any, limit: int) -> None:
-    """Read and drop up to `limit` bytes (at most DRAIN_BYTES) of a body that is refused."""
+    """Read and drop up to `limit` bytes (at most DRAIN_BYTES) of a body that is refused.
+
+    Not one byte of a body the client has not sent yet: it waits for `100 Continue`
+    (`Expect: 100-continue`, logfiles/worker.py), and the refusal goes out without one.
+    """
+    if body_not_asked_for(stream):
+        return
     remaining = min(limit, DRAIN_BYTES)
     with contextlib.suppress(Exception):  # a broken body changes nothing: 413 all the same
         while remaining > 0:
@@ -100,6 +106,15 @@ def drain(stream: Any, limit: int) -> None:
             if not piece:
                 return
             remaining -= len(piece)
+
+
+def body_not_asked_for(stream: Any) -> bool:
+    """The client waits for `100 Continue` before it sends the body, and none was sent.
+
+    gunicorn under logfiles/worker.py sends it on the first read of `wsgi.input`; reading
+    only to drop the body would ask for what is refused anyway. Other servers: False.
+    """
+    return bool(getattr(stream, "continue_pending", False))
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

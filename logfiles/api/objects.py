@@ -454,6 +454,9 @@ class _Body:
         self.left = 0
 
     def refuse(self, error: LogfilesError) -> None:
+        if checks.body_not_asked_for(self.stream):  # `Expect: 100-continue`: none of it was sent
+            error.headers["Connection"] = "close"
+            return
         if self.left is None and not self.broken:
             self.broken = not _ends_within(self.stream, DRAIN_BYTES)
         if self.broken or (self.left or 0) > DRAIN_BYTES:

@@ -74,3 +74,70 @@ def test_http_layer_refusal_is_a_fault_body(server: LiveServer, raw: bytes, stat
     document = json.loads(body)
     assert set(document) == {"message", "errors"} and document["errors"]
     assert all(isinstance(error, str) and error for error in document["errors"])
+
+
+@pytest.mark.parametrize(
+    "codings", ["gzip, chunked", "deflate,chunked", "identity, chunked", "x-custom, chunked"]
+)
+def test_a_transfer_coding_besides_chunked_is_a_501_before_the_body_is_read(
+    server: LiveServer, codings: str
+) -> None:
+    # A body the stub would take as chunked: gunicorn alone hands its coded bytes on.
+    body = b"2\r\n{}\r\n0\r\n\r\n"
+    raw = (
+        f"POST /_control/reset HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Transfer-Encoding: {codings}\r\n\r\n"
+    ).encode() + body
+    status, headers, answer = exchange(server, raw)
+    assert status == 501
+    assert headers["content-type"] == "application/json" and headers["connection"] == "close"
+    document = json.loads(answer)
+    assert set(document) == {"message", "errors"} and "transfer coding" in document["errors"][0]
+
+
+def head_of_first_answer(server: LiveServer, raw: bytes) -> bytes:
+    """Send `raw` (headers only: the client waits for `100 Continue`); everything answered until close."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
+        sock.sendall(raw)
+        data = b""
+        while piece := sock.recv(65536):
+            data += piece
+    return data
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "POST /v2/110011/agents HTTP/1.1\r\nX-Auth-Token: t\r\nContent-Type: application/json",
+        "POST /_control/state HTTP/1.1\r\nContent-Type: application/json",
+        "PUT /cloudfiles/v1/MossoCloudFS_110011/c/o HTTP/1.1\r\nX-Auth-Token: t",
+    ],
+    ids=["v2", "control", "object"],
+)
+def test_a_body_over_its_bound_is_refused_without_100_continue(server: LiveServer, target: str) -> None:
+    length = {"v2": 2**20 + 1, "control": 256 * 2**20 + 1, "object": 64 * 2**20 + 1}[
+        "v2" if "/v2/" in target else "control" if "_control" in target else "object"
+    ]
+    raw = f"{target}\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {length}\r\n\r\n".encode()
+    answered = head_of_first_answer(server, raw)
+    assert answered.startswith(b"HTTP/1.1 413"), answered[:200]
+    assert b"100 Continue" not in answered
+
+
+def test_a_body_within_its_bound_gets_100_continue_then_its_answer(server: LiveServer) -> None:
+    body = json.dumps({"agents": [{"id": "a-100", "project_id": "p"}]}).encode()
+    # A keep-alive request first: the 100 Continue goes to the second request of a connection.
+    raw = b"GET /v2/110011/agents/none HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE) as sock:
+        sock.sendall(raw)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 404")
+        sock.sendall(
+            b"POST /_control/state HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        assert data.startswith(b"HTTP/1.1 200")

@@ -262,3 +262,17 @@ def test_a_store_that_fails_at_the_start_fails_the_wait_and_leaves_no_watcher() 
     with pytest.raises(Unavailable):
         watch.wait(JournalFilter(), timeout=1)
     assert watch.waiting() == 0 and watcher_threads() == []
+
+
+def test_a_wait_past_the_bound_is_refused_at_once_with_503(store: MemoryStore) -> None:
+    watch = JournalWatch(store, max_waits=2)
+    waits = [Background(watch, JournalFilter(method="PATCH")) for _ in range(2)]
+    until(lambda: watch.waiting() == 2)
+    with pytest.raises(Unavailable) as refused:
+        watch.wait(JournalFilter(method="PATCH"), timeout=DEADLINE)
+    assert refused.value.retry_after == 1 and "2 waits at once" in refused.value.errors[0]
+    store.record_request(entry(method="PATCH"), 10)
+    watch.poke()
+    assert all(each.join() is not None for each in waits)
+    # Their slots are free again: the next wait waits.
+    assert watch.wait(JournalFilter(method="PATCH"), timeout=0.01) is not None

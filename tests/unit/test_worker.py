@@ -82,3 +82,102 @@ def test_a_read_after_a_timeout_fails_at_once() -> None:
 def test_a_body_read_in_time_is_answered() -> None:
     app = _drop_on_read_timeout(_app_reading_body, _Log())
     assert list(app({"wsgi.input": io.BytesIO(b"{}")}, lambda *a: None)) == [b"ok"]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_body_that_trickles_past_its_total_deadline_is_given_up() -> None:
+    from logfiles.worker import BODY_GRACE, BODY_RATE, _TimedInput
+
+    clock = _Clock()
+    stream = _TimedInput(io.BytesIO(b"x" * (4 * BODY_RATE)), clock=clock)
+    clock.now += BODY_GRACE - 1  # a byte now and then: every read in time, no READ_TIMEOUT
+    assert stream.read(BODY_RATE) == b"x" * BODY_RATE  # 64 KiB in: one more second
+    clock.now += 2.5  # 61.5 s: past 60 s + 1 s
+    with pytest.raises(TimeoutError):
+        stream.read(1)
+    assert stream.timed_out and "64 KiB" in stream.reason
+
+
+def test_a_body_at_a_slow_links_pace_stays_inside_its_deadline() -> None:
+    from logfiles.worker import BODY_RATE, _TimedInput
+
+    clock = _Clock()
+    stream = _TimedInput(io.BytesIO(b"x" * (64 * BODY_RATE)), clock=clock)
+    for _ in range(64):  # 64 x 64 KiB at 64 KiB/s: 64 s in all, past the grace alone
+        clock.now += 1.0
+        assert len(stream.read(BODY_RATE)) == BODY_RATE
+    assert not stream.timed_out
+
+
+class _Sent:
+    def __init__(self) -> None:
+        self.sent = b""
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+
+def test_100_continue_is_sent_on_the_first_read_only() -> None:
+    from logfiles.worker import _Held, _TimedInput
+
+    sock = _Sent()
+    held = _Held(sock, 0.0, "app", continue_pending=True)
+    stream = _TimedInput(io.BytesIO(b"{}"), held)
+    assert stream.continue_pending and sock.sent == b""
+    assert stream.read(1) == b"{" and stream.read(1) == b"}"
+    assert sock.sent == b"HTTP/1.1 100 Continue\r\n\r\n" and not stream.continue_pending
+
+
+def test_an_answer_while_the_client_waits_for_100_continue_closes_the_connection() -> None:
+    from logfiles.worker import _Held, _honour_connection_close, _TimedInput
+
+    class _Response:
+        closed = False
+
+        def force_close(self) -> None:
+            self.closed = True
+
+        def start_response(self, *args: Any) -> None:
+            pass
+
+    response = _Response()
+    stream = _TimedInput(io.BytesIO(b""), _Held(_Sent(), 0.0, "app", continue_pending=True))
+    _honour_connection_close(response.start_response, stream)("413 PAYLOAD TOO LARGE", [])
+    assert response.closed
+
+
+def test_near_the_cap_the_holders_with_least_progress_are_closed_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from logfiles import worker
+
+    shut: list[object] = []
+    monkeypatch.setattr(worker, "_shut", shut.append)
+    clock = _Clock()
+    connections = worker._Connections(100, _Log(), clock)
+    assert connections.reserve == 25
+    # open() keys by greenlet; a test has one, so each is put in under a key of its own.
+    helds = []
+    for index in range(80):
+        held = worker._Held(f"sock-{index}", clock.now + index, "body", received=1000 if index % 2 else 0)
+        connections.held[index] = held
+        connections.live += 1
+        helds.append(held)
+    helds[0].state = "app"  # a request being served (a wait, say) is never closed
+    clock.now += 100
+    newcomer = connections.open("new", "head")
+    closed = connections.make_room(newcomer)
+    # 81 in use, 75 allowed before the reserve: 6 over, and SHED_BATCH more at once.
+    assert len(closed) == 6 + worker.SHED_BATCH
+    assert newcomer not in closed and helds[0] not in closed
+    assert all(held.received == 0 for held in closed)  # the ones that sent nothing go first
+    assert [held.sock for held in closed] == shut
+    assert connections.live == 81 - len(closed)
+    assert connections.make_room(newcomer) == []  # room enough now
