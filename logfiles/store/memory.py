@@ -22,6 +22,7 @@ from ..events import EVENT_LIFETIME, MAX_EVENT_ID, MAX_EVENTS_KEPT, Event, Event
 from ..faults import FaultRule, HeaderSource, first_firing
 from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState, needs_heard_update
+from ..pacing import Pause, no_pause
 from .base import (
     AgentChange,
     ChangeEvents,
@@ -472,7 +473,7 @@ class MemoryStore(MemoryObjects):
 
     # Control-plane state.
 
-    def export_state(self) -> Snapshot:
+    def export_state(self, pause: Pause = no_pause) -> Snapshot:
         with self._lock:
             agents = list(self._agents.values())
             logfiles = [lf for per_agent in self._logfiles.values() for lf in per_agent.values()]
@@ -480,11 +481,16 @@ class MemoryStore(MemoryObjects):
         return Snapshot(agents, logfiles, events)
 
     def import_state(
-        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+        self,
+        agents: list[Agent],
+        logfiles: list[LogFile],
+        replace: bool,
+        events: Sequence[Event] = (),
+        pause: Pause = no_pause,
     ) -> None:
         with self._lock:
             self._events.check_room(events)  # before a replace clears anything
-            import_into(self._rows, agents, logfiles, replace, events)
+            import_into(self._rows, agents, logfiles, replace, events, pause)
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._lock:
