@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +86,22 @@ def test_memory_refuses_numbers_past_18_digits_and_changes_nothing() -> None:
         store.import_state([make_agent("agent-3")], [], replace=True, events=[event()])
     assert numbers(store) == [MAX_EVENT_ID]
     assert [a.id for a in store.export_state().agents] == ["agent-1"]
+
+
+def test_postgres_reset_and_open_mend_a_counter_left_by_an_unbounded_seed(pg_url: str) -> None:
+    from logfiles.store.postgres import PostgresStore
+
+    def legacy(db: Any) -> None:
+        db.execute("UPDATE counters SET value = %s WHERE name = 'events'", (LEGACY,))
+
+    store = PostgresStore.open(pg_url)
+    store._db.write(legacy)
+    store.reset()
+    store.add_events([event()])
+    assert [e.id for e in store.export_state().events] == [MAX_SEEDED_EVENT_ID + 1]
+    store._db.write(legacy)
+    store.close()
+    store = PostgresStore.open(pg_url)
+    store.add_events([event()])
+    assert [e.id for e in store.export_state().events][-1] == MAX_SEEDED_EVENT_ID + 2
+    store.close()

@@ -48,6 +48,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
             store.sweep_objects()
         with contextlib.suppress(Unavailable), store._db.write() as db:  # best effort, as above
             rows.mend_event_counter(db)
+        store._db.close()  # no connection for a fork to inherit
         return store
 
     def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
