@@ -13,6 +13,29 @@ from .model import Agent, LogFile, LogFileState, format_time
 EVENT_LIFETIME = timedelta(minutes=10)
 # (ours) And at most this many are kept, newest first: with a frozen clock none expires.
 MAX_EVENTS_KEPT = 1_000_000
+# A feed's `marker` is 1 to 18 digits (schemas.MAX_MARKER_DIGITS), so no number may pass this.
+MAX_EVENT_ID = 10**18 - 1
+# (ours) A seeded event's own number is at most 17 digits, so the service's counter, which
+# moves past every number seeded, keeps 9 * 10^17 numbers of room below the 18-digit bound:
+# at a million events a second (the stub makes thousands) that lasts over 28,000 years. An
+# export imports again unless it was seeded within a few numbers of this bound and then
+# numbered events past it (they have 18 digits): seed test numbers well below it.
+MAX_SEEDED_EVENT_ID = 10**17 - 1
+# A counter past this can only come from a seed made before the bound above (nothing since
+# makes 4 * 10^17 events): such a store is mended when nothing numbered past it is held.
+MENDED_PAST = 5 * 10**17
+
+
+def mended_counter(counter: int, newest_held: int | None) -> int | None:
+    """The event counter a store should take instead of `counter`, or None to keep it.
+
+    A counter left near 10^18 by an old, unbounded seed would number the next event with 19
+    digits, which no feed marker can name; once no event numbered past MENDED_PAST is held,
+    the counter comes back to just above what is held (or the seeded bound)."""
+    if counter <= MENDED_PAST or (newest_held is not None and newest_held > MENDED_PAST):
+        return None
+    return max(newest_held or 0, MAX_SEEDED_EVENT_ID)
+
 
 AGENT_REGISTERED = "agent_registered"
 LOGFILE_UPLOAD = "logfile_upload"

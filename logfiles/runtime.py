@@ -8,6 +8,7 @@ from .auth import TokenRegistry
 from .clock import Clock, SettingClock
 from .config import Settings
 from .ids import IdSource, random_ids
+from .pacing import Pause, cooperative_pause
 from .store.base import FullStore
 from .waiting import JournalWatch
 
@@ -22,6 +23,8 @@ class Runtime:
     clock: Clock = field(init=False)
     new_id: IdSource = field(default_factory=random_ids)
     journal_watch: JournalWatch = field(init=False)
+    # Called between pieces of a big seed or export, so other requests get their turn (pacing.py).
+    pause: Pause = field(default_factory=cooperative_pause)
 
     def __post_init__(self) -> None:
         # Time is whatever the control plane set, read from the store that every worker shares.

@@ -25,8 +25,9 @@ from marshmallow import (
 
 from .clock import ClockCommand
 from .errors import Invalid
-from .events import AGENT_ACTIVATE, Event, EventQuery
+from .events import AGENT_ACTIVATE, MAX_SEEDED_EVENT_ID, Event, EventQuery
 from .faults import DEFAULT_PATH, FaultAction, FaultRule
+from .ids import unreachable
 from .journal import JournalFilter
 from .model import STATES, TARGET_STATES, format_time, parse_time
 from .objects import LOG_CONTAINER, MAX_CONTENT_TYPE_LENGTH, check_container_name, check_object_name
@@ -385,11 +386,11 @@ class EventMarker(fields.String):
     """An event id, written as a feed writes it: a string of ASCII digits, at most
     MAX_MARKER_DIGITS of them (the validator, which the OpenAPI document shows as a pattern)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, digits: int = MAX_MARKER_DIGITS, **kwargs: Any) -> None:
         super().__init__(
             validate=validate.Regexp(
-                f"^[0-9]{{1,{MAX_MARKER_DIGITS}}}$",
-                error=f"Not an event id (at most {MAX_MARKER_DIGITS} digits).",
+                f"^[0-9]{{1,{digits}}}$",
+                error=f"Not an event id (at most {digits} digits).",
             ),
             **kwargs,
         )
@@ -501,6 +502,24 @@ MAX_SEEDED_OBJECT_BYTES = 1024 * 1024
 _ID = validate.Length(min=1, max=MAX_ID_LENGTH)
 
 
+def _in_urls(value: str) -> None:
+    """A seeded id that the /v2 routes name must be one a URL can carry (ids.unreachable)."""
+    reason = unreachable(value)
+    if reason is not None:
+        raise ValidationError(reason)
+
+
+def _agent_id_in_urls(value: str) -> None:
+    """As `_in_urls`; and `tokens` under `/agents/` is the authentication route, not an agent."""
+    _in_urls(value)
+    if value == "tokens":
+        raise ValidationError("must not be 'tokens': /agents/tokens is the authentication route")
+
+
+_URL_ID = validate.And(_ID, _in_urls)
+_URL_AGENT_ID = validate.And(_ID, _agent_id_in_urls)
+
+
 MAX_ROLES = 100
 
 
@@ -512,8 +531,8 @@ class SeedAgentSchema(Schema):
     its tokens carry (null: every right on its project).
     """
 
-    id = fields.String(validate=_ID)
-    project_id = fields.String(required=True, validate=_ID)
+    id = fields.String(validate=_URL_AGENT_ID)
+    project_id = fields.String(required=True, validate=_URL_ID)
     registered_time = IsoTime()
     enabled = StrictBoolean(load_default=True)
     log_level = fields.String(load_default="warn", validate=validate.Length(max=32))
@@ -542,9 +561,11 @@ class SeedEventSchema(Schema):
     one (no `agent_id`) needs `project_id`. An `id` (as exported) is kept, so an export
     imported again is the same feed; an event without one gets a new number."""
 
-    id = EventMarker()
+    # At most 15 digits (events.MAX_SEEDED_EVENT_ID): the counter moves past a seeded number,
+    # and must keep room below the feeds' 18-digit markers.
+    id = EventMarker(digits=len(str(MAX_SEEDED_EVENT_ID)))
     agent_id = fields.String(validate=_ID, allow_none=True)
-    project_id = fields.String(validate=_ID)
+    project_id = fields.String(validate=_URL_ID)
     time = IsoTime()
     event = fields.String(required=True, validate=validate.Length(min=1, max=MAX_EVENT_NAME))
     agent = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=64)))
@@ -575,7 +596,7 @@ class SeedEventSchema(Schema):
 class SeedLogFileSchema(Schema):
     """A log file as exported, or as a test seeds it: any state, any date."""
 
-    id = fields.String(validate=_ID)
+    id = fields.String(validate=_URL_ID)
     agent_id = fields.String(required=True, validate=_ID)
     date = IsoTime()
     state = fields.String(load_default=STATES[0], validate=validate.OneOf(STATES))

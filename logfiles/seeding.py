@@ -24,6 +24,7 @@ from .events import DETAIL_ORDER, Event
 from .ids import IdSource
 from .model import Agent, LogFile, LogFileState, password_hash
 from .objects import ObjectInfo, content_type_for
+from .pacing import Pause, no_pause, paced
 from .schemas import (
     MAX_SEEDED_AGENTS,
     MAX_SEEDED_EVENTS,
@@ -97,13 +98,14 @@ _SCHEMAS: dict[str, Schema] = {
 }
 
 
-def read_state_document(data: bytes) -> StateDocument:
+def read_state_document(data: bytes, pause: Pause = no_pause) -> StateDocument:
     """Parse and validate a state document: Invalid listing its problems, or its content.
 
     JSON as strictly as the contract's bodies (UTF-8, no NaN, no duplicate members); the
     members are `agents`, `logfiles`, `generate`, `events` and `objects`, each a list; at
     most MAX_SEEDED_AGENTS agents and MAX_SEEDED_LOGFILES log files, listed and generated
-    together, checked while reading, so an oversized document stops early.
+    together, checked while reading, so an oversized document stops early. `pause` is
+    called after each batch (pacing.py).
     """
     reader = _Reader()
     check_surrogates = may_hold_surrogates(data)
@@ -115,6 +117,7 @@ def read_state_document(data: bytes) -> StateDocument:
                 except ValueError as exc:
                     raise Invalid("The state document is not valid JSON.", [f"{section}: {exc}"]) from None
             reader.add(section, batch)
+            pause()
     except ijson.JSONError as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "not JSON"
         raise Invalid("The state document is not valid JSON.", [f"body: {detail}"]) from None
@@ -272,15 +275,20 @@ class Seed:
 
 
 def build_seed(
-    document: StateDocument, moment: datetime, new_id: IdSource, stored_projects: ProjectLookup | None
+    document: StateDocument,
+    moment: datetime,
+    new_id: IdSource,
+    stored_projects: ProjectLookup | None,
+    pause: Pause = no_pause,
 ) -> Seed:
     """The agents and log files of a read state document, defaults filled in.
 
     A log file takes its agent's project, from the document or else from `stored_projects`
     (None when the store's agents do not count: a replace). Invalid lists every log file and
-    `generate` entry whose agent is in neither. Taken ids are the store's to find.
+    `generate` entry whose agent is in neither. Taken ids are the store's to find. `pause`
+    is called every pacing.PIECE items.
     """
-    agents = [_agent(item, moment, new_id) for item in document.agents]
+    agents = [_agent(item, moment, new_id) for item in paced(document.agents, pause)]
     projects = {agent.id: agent.project_id for agent in agents}
     named = {item.agent_id for item in document.logfiles} | {item["agent_id"] for item in document.generate}
     named |= {item["agent_id"] for item in document.events if item.get("agent_id") is not None}
@@ -313,7 +321,7 @@ def build_seed(
             date=item.date or moment,
             state=item.state,
         )
-        for item in document.logfiles
+        for item in paced(document.logfiles, pause)
     ]
     for item in document.generate:
         project_id, agent_id = projects[item["agent_id"]], item["agent_id"]
@@ -322,7 +330,7 @@ def build_seed(
         # completed ones get distinct object URLs, and dates that follow the list order.
         logfiles.extend(
             LogFile(new_id(), project_id, agent_id, date + timedelta(microseconds=n), state)
-            for n in range(item["count"])
+            for n in paced(range(item["count"]), pause)
         )
     objects = [_object(item, moment) for item in document.objects]
     return Seed(agents, logfiles, events, objects)

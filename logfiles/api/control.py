@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import ipaddress
+import json
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema
 
 from ..clock import REAL_TIME, ClockCommand, ClockSetting
@@ -17,12 +19,16 @@ from ..errors import Conflict, Forbidden, Invalid, TimedOut, Unauthorized
 from ..faults import SOCKET_ACTIONS
 from ..journal import JournalEntry, JournalFilter, clip
 from ..model import format_time
+from ..pacing import Pause, pieces
 from ..schemas import (
     CLOCK_COMMAND,
     FAULT_RULE,
     JOURNAL_QUERY,
     JOURNAL_WAIT,
-    STATE_DOCUMENT,
+    SeedAgentSchema,
+    SeedEventSchema,
+    SeedLogFileSchema,
+    SeedObjectSchema,
 )
 from ..seeding import Seed, build_seed, read_state_document
 from ..store.base import check_events, check_import
@@ -125,10 +131,10 @@ def reset() -> Response:
         rt.store.reset()
         return no_content()
     checks.require_content_type(checks.JSON)
-    document = read_state_document(checks.read_body(CONTROL_MAX_BODY))
-    seed = build_seed(document, REAL_TIME.now(), rt.new_id, None)
+    document = read_state_document(checks.read_body(CONTROL_MAX_BODY), rt.pause)
+    seed = build_seed(document, REAL_TIME.now(), rt.new_id, None, rt.pause)
     # What the store would check, on an empty store: only the document's own clashes.
-    check_import(seed.agents, seed.logfiles, frozenset(), frozenset())
+    check_import(seed.agents, seed.logfiles, frozenset(), frozenset(), rt.pause)
     check_events(seed.events, {agent.id for agent in seed.agents}, frozenset(), frozenset())
     rt.store.reset()
     return _seeded(seed, replace=True)
@@ -137,30 +143,53 @@ def reset() -> Response:
 # State: export, replace, add.
 
 
+# The export's members, in the order jsonify wrote them (sorted), each with its item schema.
+_EXPORT_SCHEMAS: dict[str, Schema] = {
+    "agents": SeedAgentSchema(),
+    "events": SeedEventSchema(),
+    "logfiles": SeedLogFileSchema(),
+    "objects": SeedObjectSchema(),
+}
+
+
 @bp.get("/state")
 def export_state() -> Response:
-    """Everything, in the form PUT and POST take back (the same schema both ways)."""
-    store = runtime().store
-    snapshot = store.export_state()
-    objects = [dataclasses.asdict(info) for info in store.export_objects()]
-    return jsonify(
-        STATE_DOCUMENT.dump(
-            {
-                "agents": snapshot.agents,
-                "logfiles": snapshot.logfiles,
-                "events": snapshot.events,
-                "objects": objects,
-            }
-        )
-    )
+    """Everything, in the form PUT and POST take back (the same schemas both ways).
+
+    Streamed a piece at a time (pacing.py): millions of log files dumped at once would keep
+    the worker from every other request, and its heartbeat, past gunicorn's timeout. What is
+    exported is read from the store before the answer starts, so a storage failure is still
+    a 503 with the fault body.
+    """
+    rt = runtime()
+    snapshot = rt.store.export_state(rt.pause)
+    members: dict[str, Sequence[Any]] = {
+        "agents": snapshot.agents,
+        "events": snapshot.events,
+        "logfiles": snapshot.logfiles,
+        "objects": [dataclasses.asdict(info) for info in rt.store.export_objects()],
+    }
+    return Response(_export_text(members, current_app.json.dumps, rt.pause), mimetype="application/json")
+
+
+def _export_text(members: dict[str, Sequence[Any]], dumps: Any, pause: Pause) -> Iterator[str]:
+    """The export document's text, one piece of items at a time."""
+    yield "{"
+    for index, (name, items) in enumerate(members.items()):
+        yield f"{',' if index else ''}{json.dumps(name)}:["
+        for count, piece in enumerate(pieces(items, pause)):
+            text = dumps(_EXPORT_SCHEMAS[name].dump(piece, many=True))
+            yield ("," if count else "") + text[1:-1]
+        yield "]"
+    yield "}\n"
 
 
 def _import(replace: bool) -> Response:
     checks.require_content_type(checks.JSON)
-    document = read_state_document(checks.read_body(CONTROL_MAX_BODY))
     rt = runtime()
+    document = read_state_document(checks.read_body(CONTROL_MAX_BODY), rt.pause)
     # Replacing, the store's agents do not count; adding, only the ones the document names.
-    seed = build_seed(document, now(), rt.new_id, None if replace else rt.store.agent_projects)
+    seed = build_seed(document, now(), rt.new_id, None if replace else rt.store.agent_projects, rt.pause)
     return _seeded(seed, replace)
 
 
@@ -170,7 +199,7 @@ def _seeded(seed: Seed, replace: bool) -> Response:
     if seed.objects:
         # Before anything changes: a seed past the memory store's quota is a 413 that seeds nothing.
         rt.store.check_seed_room(seed.objects)
-    rt.store.import_state(seed.agents, seed.logfiles, replace=replace, events=seed.events)
+    rt.store.import_state(seed.agents, seed.logfiles, replace=replace, events=seed.events, pause=rt.pause)
     # After the import's checks: a document refused for a taken id seeds no object either.
     if seed.objects:
         rt.store.seed_objects(seed.objects)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from werkzeug.routing import BaseConverter
 
+from ..ids import URL_ID_PATTERN
+
 
 class IdConverter(BaseConverter):
     """One non-empty path segment that does not end in `.xml`.
@@ -12,7 +14,7 @@ class IdConverter(BaseConverter):
     is looked at), not part of an id.
     """
 
-    regex = r"[^/]+(?<![.][xX][mM][lL])"
+    regex = URL_ID_PATTERN
 
 
 class AgentIdConverter(IdConverter):

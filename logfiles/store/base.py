@@ -16,6 +16,7 @@ from ..faults import FaultRule, HeaderSource
 from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState
 from ..objects import ListingQuery, ObjectInfo, Upload
+from ..pacing import Pause, no_pause, paced, pieces
 
 LogFileChange = Callable[[LogFile], LogFile]
 AgentChange = Callable[[Agent], Agent]
@@ -137,11 +138,16 @@ class Store(Protocol):
 class ControlState(Protocol):
     """What the control plane keeps; in the store so that every worker sees the same."""
 
-    def export_state(self) -> Snapshot:
-        """Every agent, every log file and every event kept."""
+    def export_state(self, pause: Pause = no_pause) -> Snapshot:
+        """Every agent, every log file and every event kept; `pause` between pieces (pacing.py)."""
 
     def import_state(
-        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+        self,
+        agents: list[Agent],
+        logfiles: list[LogFile],
+        replace: bool,
+        events: Sequence[Event] = (),
+        pause: Pause = no_pause,
     ) -> None:
         """Add (or, with `replace`, swap in) agents, log files and events at once; Conflict on a
         taken id, Invalid for a log file or event whose agent is in neither; nothing changes on
@@ -353,9 +359,11 @@ def import_into(
     logfiles: Sequence[LogFile],
     replace: bool,
     events: Sequence[Event] = (),
+    pause: Pause = no_pause,
 ) -> None:
     """Check the whole import first, then write it: a store whose writes cannot be rolled
-    back (memory) is left untouched by a bad one, and only the imported ids are looked up."""
+    back (memory) is left untouched by a bad one, and only the imported ids are looked up.
+    `pause` is called between pieces of the log files (pacing.py)."""
     if replace:
         stored_agents: Container[str] = frozenset()
         stored_logfiles: Container[str] = frozenset()
@@ -364,15 +372,16 @@ def import_into(
         named |= {e.agent_id for e in events if e.agent_id is not None}
         stored_agents = rows.stored_agents(named)
         stored_logfiles = rows.stored_logfiles({lf.id for lf in logfiles})
-    check_import(agents, logfiles, stored_agents, stored_logfiles)
+    check_import(agents, logfiles, stored_agents, stored_logfiles, pause)
     numbered = {e.id for e in events if e.id}
     stored_events: Container[int] = frozenset() if replace or not numbered else rows.stored_events(numbered)
     check_events(events, {a.id for a in agents}, stored_agents, stored_events)
     if replace:
         rows.clear()
-    for agent in agents:
+    for agent in paced(agents, pause):
         rows.put_agent(agent)
-    rows.put_logfiles(logfiles)
+    for piece in pieces(logfiles, pause):
+        rows.put_logfiles(piece)
     if events:
         rows.put_events(events)
 
@@ -400,6 +409,7 @@ def check_import(
     logfiles: Sequence[LogFile],
     stored_agents: Container[str],
     stored_logfiles: Container[str],
+    pause: Pause = no_pause,
 ) -> None:
     """Raise the first problem of an import, in document order: agents, then log files.
 
@@ -412,7 +422,7 @@ def check_import(
             raise id_taken("agent", agent.id)
         new_agents.add(agent.id)
     new_logfiles: set[str] = set()
-    for logfile in logfiles:
+    for logfile in paced(logfiles, pause):
         if logfile.id in new_logfiles or logfile.id in stored_logfiles:
             raise id_taken("logfile", logfile.id)
         if logfile.agent_id not in new_agents and logfile.agent_id not in stored_agents:

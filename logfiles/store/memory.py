@@ -18,10 +18,12 @@ from typing import TypeVar
 from ..auth import TOKEN_LIFETIME, IssuedToken
 from ..clock import REAL_TIME, ClockSetting
 from ..config import DEFAULT_MAX_STORED_BYTES
-from ..events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event, EventPage, EventQuery
+from ..errors import Unavailable
+from ..events import EVENT_LIFETIME, MAX_EVENT_ID, MAX_EVENTS_KEPT, Event, EventPage, EventQuery
 from ..faults import FaultRule, HeaderSource, first_firing
 from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState, needs_heard_update
+from ..pacing import Pause, no_pause
 from .base import (
     AgentChange,
     ChangeEvents,
@@ -58,8 +60,21 @@ class _Events:
         self.by_project: dict[str, list[Event]] = {}
         self.project_wide: dict[str, list[Event]] = {}
 
-    def add(self, events: Iterable[Event]) -> None:
+    def check_room(self, events: Sequence[Event]) -> None:
+        """Unavailable, before anything changes, if numbering `events` would pass MAX_EVENT_ID
+        (no feed marker could name the number). Seeded numbers are bounded far below it."""
+        top = max([self.seq, *(event.id for event in events)])
+        if top + sum(1 for event in events if not event.id) > MAX_EVENT_ID:
+            raise Unavailable(
+                "The service has no event numbers left.",
+                [f"events: numbers are at most {MAX_EVENT_ID} (18 digits, the feeds' marker bound)"],
+            )
+
+    def add(self, events: Sequence[Event]) -> None:
         """Number new events; one with a number already (an import) keeps it, in its place."""
+        if not events:
+            return
+        self.check_room(events)
         newest = None
         for event in events:
             if event.id:
@@ -302,8 +317,8 @@ class MemoryStore(MemoryObjects):
 
     def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
         with self._lock:
+            self._events.add(events)  # first: it may refuse, and then nothing has changed
             add_agent(self._rows, agent)
-            self._events.add(events)
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent:
         with self._lock:
@@ -362,8 +377,9 @@ class MemoryStore(MemoryObjects):
 
     def add_logfile(self, logfile: LogFile, events: Sequence[Event] = ()) -> None:
         with self._lock:
-            self._logfiles_of(logfile.project_id, logfile.agent_id)[logfile.id] = logfile
-            self._events.add(events)
+            logfiles = self._logfiles_of(logfile.project_id, logfile.agent_id)
+            self._events.add(events)  # first: it may refuse, and then nothing has changed
+            logfiles[logfile.id] = logfile
 
     def get_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> LogFile:
         with self._lock:
@@ -398,8 +414,8 @@ class MemoryStore(MemoryObjects):
             updated = change(current)
             if updated is not current:
                 emitted = events(current, updated) if events is not None else ()
+                self._events.add(emitted)  # first: it may refuse, and then nothing has changed
                 logfiles[logfile_id] = updated
-                self._events.add(emitted)
             return updated
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None:
@@ -458,7 +474,7 @@ class MemoryStore(MemoryObjects):
 
     # Control-plane state.
 
-    def export_state(self) -> Snapshot:
+    def export_state(self, pause: Pause = no_pause) -> Snapshot:
         with self._lock:
             agents = list(self._agents.values())
             logfiles = [lf for per_agent in self._logfiles.values() for lf in per_agent.values()]
@@ -466,10 +482,16 @@ class MemoryStore(MemoryObjects):
         return Snapshot(agents, logfiles, events)
 
     def import_state(
-        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+        self,
+        agents: list[Agent],
+        logfiles: list[LogFile],
+        replace: bool,
+        events: Sequence[Event] = (),
+        pause: Pause = no_pause,
     ) -> None:
         with self._lock:
-            import_into(self._rows, agents, logfiles, replace, events)
+            self._events.check_room(events)  # before a replace clears anything
+            import_into(self._rows, agents, logfiles, replace, events, pause)
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._lock:

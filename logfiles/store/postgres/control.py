@@ -17,6 +17,7 @@ from ...events import Event
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile, LogFileState
+from ...pacing import Pause, no_pause
 from ..base import (
     Page,
     Snapshot,
@@ -55,7 +56,7 @@ class PostgresControl:
 
     _db: Database
 
-    def export_state(self) -> Snapshot:
+    def export_state(self, pause: Pause = no_pause) -> Snapshot:
         """As in memory: agents in the order added, log files agent by agent, each in request
         order, and events in number order."""
 
@@ -80,7 +81,12 @@ class PostgresControl:
         return self._db.read(run)
 
     def import_state(
-        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+        self,
+        agents: list[Agent],
+        logfiles: list[LogFile],
+        replace: bool,
+        events: Sequence[Event] = (),
+        pause: Pause = no_pause,
     ) -> None:
         """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
 
@@ -88,7 +94,7 @@ class PostgresControl:
             # The event counter first: a PATCH taking new numbers cannot slip in between the
             # check that an imported number is free and its insert.
             db.execute("SELECT value FROM counters WHERE name = 'events' FOR UPDATE")
-            import_into(rows.PgRows(db), agents, logfiles, replace, events)
+            import_into(rows.PgRows(db), agents, logfiles, replace, events, pause)
 
         self._db.write(run)
 

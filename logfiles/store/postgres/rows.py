@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from ...auth import IssuedToken
-from ...events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event
+from ...events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event, mended_counter
 from ...model import Agent, LogFile, LogFileState
 from ..sqlite.rows import time_text, time_value
 from .connection import Database
@@ -213,6 +213,18 @@ def insert_events(db: psycopg.Connection[Any], events: Sequence[Event]) -> None:
             db.execute("UPDATE counters SET value = greatest(value, %s) WHERE name = 'events'", (e.id,))
     newest = max(e.time for e in events)
     db.execute(_TRIM_EVENTS, (time_text(newest - EVENT_LIFETIME), MAX_EVENTS_KEPT))
+
+
+def mend_event_counter(db: psycopg.Connection[Any]) -> None:
+    """Bring a counter left near 10^18 by an old, unbounded seed back (events.mended_counter)."""
+    found = db.execute(
+        "SELECT (SELECT value FROM counters WHERE name = 'events'), (SELECT max(id) FROM events)"
+    ).fetchone()
+    if found is None or found[0] is None:
+        return
+    mended = mended_counter(found[0], found[1])
+    if mended is not None:
+        db.execute("UPDATE counters SET value = %s WHERE name = 'events'", (mended,))
 
 
 def compare_and_set(db: Database, expected: LogFile, updated: LogFile, events: Sequence[Event]) -> bool:

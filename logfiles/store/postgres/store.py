@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -48,7 +49,10 @@ class PostgresStore(PostgresControl, PostgresObjects):
     def open(cls, url: str) -> PostgresStore:
         """Connect once, migrate, and keep no connection (gunicorn may fork after this)."""
         schema, key = prepare_database(url)
-        return cls(url, schema, key)
+        store = cls(url, schema, key)
+        with contextlib.suppress(Unavailable):  # best effort: the next start or reset mends it
+            store._db.write(rows.mend_event_counter)
+        return store
 
     def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
         def run(db: _Db) -> None:
@@ -306,6 +310,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
                 " DELETE FROM journal; DELETE FROM faults; DELETE FROM clock;"
                 " DELETE FROM objects; DELETE FROM containers; DELETE FROM blob_chunks"
             )
+            rows.mend_event_counter(db)
 
         self._db.write(run)
 

@@ -11,6 +11,7 @@ from ...events import Event
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile, LogFileState
+from ...pacing import Pause, no_pause, paced
 from ..base import (
     Page,
     Snapshot,
@@ -33,7 +34,7 @@ class SqliteControl:
 
     _db: Connections
 
-    def export_state(self) -> Snapshot:
+    def export_state(self, pause: Pause = no_pause) -> Snapshot:
         """As in memory: agents in the order added, log files agent by agent, each in request
         order, and events in number order."""
         with self._db.read() as db:
@@ -42,9 +43,12 @@ class SqliteControl:
             ]
             logfiles = [
                 rows.logfile(row)
-                for row in db.execute(
-                    "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
-                    " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
+                for row in paced(
+                    db.execute(
+                        "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
+                        " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
+                    ),
+                    pause,
                 )
             ]
             events = [
@@ -53,11 +57,16 @@ class SqliteControl:
         return Snapshot(agents, logfiles, events)
 
     def import_state(
-        self, agents: list[Agent], logfiles: list[LogFile], replace: bool, events: Sequence[Event] = ()
+        self,
+        agents: list[Agent],
+        logfiles: list[LogFile],
+        replace: bool,
+        events: Sequence[Event] = (),
+        pause: Pause = no_pause,
     ) -> None:
         """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
         with self._db.write() as db:
-            import_into(rows.SqlRows(db), agents, logfiles, replace, events)
+            import_into(rows.SqlRows(db), agents, logfiles, replace, events, pause)
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._db.read() as db:

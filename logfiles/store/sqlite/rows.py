@@ -10,7 +10,7 @@ from itertools import islice
 from typing import Any
 
 from ...auth import IssuedToken
-from ...events import EVENT_LIFETIME, Event
+from ...events import EVENT_LIFETIME, Event, mended_counter
 from ...model import Agent, LogFile, LogFileState
 
 AGENT_COLUMNS = (
@@ -111,6 +111,16 @@ def insert_events(db: sqlite3.Connection, events: Sequence[Event]) -> None:
     )
     newest = max(e.time for e in events)
     db.execute("DELETE FROM events WHERE time < ?", (time_text(newest - EVENT_LIFETIME),))
+
+
+def mend_event_counter(db: sqlite3.Connection) -> None:
+    """Bring a counter left near 10^18 by an old, unbounded seed back (events.mended_counter)."""
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    if row is None:
+        return
+    mended = mended_counter(row[0], db.execute("SELECT max(id) FROM events").fetchone()[0])
+    if mended is not None:
+        db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", (mended,))
 
 
 def event(row: Any) -> Event:

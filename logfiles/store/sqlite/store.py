@@ -46,6 +46,9 @@ class SqliteStore(SqliteControl, SqliteObjects):
         store = cls(prepare_file(path))
         with contextlib.suppress(Unavailable):  # best effort: the next start sweeps again
             store.sweep_objects()
+        with contextlib.suppress(Unavailable), store._db.write() as db:  # best effort, as above
+            rows.mend_event_counter(db)
+        store._db.close()  # no connection for a fork to inherit
         return store
 
     def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
@@ -274,6 +277,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM objects")
             db.execute("DELETE FROM containers")
+            rows.mend_event_counter(db)
         self._remove_blobs(blobs)
 
     def health(self) -> None:
