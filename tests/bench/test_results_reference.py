@@ -1,4 +1,4 @@
-"""The benchmark results the READMEs point at are in the repository, not only on the machine that ran them."""
+"""The benchmark results the docs point at are in the repository, not only on the machine that ran them."""
 
 from __future__ import annotations
 
@@ -8,10 +8,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 LINK = re.compile(r"\]\(([^)#:]+)\)")  # relative markdown link targets
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 
-def test_readme_links_are_tracked_files() -> None:
-    targets = sorted(set(LINK.findall((REPO / "README.md").read_text())))
+def bench_links() -> list[str]:
+    """Every bench/ file README.md and docs/*.md link to, as a path from the repository root."""
+    targets = set()
+    for page in PAGES:
+        for link in LINK.findall(page.read_text()):
+            target = (page.parent / link).resolve().relative_to(REPO).as_posix()
+            if target.startswith("bench/"):
+                targets.add(target)
+    return sorted(targets)
+
+
+def test_doc_links_to_bench_are_tracked_files() -> None:
+    targets = bench_links()
     assert "bench/results/reference.md" in targets
     tracked = subprocess.run(
         ["git", "ls-files", "--", *targets], cwd=REPO, capture_output=True, text=True, check=True

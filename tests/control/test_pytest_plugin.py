@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from pathlib import Path
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# The pages whose pytest examples a user copies, and how many each holds at least.
+EXAMPLE_PAGES = {"README.md": 1, "docs/pytest-plugin.md": 6, "docs/reference-agent.md": 1}
 
 EXAMPLE = '''
 import json
@@ -89,18 +95,22 @@ def test_expects_a_logfile(logfiles_stub):
     result.stdout.fnmatch_lines(["*nothing seeded*"])
 
 
-def test_readme_example_tests_pass(pytester: pytest.Pytester) -> None:
-    """The README's complete examples are run as written, so the documentation stays true."""
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    examples = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "logfiles_stub" in b]
-    # A retry, a truncated answer, an agent's loop, HTTPS, the seed marker, end to end.
-    assert len(examples) >= 6, "the README's pytest examples"
-    pytester.makepyfile(**{f"test_readme_{n}": example for n, example in enumerate(examples)})
+def test_documented_example_tests_pass(pytester: pytest.Pytester) -> None:
+    """The complete examples of README.md and docs/ are run as written, so the documentation stays true."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    found = {
+        page.relative_to(REPO).as_posix(): [
+            b for b in re.findall(r"```python\n(.*?)```", page.read_text(), re.S) if "logfiles_stub" in b
+        ]
+        for page in pages
+    }
+    # A retry, a truncated answer, an agent's loop, HTTPS, the seed marker, a wait; end to end.
+    for page, least in EXAMPLE_PAGES.items():
+        assert len(found.get(page, [])) >= least, f"{page}: its pytest examples are gone"
+    examples = [example for blocks in found.values() for example in blocks]
+    pytester.makepyfile(**{f"test_doc_{n}": example for n, example in enumerate(examples)})
     # "Testing an agent end to end" runs the reference agent, as a user's repository holds it.
-    shutil.copytree(Path(__file__).resolve().parents[2] / "examples", pytester.path / "examples")
+    shutil.copytree(REPO / "examples", pytester.path / "examples")
     tests = sum(len(re.findall(r"^def test_", example, re.M)) for example in examples)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=tests)
 

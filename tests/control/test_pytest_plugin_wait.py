@@ -1,7 +1,6 @@
-"""The README's example of waiting for an agent's background PATCH, run as a user's suite runs it.
-
-Until README.md carries it (the README's own example test then runs it too), the text lives
-here; once it does, the README's copy must be this one, word for word.
+"""The pytest plugin page's example of waiting for an agent's background PATCH, run as a user's
+suite runs it. docs/pytest-plugin.md must show this text word for word (the docs' own example
+test runs that copy too).
 """
 
 from __future__ import annotations
@@ -61,9 +60,7 @@ def test_wait_example_fails_readably_when_the_agent_never_reports(pytester: pyte
     )
 
 
-def test_readme_wait_example_is_this_one() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    found = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "wait_for_request" in b]
-    if not found:
-        pytest.skip("README.md has no wait_for_request example yet (its text is in this module)")
-    assert found == [WAIT_EXAMPLE]
+def test_docs_wait_example_is_this_one() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "pytest-plugin.md").read_text()
+    found = [b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "wait_for_request" in b]
+    assert found == [WAIT_EXAMPLE], "docs/pytest-plugin.md must show the wait example as this module runs it"

@@ -1,9 +1,9 @@
-"""The README's example of an agent that retries after a truncated answer, run as a user's
-suite runs it (pytester, the `logfiles_stub` fixture, the in-process server).
+"""The pytest plugin page's example of an agent that retries after a truncated answer, run as a
+user's suite runs it (pytester, the `logfiles_stub` fixture, the in-process server).
 
-`test_readme_example_tests_pass` (test_pytest_plugin.py) runs every README example that uses
-`logfiles_stub`, this one included once the README carries it; the test here keeps the two
-copies the same, so the README shows exactly what this file runs.
+`test_documented_example_tests_pass` (test_pytest_plugin.py) runs every example of the docs that
+uses `logfiles_stub`, this one included; the test here keeps the two copies the same, so
+docs/pytest-plugin.md shows exactly what this file runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "pytest-plugin.md"
 
 EXAMPLE = '''
 import requests
@@ -56,10 +56,7 @@ def test_truncated_answer_example_passes(pytester: pytest.Pytester) -> None:
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_readme_shows_the_example_as_it_is_run() -> None:
-    blocks = [
-        block for block in re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if "truncate" in block
-    ]
-    if not blocks:
-        pytest.skip("README.md has no broken-answers example yet")
+def test_docs_show_the_example_as_it_is_run() -> None:
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S) if "truncate" in b]
+    assert blocks, f"{PAGE.name} has lost its broken-answers example"
     assert EXAMPLE.strip() in [block.strip() for block in blocks]

@@ -17,7 +17,7 @@ from logfiles import Settings
 from logfiles.client import ControlError, StubClient
 from logfiles.testing import running_stub
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "pytest-plugin.md"
 
 
 def get(url: str) -> tuple[int, object]:
@@ -76,10 +76,9 @@ def test_running_stub_default_ignores_the_environment(monkeypatch: pytest.Monkey
 
 
 def test_unittest_suite_runs_without_pytest(tmp_path: Path) -> None:
-    """The README's unittest example, run by `python -m unittest` as a user without pytest would."""
-    (example,) = [
-        b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if "running_stub" in b
-    ]
+    """The docs' unittest example, run by `python -m unittest` as a user without pytest would."""
+    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S)
+    (example,) = [b for b in blocks if "running_stub" in b]
     (tmp_path / "test_readme_unittest.py").write_text(example)
     result = subprocess.run(
         [sys.executable, "-m", "unittest", "-v", "test_readme_unittest"],
