@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+PAGES = [REPO / "README.md", *sorted(REPO.glob("docs/*.md")), *sorted(REPO.glob("examples/*/README.md"))]
 README_MOST_LINES = 259
 
 FENCE = re.compile(r"^ *(```|~~~).*?^ *\1 *$", re.M | re.S)
