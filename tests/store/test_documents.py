@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logfiles.documents import AGENT, Document, Kind, Query, select, time_key
+from logfiles.documents import AGENT, Document, Kind, Query, Written, select, time_key
 from logfiles.errors import Conflict, Invalid, NotFound, Unavailable
 from logfiles.events import Event
 from logfiles.store import FullStore
@@ -235,7 +235,7 @@ def test_events_are_numbered_after_a_reset_as_before(docs: FullStore) -> None:
 def test_delete_removes_it_and_answers_what_it_was(docs: FullStore) -> None:
     created = docs.documents.create(CONFIGURATION, configuration())
     gone = docs.documents.delete(CONFIGURATION, PROJECT, "c1", expected=1)
-    assert gone == rules.Written(True, created)
+    assert gone == Written(True, created)
     with pytest.raises(NotFound):
         docs.documents.get(CONFIGURATION, PROJECT, "c1")
     with pytest.raises(NotFound):
@@ -245,7 +245,7 @@ def test_delete_removes_it_and_answers_what_it_was(docs: FullStore) -> None:
 def test_delete_at_an_old_version_keeps_it(docs: FullStore) -> None:
     created = docs.documents.create(CONFIGURATION, configuration())
     current = docs.documents.put(CONFIGURATION, renamed(created, "x"), 1).document
-    assert docs.documents.delete(CONFIGURATION, PROJECT, "c1", expected=1) == rules.Written(False, current)
+    assert docs.documents.delete(CONFIGURATION, PROJECT, "c1", expected=1) == Written(False, current)
     assert docs.documents.get(CONFIGURATION, PROJECT, "c1") == current
 
 

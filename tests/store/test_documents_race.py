@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from logfiles.documents import AGENT, Document, Kind
+from logfiles.documents import AGENT, Document, Kind, Written
 from logfiles.events import Event
 from logfiles.store import FullStore, open_store
 from logfiles.store import documents as rules
@@ -45,7 +45,7 @@ def _race(url: str, barrier: Any, results: Any) -> None:
         lost = 0
         real_put = store.documents.put
 
-        def counting_put(*args: Any, **kwargs: Any) -> rules.Written:
+        def counting_put(*args: Any, **kwargs: Any) -> Written:
             nonlocal lost
             written = real_put(*args, **kwargs)
             lost += not written.ok
