@@ -135,16 +135,14 @@ class DocumentSql:
         where, parameters = self._filter(query)
         return f"DELETE FROM documents WHERE {where}", parameters
 
-    def marker(self, query: Query) -> _Statement:
+    def marker(self, query: Query, marker: str) -> _Statement:
         """The marker's place: (seq, its sort field's value) or no row."""
-        if query.marker is None:
-            raise ValueError("a query without a marker has no marker's place")
         m = self.mark
         slot = query.sort_slot()
         column = "NULL" if slot is None else _SLOTS[slot]
         return (
             f"SELECT seq, {column} FROM documents WHERE kind = {m} AND project_id = {m} AND id = {m}",
-            [query.kind.name, self.text(query.project_id), self.text(query.marker)],
+            [query.kind.name, self.text(query.project_id), self.text(marker)],
         )
 
     def page(self, query: Query, place: Sequence[Any] | None) -> _Statement:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from logfiles.documents import AGENT, Document, Kind, Query, Written, select, time_key
 from logfiles.errors import Conflict, Invalid, NotFound, Unavailable
 from logfiles.events import Event
-from logfiles.store import FullStore
+from logfiles.store import FullStore, MemoryStore
 from logfiles.store import documents as rules
 from logfiles.store.sqlite import SqliteStore
 from tests.store.helpers import OTHER_PROJECT, PROJECT, T0, make_agent
@@ -445,3 +445,43 @@ def test_sqlite_documents_answer_503_when_the_file_is_gone(tmp_path: Path) -> No
     with pytest.raises(Unavailable):
         store.documents.query(Query(CONFIGURATION, PROJECT))
     store.close()
+
+
+def test_query_a_negative_limit_is_a_bug(docs: FullStore) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        docs.documents.query(Query(CONFIGURATION, PROJECT, limit=-1))
+
+
+def test_import_beside_what_is_stored_adds(docs: FullStore) -> None:
+    kept_one = docs.documents.create(CONFIGURATION, configuration())
+    added = dataclasses.replace(configuration("c2"), version=3)
+    docs.documents.import_documents([CONFIGURATION], [added], replace=False)
+    assert docs.documents.export_documents() == [kept_one, added]
+
+
+def test_create_that_loses_the_insert_to_another_writer_is_conflict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule's second guard: on PostgreSQL two creates of one id may both find nothing;
+    the second's insert then does nothing (and its transaction, events included, rolls back).
+    Played on memory, where `find` can be blinded (and where, under the lock, it never is)."""
+    store = MemoryStore()
+    store.add_agent(make_agent())
+    store.documents.create(CONFIGURATION, configuration())
+    monkeypatch.setattr(store.documents._rows, "find", lambda *args: None)
+    with pytest.raises(Conflict):
+        store.documents.create(CONFIGURATION, configuration(name="second"))
+    monkeypatch.undo()
+    assert store.documents.get(CONFIGURATION, PROJECT, "c1").body == {"name": "c1"}
+
+
+def test_update_that_keeps_losing_is_503(docs: FullStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules, "UPDATE_ATTEMPTS", 3)
+    docs.documents.create(CONFIGURATION, configuration(count=0))
+
+    def bump_after_another(current: Document) -> Document:
+        latest = docs.documents.get(CONFIGURATION, PROJECT, "c1")
+        docs.documents.put(CONFIGURATION, dataclasses.replace(latest, body={"count": -1}), latest.version)
+        return dataclasses.replace(current, body={"count": 1})
+
+    with pytest.raises(Unavailable, match="busy"):
+        rules.update(docs.documents, CONFIGURATION, PROJECT, "c1", bump_after_another)
+    assert docs.documents.get(CONFIGURATION, PROJECT, "c1").version == 4

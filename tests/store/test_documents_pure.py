@@ -130,6 +130,8 @@ def test_select_leaves_out_other_kinds_projects_and_parents() -> None:
         enumerate([job(0, "a", 0), job(1, "a", 0, project_id="q"), job(2, "a", 0, parent="b"), other_kind])
     )
     assert [d.id for d in select(Query(JOB, "p"), numbered).items] == ["j0", "j2"]
+    assert not Query(JOB, "p").matches(other_kind)
+    assert not Query(JOB, "p").matches(numbered[1][1])
     assert [d.id for d in select(Query(JOB, "p", parent="b"), numbered).items] == ["j2"]
     with pytest.raises(Invalid, match="marker"):
         select(Query(JOB, "p", marker="j1"), numbered)  # another project's

@@ -47,7 +47,7 @@ class PostgresDocuments:
         def run(db: _Db) -> list[tuple[Any, ...]]:
             place = None
             if query.marker is not None:
-                place = db.execute(*SQL.marker(query)).fetchone()
+                place = db.execute(*SQL.marker(query, query.marker)).fetchone()
                 if place is None:
                     raise marker_not_found(query.kind, query.marker)
             return db.execute(*SQL.page(query, place)).fetchall()

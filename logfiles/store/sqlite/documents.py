@@ -41,7 +41,7 @@ class SqliteDocuments:
         with self._db.read() as db:
             place = None
             if query.marker is not None:
-                place = db.execute(*SQL.marker(query)).fetchone()
+                place = db.execute(*SQL.marker(query, query.marker)).fetchone()
                 if place is None:
                     raise marker_not_found(query.kind, query.marker)
             found = db.execute(*SQL.page(query, place)).fetchall()
