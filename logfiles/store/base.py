@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Protocol, TypeVar
 
 from ..auth import IssuedToken
 from ..clock import ClockSetting
@@ -17,6 +17,9 @@ from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState
 from ..objects import ListingQuery, ObjectInfo, Upload
 from ..pacing import Pause, no_pause, paced, pieces
+
+if TYPE_CHECKING:  # documents.py builds on this module's errors
+    from .documents import DocumentStore
 
 LogFileChange = Callable[[LogFile], LogFile]
 AgentChange = Callable[[Agent], Agent]
@@ -50,6 +53,10 @@ class Store(Protocol):
     Where a call takes `events`, they are kept in the same transaction as the change, or
     not at all: an agent never misses the event of a change that happened.
     """
+
+    @property
+    def documents(self) -> DocumentStore:
+        """Every other kind of resource, kept generically (docs/storage.md)."""
 
     def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None: ...
 

@@ -40,6 +40,7 @@ from .base import (
     marker_not_found,
     no_states,
 )
+from .memory_documents import MemoryDocuments
 from .memory_objects import MemoryObjects
 
 
@@ -304,6 +305,11 @@ class MemoryStore(MemoryObjects):
         self._token_expiries: list[tuple[datetime, str]] = []  # a heap: (expires, token id)
         self._events = _Events()
         self._rows = _Rows(self._agents, self._logfiles, self._tokens, self._events)
+        self.documents = MemoryDocuments(self._lock, lambda: self._events, self._has_agent)
+
+    def _has_agent(self, project_id: str, agent_id: str) -> bool:
+        agent = self._agents.get(agent_id)
+        return agent is not None and agent.project_id == project_id
 
     def _agent(self, project_id: str, agent_id: str) -> Agent:
         agent = self._agents.get(agent_id)
@@ -470,6 +476,7 @@ class MemoryStore(MemoryObjects):
             self._faults = []
             self._clock = REAL_TIME
             self._rows = _Rows(self._agents, self._logfiles, self._tokens, self._events)
+            self.documents.clear()
         dispose((garbage, self.swap_objects()))
 
     # Control-plane state.

@@ -133,6 +133,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE journal ADD COLUMN response_bytes bigint",
         f"ALTER TABLE journal ADD COLUMN response_body {_T}",
     ),
+    # 3: every other resource, as documents (docs/storage.md): a kind's indexed fields in the
+    # slots k1..k4 (each with an index that also orders by creation), `keys` naming them.
+    (
+        f"""
+        CREATE TABLE documents (
+            seq bigserial PRIMARY KEY,
+            kind {_T} NOT NULL,
+            project_id {_T} NOT NULL,
+            id {_T} NOT NULL,
+            parent {_T},
+            version bigint NOT NULL,
+            k1 {_T}, k2 {_T}, k3 {_T}, k4 {_T},
+            keys {_T} NOT NULL,
+            body {_T} NOT NULL,
+            UNIQUE (kind, project_id, id)
+        )
+        """,
+        "CREATE INDEX documents_seq ON documents (kind, project_id, seq)",
+        "CREATE INDEX documents_parent ON documents (kind, project_id, parent, seq)",
+        *(f"CREATE INDEX documents_k{n} ON documents (kind, project_id, k{n}, seq)" for n in range(1, 5)),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

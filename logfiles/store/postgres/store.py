@@ -28,6 +28,7 @@ from ..base import (
 from . import rows
 from .connection import RETRY_AFTER_SECONDS, Database
 from .control import PostgresControl
+from .documents import PostgresDocuments
 from .objects import PostgresObjects
 from .rows import enc
 from .schema import prepare_database
@@ -44,6 +45,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
         self.url = url
         self.schema = schema
         self._db = Database(url, schema_key)
+        self.documents = PostgresDocuments(self._db)
 
     @classmethod
     def open(cls, url: str) -> PostgresStore:
@@ -308,7 +310,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
             db.execute(
                 "DELETE FROM logfiles; DELETE FROM tokens; DELETE FROM events; DELETE FROM agents;"
                 " DELETE FROM journal; DELETE FROM faults; DELETE FROM clock;"
-                " DELETE FROM objects; DELETE FROM containers; DELETE FROM blob_chunks"
+                " DELETE FROM objects; DELETE FROM containers; DELETE FROM blob_chunks; DELETE FROM documents"
             )
             rows.mend_event_counter(db)
 

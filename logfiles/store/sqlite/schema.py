@@ -171,6 +171,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE journal ADD COLUMN response_bytes INTEGER",
         "ALTER TABLE journal ADD COLUMN response_body TEXT",
     ),
+    # 8: every other resource, as documents (docs/storage.md): a kind's indexed fields in the
+    # slots k1..k4 (each with an index that also orders by creation), `keys` naming them.
+    (
+        """
+        CREATE TABLE documents (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            project_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            parent TEXT,
+            version INTEGER NOT NULL,
+            k1 TEXT, k2 TEXT, k3 TEXT, k4 TEXT,
+            keys TEXT NOT NULL,
+            body TEXT NOT NULL,
+            UNIQUE (kind, project_id, id)
+        )
+        """,
+        "CREATE INDEX documents_seq ON documents (kind, project_id, seq)",
+        "CREATE INDEX documents_parent ON documents (kind, project_id, parent, seq)",
+        *(f"CREATE INDEX documents_k{n} ON documents (kind, project_id, k{n}, seq)" for n in range(1, 5)),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -27,6 +27,7 @@ from ..base import (
 from . import rows
 from .connection import Connections
 from .control import SqliteControl
+from .documents import SqliteDocuments
 from .objects import SqliteObjects
 from .schema import prepare_file
 
@@ -39,6 +40,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
         """Use `open`, which checks the file and creates or migrates the schema first."""
         self.path = path
         self._db = Connections(path)
+        self.documents = SqliteDocuments(self._db)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> SqliteStore:
@@ -273,7 +275,16 @@ class SqliteStore(SqliteControl, SqliteObjects):
         """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""
         with self._db.write() as db:
             blobs = [row[0] for row in db.execute("SELECT blob FROM objects")]
-            for table in ("logfiles", "tokens", "events", "agents", "journal", "faults", "clock"):
+            for table in (
+                "logfiles",
+                "tokens",
+                "events",
+                "agents",
+                "journal",
+                "faults",
+                "clock",
+                "documents",
+            ):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM objects")
             db.execute("DELETE FROM containers")

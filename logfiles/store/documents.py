@@ -1,0 +1,241 @@
+"""The document store: its protocol and the rules every store shares (model, events, errors only).
+
+Each store implements `DocumentRows` inside one of its own transactions (or under its lock)
+and the reads; the writes' rules (compare-and-set, parents, events first) are written once
+here, so they hold the same on memory, SQLite and PostgreSQL. The design: docs/storage.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Collection, Sequence
+from typing import Protocol
+
+from ..documents import (
+    AGENT,
+    Document,
+    DocumentPage,
+    Kind,
+    Query,
+    Written,
+    check_document,
+    check_import,
+    id_taken,
+    not_found,
+    parent_not_found,
+)
+from ..errors import Invalid, Unavailable
+from ..events import Event
+from .base import agent_not_found
+
+# A pure change of a document (the kind's JSON Patch, a job's move), and the events it emits.
+DocumentChange = Callable[[Document], Document]
+DocumentEvents = Callable[[Document, Document], Sequence[Event]]
+# How often `update` re-applies a change that lost its compare-and-set before it answers 503:
+# a writer loses only to another that won, so this bounds one writer's bad luck, not progress.
+UPDATE_ATTEMPTS = 1000
+
+
+class DocumentStore(Protocol):
+    """Documents of every kind, with compare-and-set and events kept in the same transaction.
+
+    Where a call takes `events`, they are numbered by the service's one event counter and
+    kept with the write or not at all; NotFound, before anything changes, if one names an
+    agent the project does not have. Errors leave the store as it was.
+    """
+
+    def create(self, kind: Kind, document: Document, events: Sequence[Event] = ()) -> Document:
+        """Keep a new document as version 1; Conflict if its id is taken (kind and project),
+        NotFound if its parent is not stored."""
+
+    def get(self, kind: Kind, project_id: str, document_id: str) -> Document:
+        """NotFound, never None."""
+
+    def query(self, query: Query) -> DocumentPage:
+        """One page, as documents.select defines it; Invalid for an unknown marker."""
+
+    def put(self, kind: Kind, document: Document, expected: int, events: Sequence[Event] = ()) -> Written:
+        """Replace the document if its stored version is `expected` (it becomes expected + 1);
+        else write nothing and answer the current one. NotFound if it is gone."""
+
+    def delete(
+        self,
+        kind: Kind,
+        project_id: str,
+        document_id: str,
+        expected: int | None = None,
+        events: Sequence[Event] = (),
+    ) -> Written:
+        """Remove it (if at version `expected`, when given); the document removed, or the
+        current one when its version differs. NotFound if it is gone."""
+
+    def delete_matching(self, queries: Sequence[Query], events: Sequence[Event] = ()) -> int:
+        """Remove every document that any query's filter matches (paging ignored), at once: a
+        parent's children across kinds. How many went."""
+
+    def export_documents(self) -> list[Document]:
+        """Every document of every kind, in creation order."""
+
+    def import_documents(self, kinds: Collection[Kind], documents: Sequence[Document], replace: bool) -> None:
+        """Add documents as exported (their versions kept) or, with `replace`, swap them in for
+        all; Conflict on a taken id, Invalid for an undeclared kind; all or nothing."""
+
+
+class DocumentRows(Protocol):
+    """What a store reads and writes for the rules below, inside one of its transactions."""
+
+    def find(self, kind: str, project_id: str, document_id: str) -> Document | None:
+        """The stored document, locked against other writers until the transaction ends."""
+
+    def has_agent(self, project_id: str, agent_id: str) -> bool:
+        """Whether the project has the agent, held against a delete until the transaction ends."""
+
+    def has_document(self, kind: str, project_id: str, document_id: str) -> bool:
+        """Whether it is stored, held against a delete until the transaction ends."""
+
+    def insert(self, kind: Kind, document: Document) -> bool:
+        """Add it; False (and nothing written) if its kind, project and id are taken."""
+
+    def update(self, kind: Kind, document: Document) -> None:
+        """Overwrite the stored document of that kind, project and id (it keeps its place)."""
+
+    def remove(self, kind: str, project_id: str, document_id: str) -> None: ...
+
+    def remove_matching(self, query: Query) -> int: ...
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Number and keep events with the service's one counter (the store's own event code)."""
+
+    def stored_ids(self, keys: Collection[tuple[str, str, str]]) -> Collection[tuple[str, str, str]]:
+        """Those (kind, project, id) of `keys` that are stored."""
+
+    def clear(self) -> None:
+        """Remove every document."""
+
+
+def _check_events(rows: DocumentRows, events: Sequence[Event]) -> None:
+    checked: set[tuple[str, str]] = set()
+    for event in events:
+        if event.agent_id is None or (event.project_id, event.agent_id) in checked:
+            continue
+        if not rows.has_agent(event.project_id, event.agent_id):
+            raise agent_not_found(event.project_id, event.agent_id)
+        checked.add((event.project_id, event.agent_id))
+
+
+def _check_parent(rows: DocumentRows, kind: Kind, document: Document) -> None:
+    if kind.parent is None or document.parent is None:
+        return
+    if kind.parent == AGENT:
+        found = rows.has_agent(document.project_id, document.parent)
+    else:
+        found = rows.has_document(kind.parent, document.project_id, document.parent)
+    if not found:
+        raise parent_not_found(kind, document.parent)
+
+
+def create(rows: DocumentRows, kind: Kind, document: Document, events: Sequence[Event]) -> Document:
+    """Checks first, events next (memory cannot take back what it wrote), the document last."""
+    check_document(kind, document)
+    _check_parent(rows, kind, document)
+    _check_events(rows, events)
+    stored = dataclasses.replace(document, version=1)
+    if rows.find(kind.name, document.project_id, document.id) is not None:
+        raise id_taken(kind, document.id)
+    rows.add_events(events)
+    if not rows.insert(kind, stored):  # taken meanwhile by a writer the find could not see
+        raise id_taken(kind, document.id)
+    return stored
+
+
+def put(
+    rows: DocumentRows, kind: Kind, document: Document, expected: int, events: Sequence[Event]
+) -> Written:
+    check_document(kind, document)
+    current = rows.find(kind.name, document.project_id, document.id)
+    if current is None:
+        raise not_found(kind, document.id)
+    if current.version != expected:
+        return Written(False, current)
+    if document.parent != current.parent:
+        _check_parent(rows, kind, document)
+    _check_events(rows, events)
+    stored = dataclasses.replace(document, version=expected + 1)
+    rows.add_events(events)
+    rows.update(kind, stored)
+    return Written(True, stored)
+
+
+def delete(
+    rows: DocumentRows,
+    kind: Kind,
+    project_id: str,
+    document_id: str,
+    expected: int | None,
+    events: Sequence[Event],
+) -> Written:
+    current = rows.find(kind.name, project_id, document_id)
+    if current is None:
+        raise not_found(kind, document_id)
+    if expected is not None and current.version != expected:
+        return Written(False, current)
+    _check_events(rows, events)
+    rows.add_events(events)
+    rows.remove(kind.name, project_id, document_id)
+    return Written(True, current)
+
+
+def delete_matching(rows: DocumentRows, queries: Sequence[Query], events: Sequence[Event]) -> int:
+    for query in queries:  # undeclared fields are the caller's bug: raise before any write
+        query.slots()
+    _check_events(rows, events)
+    rows.add_events(events)
+    return sum(rows.remove_matching(query) for query in queries)
+
+
+def import_documents(
+    rows: DocumentRows, kinds: Collection[Kind], documents: Sequence[Document], replace: bool
+) -> None:
+    declared = {kind.name: kind for kind in kinds}
+    for document in documents:
+        kind = declared.get(document.kind)
+        if kind is None:
+            raise Invalid("The state document is not valid.", [f"documents: no kind '{document.kind}'"])
+        try:
+            check_document(kind, document)
+        except ValueError as exc:
+            raise Invalid("The state document is not valid.", [f"documents: {exc}"]) from None
+    keys = [(d.kind, d.project_id, d.id) for d in documents]
+    check_import(documents, () if replace else rows.stored_ids(set(keys)))
+    if replace:
+        rows.clear()
+    for document in documents:
+        if not rows.insert(declared[document.kind], document):  # pragma: no cover (checked above)
+            raise id_taken(document.kind, document.id)
+
+
+def update(
+    store: DocumentStore,
+    kind: Kind,
+    project_id: str,
+    document_id: str,
+    change: DocumentChange,
+    events: DocumentEvents | None = None,
+) -> Document:
+    """Read, change, compare-and-set; on a lost race re-apply `change` to what won (it must be
+    pure). A change that returns its argument writes nothing (a same-value retry)."""
+    current = store.get(kind, project_id, document_id)
+    for _ in range(UPDATE_ATTEMPTS):
+        updated = change(current)
+        if updated is current:
+            return current
+        emitted = events(current, updated) if events is not None else ()
+        written = store.put(kind, updated, current.version, emitted)
+        if written.ok:
+            return written.document
+        current = written.document
+    raise Unavailable(
+        "The service's storage is busy; try again later.",
+        [f"store: the {kind.label} changed under {UPDATE_ATTEMPTS} attempts in a row"],
+        retry_after=1,
+    )
