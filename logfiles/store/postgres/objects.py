@@ -21,13 +21,13 @@ import psycopg
 
 from ...errors import Unavailable
 from ...objects import (
-    LOG_CONTAINER,
     ListingQuery,
     ObjectInfo,
     Upload,
     container_not_found,
     object_not_found,
 )
+from ..rules import always_exists, containers_to_record
 from . import rows
 from .connection import LOCK_CLASS, RETRY_AFTER_SECONDS, Database
 from .rows import enc
@@ -92,7 +92,7 @@ class PostgresObjects:
     _db: Database
 
     def _has_container(self, db: _Db, project_id: str, container: str) -> bool:
-        if container == LOG_CONTAINER:
+        if always_exists(container):
             return True
         found = db.execute(
             "SELECT 1 FROM containers WHERE project_id = %s AND name = %s", (enc(project_id), container)
@@ -103,7 +103,7 @@ class PostgresObjects:
         db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._db.schema_key))
 
     def create_container(self, project_id: str, container: str) -> bool:
-        if container == LOG_CONTAINER:
+        if always_exists(container):
             return False
         found = self._db.statement(
             "INSERT INTO containers (project_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
@@ -259,13 +259,11 @@ class PostgresObjects:
 
             def run(db: _Db) -> None:
                 self._lock(db)
-                for info, _ in spools:
-                    if info.container != LOG_CONTAINER:
-                        db.execute(
-                            "INSERT INTO containers (project_id, name) VALUES (%s, %s)"
-                            " ON CONFLICT DO NOTHING",
-                            (enc(info.project_id), info.container),
-                        )
+                for project_id, container in containers_to_record(info for info, _ in spools):
+                    db.execute(
+                        "INSERT INTO containers (project_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                        (enc(project_id), container),
+                    )
                 self._publish(db, spools)
 
             self._db.write(run, locked=False)
