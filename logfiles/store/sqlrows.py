@@ -9,13 +9,17 @@ Times are ISO text with every microsecond in both, so that they sort and compare
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..auth import IssuedToken
-from ..events import Event
+from ..events import Event, EventPage, EventQuery
 from ..model import Agent, LogFile, LogFileState
+from ..pacing import Pause, paced
+from .base import Page, Snapshot
+
+_Item = TypeVar("_Item")
 
 AGENT_COLUMNS = (
     "id, project_id, registered_time, registration, enabled, log_level, password_sha256, roles, last_heard"
@@ -23,7 +27,9 @@ AGENT_COLUMNS = (
 LOGFILE_COLUMNS = "id, project_id, agent_id, date, state"
 TOKEN_COLUMNS = "id, project_id, agent_id, roles, expires"  # noqa: S105  (column names)
 EVENT_COLUMNS = "id, project_id, agent_id, time, event, details"
-# Every log file in export order: agent by agent as added, each agent's in request order.
+# The state document's reads; the log files agent by agent as added, each agent's in request order.
+EXPORT_AGENTS = f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY seq"  # noqa: S608 (our names)
+EXPORT_EVENTS = f"SELECT {EVENT_COLUMNS} FROM events ORDER BY id"  # noqa: S608 (our names)
 EXPORT_LOGFILES = (
     "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
     " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
@@ -51,6 +57,55 @@ def upsert_logfile(mark: str, key: str) -> str:
         f" ON CONFLICT ({key}) DO UPDATE SET"
         " project_id = excluded.project_id, date = excluded.date, state = excluded.state"
     )
+
+
+def feed_order(query: EventQuery) -> tuple[str, str, int]:
+    """A feed's direction in SQL: the comparison of `id` with the marker, the order, and the
+    marker itself (past the end the feed starts from when the query names none)."""
+    if query.descending:
+        return "<", "DESC", query.marker if query.marker is not None else 2**63 - 1
+    return ">", "ASC", query.marker if query.marker is not None else 0
+
+
+def check_limit(limit: int) -> None:
+    if limit < 0:
+        raise ValueError(f"limit must be 0 or more, not {limit}")
+
+
+def marker_seq(
+    marker: str | None, find: Callable[[str], Sequence[Any] | None], missing: Callable[[str], Exception]
+) -> int:
+    """The `seq` a page starts after: 0 with no marker, else the first column of the row
+    `find(marker)` reads; `missing(marker)` when there is none (a marker must name an item
+    of the list, or the request is bad)."""
+    if marker is None:
+        return 0
+    row = find(marker)
+    if row is None:
+        raise missing(marker)
+    return int(row[0])
+
+
+def page(found: Iterable[Any], decode: Callable[[Any], _Item], limit: int) -> Page[_Item]:
+    """The page from rows read one past it (LIMIT limit + 1): that row tells whether more follow."""
+    items = [decode(row) for row in found]
+    return Page(items[:limit], len(items) > limit)
+
+
+def event_page(found: Iterable[Any], codec: RowCodec, limit: int) -> EventPage:
+    """As `page`, for a feed."""
+    items = [codec.event(row) for row in found]
+    return EventPage(items[:limit], len(items) > limit)
+
+
+def export_snapshot(read: Callable[[str], Iterable[Any]], codec: RowCodec, pause: Pause) -> Snapshot:
+    """The state document from one snapshot's reads (`read(sql)` gives the rows): agents in
+    the order added, log files agent by agent in request order (`pause` between pieces),
+    events in number order, as the memory store exports them."""
+    agents = [codec.agent(row) for row in read(EXPORT_AGENTS)]
+    logfiles = [codec.logfile(row) for row in paced(read(EXPORT_LOGFILES), pause)]
+    events = [codec.event(row) for row in read(EXPORT_EVENTS)]
+    return Snapshot(agents, logfiles, events)
 
 
 def time_text(moment: datetime) -> str:

@@ -13,17 +13,19 @@ from ...auth import TOKEN_LIFETIME, IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
-from ..base import (
-    AgentChange,
-    ChangeEvents,
-    LogFileChange,
-    Page,
-    add_agent,
-    agent_marker_not_found,
-    agent_not_found,
-    guarded,
-    logfile_not_found,
-    marker_not_found,
+from ..base import AgentChange, ChangeEvents, LogFileChange, Page
+from ..guard import guarded
+from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
+from ..sqlrows import (
+    AGENT_COLUMNS,
+    EVENT_COLUMNS,
+    LOGFILE_COLUMNS,
+    check_limit,
+    event_page,
+    feed_order,
+    marker_seq,
+    page,
+    time_text,
 )
 from . import rows
 from .connection import RETRY_AFTER_SECONDS, Database
@@ -68,26 +70,21 @@ class PostgresStore(PostgresControl, PostgresObjects):
         return rows.agent(found[0])
 
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        check_limit(limit)
+        project = enc(project_id)
 
         def run(db: _Db) -> list[tuple[Any, ...]]:
-            after = 0
-            if marker is not None:
-                row = db.execute(
-                    "SELECT seq, project_id FROM agents WHERE id = %s", (enc(marker),)
-                ).fetchone()
-                if row is None or rows.dec(row[1]) != project_id:
-                    raise agent_marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM agents WHERE id = %s AND project_id = %s"
+            after = marker_seq(
+                marker, lambda m: db.execute(sql, (enc(m), project)).fetchone(), agent_marker_not_found
+            )
             return db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents"
+                f"SELECT {AGENT_COLUMNS} FROM agents"
                 " WHERE project_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-                (enc(project_id), after, limit + 1),
+                (project, after, limit + 1),
             ).fetchall()
 
-        items = [rows.agent(row) for row in self._db.read(run)]
-        return Page(items[:limit], len(items) > limit)
+        return page(self._db.read(run), rows.agent, limit)
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         def run(db: _Db) -> Agent:
@@ -163,27 +160,22 @@ class PostgresStore(PostgresControl, PostgresObjects):
     def list_logfiles(
         self, project_id: str, agent_id: str, limit: int, marker: str | None = None
     ) -> Page[LogFile]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        check_limit(limit)
+        agent = enc(agent_id)
 
         def run(db: _Db) -> list[tuple[Any, ...]]:
             _require_agent(db, project_id, agent_id)
-            after = 0
-            if marker is not None:
-                row = db.execute(
-                    "SELECT seq FROM logfiles WHERE agent_id = %s AND id = %s", (enc(agent_id), enc(marker))
-                ).fetchone()
-                if row is None:
-                    raise marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM logfiles WHERE agent_id = %s AND id = %s"
+            after = marker_seq(
+                marker, lambda m: db.execute(sql, (agent, enc(m))).fetchone(), marker_not_found
+            )
             return db.execute(
-                f"SELECT {rows.LOGFILE_COLUMNS} FROM logfiles"
+                f"SELECT {LOGFILE_COLUMNS} FROM logfiles"
                 " WHERE agent_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-                (enc(agent_id), after, limit + 1),
+                (agent, after, limit + 1),
             ).fetchall()
 
-        items = [rows.logfile(row) for row in self._db.read(run)]
-        return Page(items[:limit], len(items) > limit)
+        return page(self._db.read(run), rows.logfile, limit)
 
     def update_logfile(
         self,
@@ -273,14 +265,10 @@ class PostgresStore(PostgresControl, PostgresObjects):
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
         """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        if query.descending:
-            bound, order = ("id < %s", "DESC")
-            marker = query.marker if query.marker is not None else 2**63 - 1
-        else:
-            bound, order = ("id > %s", "ASC")
-            marker = query.marker if query.marker is not None else 0
-        after = rows.time_text(since)
-        columns = rows.EVENT_COLUMNS
+        compare, order, marker = feed_order(query)
+        bound = f"id {compare} %s"
+        after = time_text(since)
+        columns = EVENT_COLUMNS
         if agent_id is None:
             sql = (
                 f"SELECT {columns} FROM events WHERE project_id = %s AND {bound} AND time >= %s"
@@ -298,8 +286,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
             )
             limit = query.limit + 1
             parameters = (enc(agent_id), marker, after, limit, enc(project_id), marker, after, limit, limit)
-        items = [rows.event(row) for row in self._db.statement(sql, parameters)]
-        return EventPage(items[: query.limit], len(items) > query.limit)
+        return event_page(self._db.statement(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
         """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""

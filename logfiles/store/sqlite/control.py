@@ -11,16 +11,10 @@ from ...events import Event
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile, LogFileState
-from ...pacing import Pause, no_pause, paced
-from ..base import (
-    Page,
-    Snapshot,
-    agent_not_found,
-    any_agent_marker_not_found,
-    fault_not_found,
-    import_into,
-    no_states,
-)
+from ...pacing import Pause, no_pause
+from ..base import Page, Snapshot
+from ..rules import agent_not_found, any_agent_marker_not_found, fault_not_found, import_into, no_states
+from ..sqlrows import AGENT_COLUMNS, check_limit, export_snapshot, marker_seq, page
 from . import rows
 from .connection import Connections
 
@@ -38,23 +32,7 @@ class SqliteControl:
         """As in memory: agents in the order added, log files agent by agent, each in request
         order, and events in number order."""
         with self._db.read() as db:
-            agents = [
-                rows.agent(row) for row in db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents ORDER BY seq")
-            ]
-            logfiles = [
-                rows.logfile(row)
-                for row in paced(
-                    db.execute(
-                        "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
-                        " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
-                    ),
-                    pause,
-                )
-            ]
-            events = [
-                rows.event(row) for row in db.execute(f"SELECT {rows.EVENT_COLUMNS} FROM events ORDER BY id")
-            ]
-        return Snapshot(agents, logfiles, events)
+            return export_snapshot(db.execute, rows.CODEC, pause)
 
     def import_state(
         self,
@@ -75,21 +53,14 @@ class SqliteControl:
     # The dashboard's reads.
 
     def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        check_limit(limit)
         with self._db.read() as db:
-            after = 0
-            if marker is not None:
-                row = db.execute("SELECT seq FROM agents WHERE id = ?", (marker,)).fetchone()
-                if row is None:
-                    raise any_agent_marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM agents WHERE id = ?"
+            after = marker_seq(marker, lambda m: db.execute(sql, (m,)).fetchone(), any_agent_marker_not_found)
             found = db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after, limit + 1),
+                f"SELECT {AGENT_COLUMNS} FROM agents WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit + 1)
             ).fetchall()
-        items = [rows.agent(row) for row in found]
-        return Page(items[:limit], len(items) > limit)
+        return page(found, rows.agent, limit)
 
     def count_states(
         self, project_id: str | None = None, agent_id: str | None = None

@@ -12,17 +12,19 @@ from ...auth import TOKEN_LIFETIME, IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
-from ..base import (
-    AgentChange,
-    ChangeEvents,
-    LogFileChange,
-    Page,
-    add_agent,
-    agent_marker_not_found,
-    agent_not_found,
-    guarded,
-    logfile_not_found,
-    marker_not_found,
+from ..base import AgentChange, ChangeEvents, LogFileChange, Page
+from ..guard import guarded
+from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
+from ..sqlrows import (
+    AGENT_COLUMNS,
+    EVENT_COLUMNS,
+    LOGFILE_COLUMNS,
+    check_limit,
+    event_page,
+    feed_order,
+    marker_seq,
+    page,
+    time_text,
 )
 from . import rows
 from .connection import Connections
@@ -68,22 +70,17 @@ class SqliteStore(SqliteControl, SqliteObjects):
         return rows.agent(row)
 
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        check_limit(limit)
         with self._db.read() as db:
-            after = 0
-            if marker is not None:
-                row = db.execute("SELECT seq, project_id FROM agents WHERE id = ?", (marker,)).fetchone()
-                if row is None or row[1] != project_id:
-                    raise agent_marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM agents WHERE id = ? AND project_id = ?"
+            after = marker_seq(
+                marker, lambda m: db.execute(sql, (m, project_id)).fetchone(), agent_marker_not_found
+            )
             found = db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents"
-                " WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                f"SELECT {AGENT_COLUMNS} FROM agents WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (project_id, after, limit + 1),
             ).fetchall()
-        items = [rows.agent(row) for row in found]
-        return Page(items[:limit], len(items) > limit)
+        return page(found, rows.agent, limit)
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         with self._db.write() as db:
@@ -160,26 +157,16 @@ class SqliteStore(SqliteControl, SqliteObjects):
     def list_logfiles(
         self, project_id: str, agent_id: str, limit: int, marker: str | None = None
     ) -> Page[LogFile]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        check_limit(limit)
         with self._db.read() as db:
             _require_agent(db, project_id, agent_id)
-            after = 0
-            if marker is not None:
-                row = db.execute(
-                    "SELECT seq FROM logfiles WHERE agent_id = ? AND id = ?", (agent_id, marker)
-                ).fetchone()
-                if row is None:
-                    raise marker_not_found(marker)
-                after = row[0]
-            # One row past the page tells whether more follow.
+            sql = "SELECT seq FROM logfiles WHERE agent_id = ? AND id = ?"
+            after = marker_seq(marker, lambda m: db.execute(sql, (agent_id, m)).fetchone(), marker_not_found)
             found = db.execute(
-                f"SELECT {rows.LOGFILE_COLUMNS} FROM logfiles"
-                " WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                f"SELECT {LOGFILE_COLUMNS} FROM logfiles WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (agent_id, after, limit + 1),
             ).fetchall()
-        items = [rows.logfile(row) for row in found]
-        return Page(items[:limit], len(items) > limit)
+        return page(found, rows.logfile, limit)
 
     def update_logfile(
         self,
@@ -243,14 +230,10 @@ class SqliteStore(SqliteControl, SqliteObjects):
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
         """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        if query.descending:
-            bound, order = ("id < ?", "DESC")
-            marker = query.marker if query.marker is not None else 2**63 - 1
-        else:
-            bound, order = ("id > ?", "ASC")
-            marker = query.marker if query.marker is not None else 0
-        after = rows.time_text(since)
-        columns = rows.EVENT_COLUMNS
+        compare, order, marker = feed_order(query)
+        bound = f"id {compare} ?"
+        after = time_text(since)
+        columns = EVENT_COLUMNS
         if agent_id is None:
             sql = (
                 f"SELECT {columns} FROM events WHERE project_id = ? AND {bound} AND time >= ?"
@@ -265,9 +248,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
                 f" ORDER BY id {order} LIMIT ?"
             )
             parameters = (agent_id, marker, after, project_id, marker, after, query.limit + 1)
-        found = self._db.statement().execute(sql, parameters).fetchall()
-        items = [rows.event(row) for row in found]
-        return EventPage(items[: query.limit], len(items) > query.limit)
+        return event_page(self._db.statement().execute(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
         """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""
