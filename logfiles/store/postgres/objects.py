@@ -28,6 +28,7 @@ from ...objects import (
     object_not_found,
 )
 from ..rules import always_exists, containers_to_record
+from ..sqlrows import time_text, time_value
 from . import rows
 from .connection import LOCK_CLASS, RETRY_AFTER_SECONDS, Database
 from .rows import enc
@@ -53,7 +54,7 @@ def _info(row: Sequence[Any]) -> ObjectInfo:
         int(size),
         str(digest),
         rows.dec(str(content_type)),
-        rows.time_value(str(modified)),
+        time_value(str(modified)),
     )
 
 
@@ -171,7 +172,7 @@ class PostgresObjects:
                     info.bytes,
                     info.hash,
                     enc(info.content_type),
-                    rows.time_text(info.last_modified),
+                    time_text(info.last_modified),
                     blob_id,
                 ),
             )

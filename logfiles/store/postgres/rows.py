@@ -17,17 +17,7 @@ import psycopg
 
 from ...events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event, mended_counter
 from ...model import Agent, LogFile
-from ..sqlrows import (
-    AGENT_COLUMNS,
-    EVENT_COLUMNS,
-    LOGFILE_COLUMNS,
-    TOKEN_COLUMNS,
-    RowCodec,
-    time_text,
-    time_value,
-    upsert_agent,
-    upsert_logfile,
-)
+from ..sqlrows import EVENT_COLUMNS, RowCodec, time_text, upsert_agent, upsert_logfile
 from .connection import Database
 
 _MARK = "\x01"
@@ -258,15 +248,3 @@ def _fresh(events: Sequence[Event]) -> dict[str, Any]:
         "names": list(columns[4]),
         "details": list(columns[5]),
     }
-
-
-__all__ = [
-    "AGENT_COLUMNS",
-    "EVENT_COLUMNS",
-    "LOGFILE_COLUMNS",
-    "TOKEN_COLUMNS",
-    "dec",
-    "enc",
-    "time_text",
-    "time_value",
-]

@@ -13,20 +13,10 @@ from ...auth import TOKEN_LIFETIME, IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
+from .. import sqlrows
 from ..base import AgentChange, ChangeEvents, LogFileChange, Page
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
-from ..sqlrows import (
-    AGENT_COLUMNS,
-    EVENT_COLUMNS,
-    LOGFILE_COLUMNS,
-    check_limit,
-    event_page,
-    feed_order,
-    marker_seq,
-    page,
-    time_text,
-)
 from . import rows
 from .connection import RETRY_AFTER_SECONDS, Database
 from .control import PostgresControl
@@ -35,6 +25,7 @@ from .rows import enc
 from .schema import prepare_database
 
 _Db = psycopg.Connection[Any]
+_LOGFILE_COLUMNS_L = ", ".join("l." + column for column in sqlrows.LOGFILE_COLUMNS.split(", "))
 
 
 @guarded
@@ -64,32 +55,34 @@ class PostgresStore(PostgresControl, PostgresObjects):
         self._db.write(run)
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent:
-        found = self._db.statement(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = %s", (enc(agent_id),))
+        found = self._db.statement(
+            f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE id = %s", (enc(agent_id),)
+        )
         if not found or rows.dec(found[0][1]) != project_id:
             raise agent_not_found(project_id, agent_id)
         return rows.agent(found[0])
 
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
-        check_limit(limit)
+        sqlrows.check_limit(limit)
         project = enc(project_id)
 
         def run(db: _Db) -> list[tuple[Any, ...]]:
             sql = "SELECT seq FROM agents WHERE id = %s AND project_id = %s"
-            after = marker_seq(
+            after = sqlrows.marker_seq(
                 marker, lambda m: db.execute(sql, (enc(m), project)).fetchone(), agent_marker_not_found
             )
             return db.execute(
-                f"SELECT {AGENT_COLUMNS} FROM agents"
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents"
                 " WHERE project_id = %s AND seq > %s ORDER BY seq LIMIT %s",
                 (project, after, limit + 1),
             ).fetchall()
 
-        return page(self._db.read(run), rows.agent, limit)
+        return sqlrows.page(self._db.read(run), rows.agent, limit)
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         def run(db: _Db) -> Agent:
             row = db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = %s FOR UPDATE", (enc(agent_id),)
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE id = %s FOR UPDATE", (enc(agent_id),)
             ).fetchone()
             if row is None or rows.dec(row[1]) != project_id:
                 raise agent_not_found(project_id, agent_id)
@@ -109,10 +102,10 @@ class PostgresStore(PostgresControl, PostgresObjects):
         if not found or rows.dec(found[0][0]) != project_id:
             return
         last = found[0][1]
-        if needs_heard_update(None if last is None else rows.time_value(last), moment):
+        if needs_heard_update(None if last is None else sqlrows.time_value(last), moment):
             self._db.statement(
                 "UPDATE agents SET last_heard = %s WHERE id = %s AND project_id = %s",
-                (rows.time_text(moment), enc(agent_id), enc(project_id)),
+                (sqlrows.time_text(moment), enc(agent_id), enc(project_id)),
             )
 
     def agent_busy(self, project_id: str, agent_id: str) -> bool:
@@ -160,22 +153,22 @@ class PostgresStore(PostgresControl, PostgresObjects):
     def list_logfiles(
         self, project_id: str, agent_id: str, limit: int, marker: str | None = None
     ) -> Page[LogFile]:
-        check_limit(limit)
+        sqlrows.check_limit(limit)
         agent = enc(agent_id)
 
         def run(db: _Db) -> list[tuple[Any, ...]]:
             _require_agent(db, project_id, agent_id)
             sql = "SELECT seq FROM logfiles WHERE agent_id = %s AND id = %s"
-            after = marker_seq(
+            after = sqlrows.marker_seq(
                 marker, lambda m: db.execute(sql, (agent, enc(m))).fetchone(), marker_not_found
             )
             return db.execute(
-                f"SELECT {LOGFILE_COLUMNS} FROM logfiles"
+                f"SELECT {sqlrows.LOGFILE_COLUMNS} FROM logfiles"
                 " WHERE agent_id = %s AND seq > %s ORDER BY seq LIMIT %s",
                 (agent, after, limit + 1),
             ).fetchall()
 
-        return page(self._db.read(run), rows.logfile, limit)
+        return sqlrows.page(self._db.read(run), rows.logfile, limit)
 
     def update_logfile(
         self,
@@ -203,7 +196,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
 
         def run(db: _Db) -> LogFile:
             row = db.execute(
-                f"SELECT l.seq, a.project_id, {', '.join('l.' + c for c in rows.LOGFILE_COLUMNS.split(', '))}"
+                f"SELECT l.seq, a.project_id, {_LOGFILE_COLUMNS_L}"
                 " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id"
                 " WHERE l.agent_id = %s AND l.id = %s FOR UPDATE OF l",
                 (enc(agent_id), enc(logfile_id)),
@@ -216,7 +209,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
             if updated is not current:
                 db.execute(
                     "UPDATE logfiles SET date = %s, state = %s WHERE seq = %s",
-                    (rows.time_text(updated.date), updated.state.value, row[0]),
+                    (sqlrows.time_text(updated.date), updated.state.value, row[0]),
                 )
                 if events is not None:
                     rows.insert_events(db, events(current, updated))
@@ -240,16 +233,18 @@ class PostgresStore(PostgresControl, PostgresObjects):
             if token.agent_id is not None:
                 _require_agent(db, token.project_id, token.agent_id)
             issued_at = token.expires - TOKEN_LIFETIME
-            db.execute("DELETE FROM tokens WHERE expires <= %s", (rows.time_text(issued_at),))
+            db.execute("DELETE FROM tokens WHERE expires <= %s", (sqlrows.time_text(issued_at),))
             db.execute(
-                f"INSERT INTO tokens ({rows.TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
+                f"INSERT INTO tokens ({sqlrows.TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
                 rows.token_values(token),
             )
 
         self._db.write(run)
 
     def get_token(self, token_id: str) -> IssuedToken | None:
-        found = self._db.statement(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens WHERE id = %s", (enc(token_id),))
+        found = self._db.statement(
+            f"SELECT {sqlrows.TOKEN_COLUMNS} FROM tokens WHERE id = %s", (enc(token_id),)
+        )
         return rows.token(found[0]) if found else None
 
     def add_events(self, events: Sequence[Event]) -> None:
@@ -265,10 +260,10 @@ class PostgresStore(PostgresControl, PostgresObjects):
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
         """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        compare, order, marker = feed_order(query)
+        compare, order, marker = sqlrows.feed_order(query)
         bound = f"id {compare} %s"
-        after = time_text(since)
-        columns = EVENT_COLUMNS
+        after = sqlrows.time_text(since)
+        columns = sqlrows.EVENT_COLUMNS
         if agent_id is None:
             sql = (
                 f"SELECT {columns} FROM events WHERE project_id = %s AND {bound} AND time >= %s"
@@ -286,7 +281,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
             )
             limit = query.limit + 1
             parameters = (enc(agent_id), marker, after, limit, enc(project_id), marker, after, limit, limit)
-        return event_page(self._db.statement(sql, parameters), rows.CODEC, query.limit)
+        return sqlrows.event_page(self._db.statement(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
         """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""

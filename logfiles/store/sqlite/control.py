@@ -12,9 +12,9 @@ from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile, LogFileState
 from ...pacing import Pause, no_pause
+from .. import sqlrows
 from ..base import Page, Snapshot
 from ..rules import agent_not_found, any_agent_marker_not_found, fault_not_found, import_into, no_states
-from ..sqlrows import AGENT_COLUMNS, check_limit, export_snapshot, marker_seq, page
 from . import rows
 from .connection import Connections
 
@@ -32,7 +32,7 @@ class SqliteControl:
         """As in memory: agents in the order added, log files agent by agent, each in request
         order, and events in number order."""
         with self._db.read() as db:
-            return export_snapshot(db.execute, rows.CODEC, pause)
+            return sqlrows.export_snapshot(db.execute, rows.CODEC, pause)
 
     def import_state(
         self,
@@ -53,14 +53,17 @@ class SqliteControl:
     # The dashboard's reads.
 
     def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
-        check_limit(limit)
+        sqlrows.check_limit(limit)
         with self._db.read() as db:
             sql = "SELECT seq FROM agents WHERE id = ?"
-            after = marker_seq(marker, lambda m: db.execute(sql, (m,)).fetchone(), any_agent_marker_not_found)
+            after = sqlrows.marker_seq(
+                marker, lambda m: db.execute(sql, (m,)).fetchone(), any_agent_marker_not_found
+            )
             found = db.execute(
-                f"SELECT {AGENT_COLUMNS} FROM agents WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit + 1)
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit + 1),
             ).fetchall()
-        return page(found, rows.agent, limit)
+        return sqlrows.page(found, rows.agent, limit)
 
     def count_states(
         self, project_id: str | None = None, agent_id: str | None = None
@@ -98,7 +101,7 @@ class SqliteControl:
             "INSERT INTO journal (time, method, path, query, headers, body, status, fault, latency_ms,"
             " response_bytes, response_body, keep) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                rows.time_text(entry.time),
+                sqlrows.time_text(entry.time),
                 entry.method,
                 entry.path,
                 entry.query,
@@ -125,7 +128,7 @@ class SqliteControl:
         )
         return [
             JournalEntry(
-                time=rows.time_value(row[1]),
+                time=sqlrows.time_value(row[1]),
                 method=row[2],
                 path=row[3],
                 query=row[4],
@@ -199,11 +202,11 @@ class SqliteControl:
         row = self._db.statement().execute("SELECT frozen_at, offset_microseconds FROM clock").fetchone()
         if row is None:
             return REAL_TIME
-        frozen_at = None if row[0] is None else rows.time_value(row[0])
+        frozen_at = None if row[0] is None else sqlrows.time_value(row[0])
         return ClockSetting(frozen_at=frozen_at, offset=timedelta(microseconds=row[1]))
 
     def set_clock(self, setting: ClockSetting) -> None:
-        frozen_at = None if setting.frozen_at is None else rows.time_text(setting.frozen_at)
+        frozen_at = None if setting.frozen_at is None else sqlrows.time_text(setting.frozen_at)
         offset = setting.offset // timedelta(microseconds=1)  # exact: a timedelta is whole microseconds
         with self._db.write() as db:
             db.execute(

@@ -28,7 +28,7 @@ from ...objects import (
     object_not_found,
 )
 from ..rules import always_exists, containers_to_record
-from . import rows
+from ..sqlrows import time_text, time_value
 from .connection import RETRY_AFTER_SECONDS, Connections
 
 STRAY_AGE_SECONDS = 3600.0
@@ -45,7 +45,7 @@ def _info(row: Sequence[object]) -> ObjectInfo:
         int(str(size)),
         str(digest),
         str(content_type),
-        rows.time_value(str(modified)),
+        time_value(str(modified)),
     )
 
 
@@ -140,7 +140,7 @@ class SqliteObjects:
                         info.bytes,
                         info.hash,
                         content_type,
-                        rows.time_text(now),
+                        time_text(now),
                         blob,
                     ),
                 )
@@ -274,7 +274,7 @@ class SqliteObjects:
                             info.bytes,
                             info.hash,
                             info.content_type,
-                            rows.time_text(info.last_modified),
+                            time_text(info.last_modified),
                             blob,
                         ),
                     )

@@ -10,17 +10,7 @@ from typing import Any
 
 from ...events import EVENT_LIFETIME, Event, mended_counter
 from ...model import Agent, LogFile
-from ..sqlrows import (
-    AGENT_COLUMNS,
-    EVENT_COLUMNS,
-    LOGFILE_COLUMNS,
-    TOKEN_COLUMNS,
-    RowCodec,
-    time_text,
-    time_value,
-    upsert_agent,
-    upsert_logfile,
-)
+from ..sqlrows import EVENT_COLUMNS, RowCodec, time_text, upsert_agent, upsert_logfile
 
 # Ids per `IN (...)` lookup: well under SQLite's smallest limit on parameters (999 before 3.32).
 CHUNK = 500
@@ -106,13 +96,3 @@ def mend_event_counter(db: sqlite3.Connection) -> None:
 def insert_logfile(db: sqlite3.Connection, logfile: LogFile) -> None:
     """Insert, or overwrite in place (keeping `seq`, hence the list order) under a known id."""
     db.execute(_UPSERT_LOGFILE, CODEC.logfile_values(logfile))
-
-
-__all__ = [
-    "AGENT_COLUMNS",
-    "EVENT_COLUMNS",
-    "LOGFILE_COLUMNS",
-    "TOKEN_COLUMNS",
-    "time_text",
-    "time_value",
-]
