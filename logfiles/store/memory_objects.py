@@ -16,7 +16,6 @@ from typing import BinaryIO
 
 from ..config import DEFAULT_MAX_STORED_BYTES
 from ..objects import (
-    LOG_CONTAINER,
     ListingQuery,
     ObjectInfo,
     Upload,
@@ -25,6 +24,7 @@ from ..objects import (
     object_not_found,
     store_full,
 )
+from .rules import always_exists
 
 # project -> container -> object name -> (metadata, bytes)
 _Containers = dict[str, dict[str, dict[str, tuple[ObjectInfo, bytes]]]]
@@ -59,22 +59,24 @@ class MemoryObjects:
         projects = self._containers.setdefault(project_id, {})
         found = projects.get(container)
         if found is None:
-            if not create and container != LOG_CONTAINER:
+            if not create and not self._exists(project_id, container):
                 raise container_not_found(container)
             found = projects[container] = {}
         return found
 
+    def _exists(self, project_id: str, container: str) -> bool:
+        """Under the lock: whether the container exists (made, or the one that always does)."""
+        return always_exists(container) or container in self._containers.get(project_id, {})
+
     def create_container(self, project_id: str, container: str) -> bool:
         with self._objects_lock:
-            if container == LOG_CONTAINER or container in self._containers.get(project_id, {}):
-                self._container(project_id, container)
-                return False
+            existed = self._exists(project_id, container)
             self._container(project_id, container, create=True)
-            return True
+            return not existed
 
     def container_exists(self, project_id: str, container: str) -> bool:
         with self._objects_lock:
-            return container == LOG_CONTAINER or container in self._containers.get(project_id, {})
+            return self._exists(project_id, container)
 
     def container_usage(self, project_id: str, container: str) -> tuple[int, int]:
         with self._objects_lock:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from logfiles.store.memory import _dismantle, _Events
+from logfiles.store.memory import _dismantle
+from logfiles.store.memory_events import MemoryEvents
 from tests.conftest import Api
 
 WHEN = "2014-09-23T12:22:40.606703Z"
@@ -70,7 +71,7 @@ def test_reset_with_a_document_keeps_event_numbers_counting(client: FlaskClient)
 
 @pytest.mark.parametrize("size", [0, 1, 1000, 20_000])
 def test_dismantle_takes_apart_nested_containers(size: int) -> None:
-    events = _Events()
+    events = MemoryEvents()
     garbage = ({str(n): {"x": [n, (n, {n: n})]} for n in range(size)}, events, [list(range(size))])
     outer, _, listed = garbage
     _dismantle(garbage)

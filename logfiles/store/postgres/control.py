@@ -18,15 +18,9 @@ from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile, LogFileState
 from ...pacing import Pause, no_pause
-from ..base import (
-    Page,
-    Snapshot,
-    agent_not_found,
-    any_agent_marker_not_found,
-    fault_not_found,
-    import_into,
-    no_states,
-)
+from .. import sqlrows
+from ..base import Page, Snapshot
+from ..rules import agent_not_found, any_agent_marker_not_found, fault_not_found, import_into, no_states
 from . import rows
 from .connection import Database
 from .rows import dec, dec_opt, enc, enc_opt
@@ -58,27 +52,11 @@ class PostgresControl:
 
     def export_state(self, pause: Pause = no_pause) -> Snapshot:
         """As in memory: agents in the order added, log files agent by agent, each in request
-        order, and events in number order."""
-
-        def run(db: _Db) -> Snapshot:
-            agents = [
-                rows.agent(row)
-                for row in db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents ORDER BY seq").fetchall()
-            ]
-            logfiles = [
-                rows.logfile(row)
-                for row in db.execute(
-                    "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
-                    " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
-                ).fetchall()
-            ]
-            events = [
-                rows.event(row)
-                for row in db.execute(f"SELECT {rows.EVENT_COLUMNS} FROM events ORDER BY id").fetchall()
-            ]
-            return Snapshot(agents, logfiles, events)
-
-        return self._db.read(run)
+        order, and events in number order. Read whole within one snapshot, not paced (the
+        pauses would hold a pooled connection meanwhile)."""
+        return self._db.read(
+            lambda db: sqlrows.export_snapshot(lambda sql: db.execute(sql).fetchall(), rows.CODEC, no_pause)
+        )
 
     def import_state(
         self,
@@ -107,23 +85,19 @@ class PostgresControl:
     # The dashboard's reads.
 
     def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        sqlrows.check_limit(limit)
 
         def run(db: _Db) -> list[tuple[Any, ...]]:
-            after = 0
-            if marker is not None:
-                row = db.execute("SELECT seq FROM agents WHERE id = %s", (enc(marker),)).fetchone()
-                if row is None:
-                    raise any_agent_marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM agents WHERE id = %s"
+            after = sqlrows.marker_seq(
+                marker, lambda m: db.execute(sql, (enc(m),)).fetchone(), any_agent_marker_not_found
+            )
             return db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE seq > %s ORDER BY seq LIMIT %s",
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE seq > %s ORDER BY seq LIMIT %s",
                 (after, limit + 1),
             ).fetchall()
 
-        items = [rows.agent(row) for row in self._db.read(run)]
-        return Page(items[:limit], len(items) > limit)
+        return sqlrows.page(self._db.read(run), rows.agent, limit)
 
     def count_states(
         self, project_id: str | None = None, agent_id: str | None = None
@@ -161,7 +135,7 @@ class PostgresControl:
         self._db.statement(
             _RECORD,
             (
-                rows.time_text(entry.time),
+                sqlrows.time_text(entry.time),
                 enc(entry.method),
                 enc(entry.path),
                 enc(entry.query),
@@ -188,7 +162,7 @@ class PostgresControl:
         )
         return [
             JournalEntry(
-                time=rows.time_value(row[1]),
+                time=sqlrows.time_value(row[1]),
                 method=dec(row[2]),
                 path=dec(row[3]),
                 query=dec(row[4]),
@@ -258,11 +232,11 @@ class PostgresControl:
         found = self._db.statement("SELECT frozen_at, offset_microseconds FROM clock")
         if not found:
             return REAL_TIME
-        frozen_at = None if found[0][0] is None else rows.time_value(found[0][0])
+        frozen_at = None if found[0][0] is None else sqlrows.time_value(found[0][0])
         return ClockSetting(frozen_at=frozen_at, offset=timedelta(microseconds=int(found[0][1])))
 
     def set_clock(self, setting: ClockSetting) -> None:
-        frozen_at = None if setting.frozen_at is None else rows.time_text(setting.frozen_at)
+        frozen_at = None if setting.frozen_at is None else sqlrows.time_text(setting.frozen_at)
         offset = setting.offset // timedelta(microseconds=1)  # exact: a timedelta is whole microseconds
         self._db.statement(
             "INSERT INTO clock (only_row, frozen_at, offset_microseconds) VALUES (1, %s, %s)"

@@ -21,13 +21,14 @@ import psycopg
 
 from ...errors import Unavailable
 from ...objects import (
-    LOG_CONTAINER,
     ListingQuery,
     ObjectInfo,
     Upload,
     container_not_found,
     object_not_found,
 )
+from ..rules import always_exists, containers_to_record
+from ..sqlrows import time_text, time_value
 from . import rows
 from .connection import LOCK_CLASS, RETRY_AFTER_SECONDS, Database
 from .rows import enc
@@ -53,7 +54,7 @@ def _info(row: Sequence[Any]) -> ObjectInfo:
         int(size),
         str(digest),
         rows.dec(str(content_type)),
-        rows.time_value(str(modified)),
+        time_value(str(modified)),
     )
 
 
@@ -92,7 +93,7 @@ class PostgresObjects:
     _db: Database
 
     def _has_container(self, db: _Db, project_id: str, container: str) -> bool:
-        if container == LOG_CONTAINER:
+        if always_exists(container):
             return True
         found = db.execute(
             "SELECT 1 FROM containers WHERE project_id = %s AND name = %s", (enc(project_id), container)
@@ -103,7 +104,7 @@ class PostgresObjects:
         db.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, self._db.schema_key))
 
     def create_container(self, project_id: str, container: str) -> bool:
-        if container == LOG_CONTAINER:
+        if always_exists(container):
             return False
         found = self._db.statement(
             "INSERT INTO containers (project_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
@@ -171,7 +172,7 @@ class PostgresObjects:
                     info.bytes,
                     info.hash,
                     enc(info.content_type),
-                    rows.time_text(info.last_modified),
+                    time_text(info.last_modified),
                     blob_id,
                 ),
             )
@@ -259,13 +260,11 @@ class PostgresObjects:
 
             def run(db: _Db) -> None:
                 self._lock(db)
-                for info, _ in spools:
-                    if info.container != LOG_CONTAINER:
-                        db.execute(
-                            "INSERT INTO containers (project_id, name) VALUES (%s, %s)"
-                            " ON CONFLICT DO NOTHING",
-                            (enc(info.project_id), info.container),
-                        )
+                for project_id, container in containers_to_record(info for info, _ in spools):
+                    db.execute(
+                        "INSERT INTO containers (project_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                        (enc(project_id), container),
+                    )
                 self._publish(db, spools)
 
             self._db.write(run, locked=False)

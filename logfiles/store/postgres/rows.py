@@ -1,4 +1,5 @@
-"""How agents, log files, tokens and events map to PostgreSQL rows and back.
+"""PostgreSQL's rows: the shared row codec (sqlrows.py) with its text escape, and the writes
+that are PostgreSQL's own (event numbers from a counter row, the PATCH's compare-and-set).
 
 PostgreSQL text holds neither NUL nor a lone surrogate, and an id is any path segment (a
 project `a%00b` is one). `enc` keeps every other string as it is and turns those few into
@@ -14,39 +15,20 @@ from typing import Any
 
 import psycopg
 
-from ...auth import IssuedToken
 from ...events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event, mended_counter
-from ...model import Agent, LogFile, LogFileState
-from ..sqlite.rows import time_text, time_value
+from ...model import Agent, LogFile
+from ..sqlrows import EVENT_COLUMNS, RowCodec, time_text, upsert_agent, upsert_logfile
 from .connection import Database
-
-AGENT_COLUMNS = (
-    "id, project_id, registered_time, registration, enabled, log_level, password_sha256, roles, last_heard"
-)
-LOGFILE_COLUMNS = "id, project_id, agent_id, date, state"
-TOKEN_COLUMNS = "id, project_id, agent_id, roles, expires"  # noqa: S105  (column names)
-EVENT_COLUMNS = "id, project_id, agent_id, time, event, details"
 
 _MARK = "\x01"
 
-_UPSERT_AGENT = (
-    f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
-    " registered_time = excluded.registered_time, registration = excluded.registration,"
-    " enabled = excluded.enabled, log_level = excluded.log_level,"
-    " password_sha256 = excluded.password_sha256, roles = excluded.roles, last_heard = excluded.last_heard"
-)
-_UPSERT_LOGFILE = (
-    f"INSERT INTO logfiles ({LOGFILE_COLUMNS}) VALUES (%s, %s, %s, %s, %s)"
-    " ON CONFLICT (id, agent_id) DO UPDATE SET"
-    " project_id = excluded.project_id, date = excluded.date, state = excluded.state"
-)
+_UPSERT_AGENT = upsert_agent("%s")
+_UPSERT_LOGFILE = upsert_logfile("%s", "id, agent_id")
 # New events take the next numbers from the counter row, in one statement; the row stays
 # locked until the transaction ends, so numbers are visible in the order they were taken.
-_INSERT_NEW_EVENTS = """
-    WITH counter AS (
-        UPDATE counters SET value = value + %(count)s WHERE name = 'events' RETURNING value
-    )
+# `%(count)s` new events numbered after the counter's old value (`counter` is the counter
+# after taking them), their columns as arrays (`_fresh`).
+_NUMBER_FROM_COUNTER = """
     INSERT INTO events (id, project_id, agent_id, time, event, details)
     SELECT counter.value - %(count)s + e.n, e.project_id, e.agent_id, e.time, e.event, e.details
     FROM counter, unnest(
@@ -55,6 +37,14 @@ _INSERT_NEW_EVENTS = """
     ) WITH ORDINALITY AS e (project_id, agent_id, time, event, details, n)
     RETURNING 1
 """
+_INSERT_NEW_EVENTS = (
+    """
+    WITH counter AS (
+        UPDATE counters SET value = value + %(count)s WHERE name = 'events' RETURNING value
+    )
+"""
+    + _NUMBER_FROM_COUNTER
+)
 # Past their lifetime or beyond the cap: two deletes, each along its own index.
 _TRIM_EVENTS = """
     WITH aged AS (DELETE FROM events WHERE time < %s RETURNING 1),
@@ -65,7 +55,8 @@ _TRIM_EVENTS = """
 """
 # A PATCH's change in one statement: the log file moves only if it is still as read; then
 # its events take their numbers and old ones go, all in the one implicit transaction.
-_COMPARE_AND_SET = """
+_COMPARE_AND_SET = (
+    """
     WITH changed AS (
         UPDATE logfiles SET date = %(date)s, state = %(state)s
         WHERE agent_id = %(agent_id)s AND id = %(id)s AND project_id = %(project_id)s
@@ -77,15 +68,9 @@ _COMPARE_AND_SET = """
         WHERE name = 'events' AND %(count)s > 0 AND EXISTS (SELECT 1 FROM changed)
         RETURNING value
     ),
-    inserted AS (
-        INSERT INTO events (id, project_id, agent_id, time, event, details)
-        SELECT counter.value - %(count)s + e.n, e.project_id, e.agent_id, e.time, e.event, e.details
-        FROM counter, unnest(
-            %(project_ids)s::text[], %(agent_ids)s::text[], %(times)s::text[],
-            %(names)s::text[], %(details)s::text[]
-        ) WITH ORDINALITY AS e (project_id, agent_id, time, event, details, n)
-        RETURNING 1
-    ),
+    inserted AS ("""
+    + _NUMBER_FROM_COUNTER
+    + """),
     aged AS (
         DELETE FROM events WHERE time < %(oldest)s AND EXISTS (SELECT 1 FROM counter) RETURNING 1
     ),
@@ -94,6 +79,7 @@ _COMPARE_AND_SET = """
     )
     SELECT count(*) FROM changed
 """
+)
 _INSERT_NUMBERED_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
 
 
@@ -122,8 +108,30 @@ def dec_opt(value: str | None) -> str | None:
     return None if value is None else dec(value)
 
 
+class PgCodec(RowCodec):
+    """The shared row codec with PostgreSQL's text escape, and its flags as booleans."""
+
+    def enc(self, value: str) -> str:
+        return enc(value)
+
+    def dec(self, value: str) -> str:
+        return dec(value)
+
+    def flag(self, value: bool) -> object:
+        return value
+
+
+CODEC = PgCodec()
+agent = CODEC.agent
+logfile = CODEC.logfile
+logfile_values = CODEC.logfile_values
+token = CODEC.token
+token_values = CODEC.token_values
+event = CODEC.event
+
+
 class PgRows:
-    """One transaction's connection as the shared rules in base.py see it."""
+    """One transaction's connection as the shared rules in rules.py see it."""
 
     def __init__(self, db: psycopg.Connection[Any]) -> None:
         self.db = db
@@ -161,34 +169,11 @@ class PgRows:
 
 def insert_agent(db: psycopg.Connection[Any], agent: Agent) -> None:
     """Insert, or overwrite in place (keeping `seq`, hence the export order) under a known id."""
-    db.execute(
-        _UPSERT_AGENT,
-        (
-            enc(agent.id),
-            enc(agent.project_id),
-            time_text(agent.registered_time),
-            json.dumps(dict(agent.registration)),
-            agent.enabled,
-            enc(agent.log_level),
-            agent.password_sha256,
-            None if agent.roles is None else json.dumps(list(agent.roles)),
-            None if agent.last_heard is None else time_text(agent.last_heard),
-        ),
-    )
+    db.execute(_UPSERT_AGENT, CODEC.agent_values(agent))
 
 
 def insert_logfile(db: psycopg.Connection[Any], logfile: LogFile) -> None:
     db.execute(_UPSERT_LOGFILE, logfile_values(logfile))
-
-
-def logfile_values(logfile: LogFile) -> tuple[str, str, str, str, str]:
-    return (
-        enc(logfile.id),
-        enc(logfile.project_id),
-        enc(logfile.agent_id),
-        time_text(logfile.date),
-        logfile.state.value,
-    )
 
 
 def insert_events(db: psycopg.Connection[Any], events: Sequence[Event]) -> None:
@@ -206,10 +191,7 @@ def insert_events(db: psycopg.Connection[Any], events: Sequence[Event]) -> None:
             _insert_new(db, run)
             run = []
         if e is not None:
-            db.execute(
-                _INSERT_NUMBERED_EVENT,
-                (e.id, enc(e.project_id), enc_opt(e.agent_id), time_text(e.time), enc(e.event), _details(e)),
-            )
+            db.execute(_INSERT_NUMBERED_EVENT, CODEC.event_values(e))
             db.execute("UPDATE counters SET value = greatest(value, %s) WHERE name = 'events'", (e.id,))
     newest = max(e.time for e in events)
     db.execute(_TRIM_EVENTS, (time_text(newest - EVENT_LIFETIME), MAX_EVENTS_KEPT))
@@ -243,12 +225,7 @@ def compare_and_set(db: Database, expected: LogFile, updated: LogFile, events: S
             "project_id": enc(expected.project_id),
             "old_date": time_text(expected.date),
             "old_state": expected.state.value,
-            "count": len(fresh),
-            "project_ids": [enc(e.project_id) for e in fresh],
-            "agent_ids": [enc_opt(e.agent_id) for e in fresh],
-            "times": [time_text(e.time) for e in fresh],
-            "names": [enc(e.event) for e in fresh],
-            "details": [_details(e) for e in fresh],
+            **_fresh(fresh),
             "oldest": None if newest is None else time_text(newest - EVENT_LIFETIME),
             "cap": MAX_EVENTS_KEPT,
         },
@@ -257,71 +234,17 @@ def compare_and_set(db: Database, expected: LogFile, updated: LogFile, events: S
 
 
 def _insert_new(db: psycopg.Connection[Any], fresh: Sequence[Event]) -> None:
-    db.execute(
-        _INSERT_NEW_EVENTS,
-        {
-            "count": len(fresh),
-            "project_ids": [enc(e.project_id) for e in fresh],
-            "agent_ids": [enc_opt(e.agent_id) for e in fresh],
-            "times": [time_text(e.time) for e in fresh],
-            "names": [enc(e.event) for e in fresh],
-            "details": [_details(e) for e in fresh],
-        },
-    )
+    db.execute(_INSERT_NEW_EVENTS, _fresh(fresh))
 
 
-def _details(event: Event) -> str:
-    return json.dumps(dict(event.details))
-
-
-def event(row: Sequence[Any]) -> Event:
-    return Event(
-        id=int(row[0]),
-        project_id=dec(row[1]),
-        agent_id=dec_opt(row[2]),
-        time=time_value(row[3]),
-        event=dec(row[4]),
-        details=json.loads(row[5]),
-    )
-
-
-def token_values(token: IssuedToken) -> tuple[Any, ...]:
-    roles = None if token.roles is None else json.dumps(list(token.roles))
-    return (enc(token.id), enc(token.project_id), enc_opt(token.agent_id), roles, time_text(token.expires))
-
-
-def token(row: Sequence[Any]) -> IssuedToken:
-    return IssuedToken(
-        id=dec(row[0]),
-        project_id=dec(row[1]),
-        agent_id=dec_opt(row[2]),
-        roles=None if row[3] is None else tuple(json.loads(row[3])),
-        expires=time_value(row[4]),
-    )
-
-
-def agent(row: Sequence[Any]) -> Agent:
-    return Agent(
-        id=dec(row[0]),
-        project_id=dec(row[1]),
-        registered_time=time_value(row[2]),
-        registration=json.loads(row[3]),
-        enabled=bool(row[4]),
-        log_level=dec(row[5]),
-        password_sha256=row[6],
-        roles=None if row[7] is None else tuple(json.loads(row[7])),
-        last_heard=None if row[8] is None else time_value(row[8]),
-    )
-
-
-def logfile(row: Sequence[Any]) -> LogFile:
-    return LogFile(
-        id=dec(row[0]),
-        project_id=dec(row[1]),
-        agent_id=dec(row[2]),
-        date=time_value(row[3]),
-        state=LogFileState(row[4]),
-    )
-
-
-__all__ = ["dec", "enc", "time_text", "time_value"]
+def _fresh(events: Sequence[Event]) -> dict[str, Any]:
+    """New events as _NUMBER_FROM_COUNTER takes them: how many, and each column as an array."""
+    columns = list(zip(*map(CODEC.event_values, events), strict=True)) or [()] * 6
+    return {
+        "count": len(events),
+        "project_ids": list(columns[1]),
+        "agent_ids": list(columns[2]),
+        "times": list(columns[3]),
+        "names": list(columns[4]),
+        "details": list(columns[5]),
+    }

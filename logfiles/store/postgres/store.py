@@ -13,18 +13,10 @@ from ...auth import TOKEN_LIFETIME, IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
-from ..base import (
-    AgentChange,
-    ChangeEvents,
-    LogFileChange,
-    Page,
-    add_agent,
-    agent_marker_not_found,
-    agent_not_found,
-    guarded,
-    logfile_not_found,
-    marker_not_found,
-)
+from .. import sqlrows
+from ..base import AgentChange, ChangeEvents, LogFileChange, Page
+from ..guard import guarded
+from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
 from .connection import RETRY_AFTER_SECONDS, Database
 from .control import PostgresControl
@@ -34,6 +26,7 @@ from .rows import enc
 from .schema import prepare_database
 
 _Db = psycopg.Connection[Any]
+_LOGFILE_COLUMNS_L = ", ".join("l." + column for column in sqlrows.LOGFILE_COLUMNS.split(", "))
 
 
 @guarded
@@ -64,37 +57,34 @@ class PostgresStore(PostgresControl, PostgresObjects):
         self._db.write(run)
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent:
-        found = self._db.statement(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = %s", (enc(agent_id),))
+        found = self._db.statement(
+            f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE id = %s", (enc(agent_id),)
+        )
         if not found or rows.dec(found[0][1]) != project_id:
             raise agent_not_found(project_id, agent_id)
         return rows.agent(found[0])
 
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        sqlrows.check_limit(limit)
+        project = enc(project_id)
 
         def run(db: _Db) -> list[tuple[Any, ...]]:
-            after = 0
-            if marker is not None:
-                row = db.execute(
-                    "SELECT seq, project_id FROM agents WHERE id = %s", (enc(marker),)
-                ).fetchone()
-                if row is None or rows.dec(row[1]) != project_id:
-                    raise agent_marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM agents WHERE id = %s AND project_id = %s"
+            after = sqlrows.marker_seq(
+                marker, lambda m: db.execute(sql, (enc(m), project)).fetchone(), agent_marker_not_found
+            )
             return db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents"
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents"
                 " WHERE project_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-                (enc(project_id), after, limit + 1),
+                (project, after, limit + 1),
             ).fetchall()
 
-        items = [rows.agent(row) for row in self._db.read(run)]
-        return Page(items[:limit], len(items) > limit)
+        return sqlrows.page(self._db.read(run), rows.agent, limit)
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         def run(db: _Db) -> Agent:
             row = db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = %s FOR UPDATE", (enc(agent_id),)
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE id = %s FOR UPDATE", (enc(agent_id),)
             ).fetchone()
             if row is None or rows.dec(row[1]) != project_id:
                 raise agent_not_found(project_id, agent_id)
@@ -114,10 +104,10 @@ class PostgresStore(PostgresControl, PostgresObjects):
         if not found or rows.dec(found[0][0]) != project_id:
             return
         last = found[0][1]
-        if needs_heard_update(None if last is None else rows.time_value(last), moment):
+        if needs_heard_update(None if last is None else sqlrows.time_value(last), moment):
             self._db.statement(
                 "UPDATE agents SET last_heard = %s WHERE id = %s AND project_id = %s",
-                (rows.time_text(moment), enc(agent_id), enc(project_id)),
+                (sqlrows.time_text(moment), enc(agent_id), enc(project_id)),
             )
 
     def agent_busy(self, project_id: str, agent_id: str) -> bool:
@@ -165,27 +155,22 @@ class PostgresStore(PostgresControl, PostgresObjects):
     def list_logfiles(
         self, project_id: str, agent_id: str, limit: int, marker: str | None = None
     ) -> Page[LogFile]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        sqlrows.check_limit(limit)
+        agent = enc(agent_id)
 
         def run(db: _Db) -> list[tuple[Any, ...]]:
             _require_agent(db, project_id, agent_id)
-            after = 0
-            if marker is not None:
-                row = db.execute(
-                    "SELECT seq FROM logfiles WHERE agent_id = %s AND id = %s", (enc(agent_id), enc(marker))
-                ).fetchone()
-                if row is None:
-                    raise marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM logfiles WHERE agent_id = %s AND id = %s"
+            after = sqlrows.marker_seq(
+                marker, lambda m: db.execute(sql, (agent, enc(m))).fetchone(), marker_not_found
+            )
             return db.execute(
-                f"SELECT {rows.LOGFILE_COLUMNS} FROM logfiles"
+                f"SELECT {sqlrows.LOGFILE_COLUMNS} FROM logfiles"
                 " WHERE agent_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-                (enc(agent_id), after, limit + 1),
+                (agent, after, limit + 1),
             ).fetchall()
 
-        items = [rows.logfile(row) for row in self._db.read(run)]
-        return Page(items[:limit], len(items) > limit)
+        return sqlrows.page(self._db.read(run), rows.logfile, limit)
 
     def update_logfile(
         self,
@@ -213,7 +198,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
 
         def run(db: _Db) -> LogFile:
             row = db.execute(
-                f"SELECT l.seq, a.project_id, {', '.join('l.' + c for c in rows.LOGFILE_COLUMNS.split(', '))}"
+                f"SELECT l.seq, a.project_id, {_LOGFILE_COLUMNS_L}"
                 " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id"
                 " WHERE l.agent_id = %s AND l.id = %s FOR UPDATE OF l",
                 (enc(agent_id), enc(logfile_id)),
@@ -226,7 +211,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
             if updated is not current:
                 db.execute(
                     "UPDATE logfiles SET date = %s, state = %s WHERE seq = %s",
-                    (rows.time_text(updated.date), updated.state.value, row[0]),
+                    (sqlrows.time_text(updated.date), updated.state.value, row[0]),
                 )
                 if events is not None:
                     rows.insert_events(db, events(current, updated))
@@ -250,16 +235,18 @@ class PostgresStore(PostgresControl, PostgresObjects):
             if token.agent_id is not None:
                 _require_agent(db, token.project_id, token.agent_id)
             issued_at = token.expires - TOKEN_LIFETIME
-            db.execute("DELETE FROM tokens WHERE expires <= %s", (rows.time_text(issued_at),))
+            db.execute("DELETE FROM tokens WHERE expires <= %s", (sqlrows.time_text(issued_at),))
             db.execute(
-                f"INSERT INTO tokens ({rows.TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
+                f"INSERT INTO tokens ({sqlrows.TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
                 rows.token_values(token),
             )
 
         self._db.write(run)
 
     def get_token(self, token_id: str) -> IssuedToken | None:
-        found = self._db.statement(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens WHERE id = %s", (enc(token_id),))
+        found = self._db.statement(
+            f"SELECT {sqlrows.TOKEN_COLUMNS} FROM tokens WHERE id = %s", (enc(token_id),)
+        )
         return rows.token(found[0]) if found else None
 
     def add_events(self, events: Sequence[Event]) -> None:
@@ -275,14 +262,10 @@ class PostgresStore(PostgresControl, PostgresObjects):
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
         """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        if query.descending:
-            bound, order = ("id < %s", "DESC")
-            marker = query.marker if query.marker is not None else 2**63 - 1
-        else:
-            bound, order = ("id > %s", "ASC")
-            marker = query.marker if query.marker is not None else 0
-        after = rows.time_text(since)
-        columns = rows.EVENT_COLUMNS
+        compare, order, marker = sqlrows.feed_order(query)
+        bound = f"id {compare} %s"
+        after = sqlrows.time_text(since)
+        columns = sqlrows.EVENT_COLUMNS
         if agent_id is None:
             sql = (
                 f"SELECT {columns} FROM events WHERE project_id = %s AND {bound} AND time >= %s"
@@ -300,8 +283,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
             )
             limit = query.limit + 1
             parameters = (enc(agent_id), marker, after, limit, enc(project_id), marker, after, limit, limit)
-        items = [rows.event(row) for row in self._db.statement(sql, parameters)]
-        return EventPage(items[: query.limit], len(items) > query.limit)
+        return sqlrows.event_page(self._db.statement(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
         """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""

@@ -11,16 +11,10 @@ from ...events import Event
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
 from ...model import Agent, LogFile, LogFileState
-from ...pacing import Pause, no_pause, paced
-from ..base import (
-    Page,
-    Snapshot,
-    agent_not_found,
-    any_agent_marker_not_found,
-    fault_not_found,
-    import_into,
-    no_states,
-)
+from ...pacing import Pause, no_pause
+from .. import sqlrows
+from ..base import Page, Snapshot
+from ..rules import agent_not_found, any_agent_marker_not_found, fault_not_found, import_into, no_states
 from . import rows
 from .connection import Connections
 
@@ -38,23 +32,7 @@ class SqliteControl:
         """As in memory: agents in the order added, log files agent by agent, each in request
         order, and events in number order."""
         with self._db.read() as db:
-            agents = [
-                rows.agent(row) for row in db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents ORDER BY seq")
-            ]
-            logfiles = [
-                rows.logfile(row)
-                for row in paced(
-                    db.execute(
-                        "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
-                        " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
-                    ),
-                    pause,
-                )
-            ]
-            events = [
-                rows.event(row) for row in db.execute(f"SELECT {rows.EVENT_COLUMNS} FROM events ORDER BY id")
-            ]
-        return Snapshot(agents, logfiles, events)
+            return sqlrows.export_snapshot(db.execute, rows.CODEC, pause)
 
     def import_state(
         self,
@@ -75,21 +53,17 @@ class SqliteControl:
     # The dashboard's reads.
 
     def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        sqlrows.check_limit(limit)
         with self._db.read() as db:
-            after = 0
-            if marker is not None:
-                row = db.execute("SELECT seq FROM agents WHERE id = ?", (marker,)).fetchone()
-                if row is None:
-                    raise any_agent_marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM agents WHERE id = ?"
+            after = sqlrows.marker_seq(
+                marker, lambda m: db.execute(sql, (m,)).fetchone(), any_agent_marker_not_found
+            )
             found = db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE seq > ? ORDER BY seq LIMIT ?",
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after, limit + 1),
             ).fetchall()
-        items = [rows.agent(row) for row in found]
-        return Page(items[:limit], len(items) > limit)
+        return sqlrows.page(found, rows.agent, limit)
 
     def count_states(
         self, project_id: str | None = None, agent_id: str | None = None
@@ -127,7 +101,7 @@ class SqliteControl:
             "INSERT INTO journal (time, method, path, query, headers, body, status, fault, latency_ms,"
             " response_bytes, response_body, keep) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                rows.time_text(entry.time),
+                sqlrows.time_text(entry.time),
                 entry.method,
                 entry.path,
                 entry.query,
@@ -154,7 +128,7 @@ class SqliteControl:
         )
         return [
             JournalEntry(
-                time=rows.time_value(row[1]),
+                time=sqlrows.time_value(row[1]),
                 method=row[2],
                 path=row[3],
                 query=row[4],
@@ -228,11 +202,11 @@ class SqliteControl:
         row = self._db.statement().execute("SELECT frozen_at, offset_microseconds FROM clock").fetchone()
         if row is None:
             return REAL_TIME
-        frozen_at = None if row[0] is None else rows.time_value(row[0])
+        frozen_at = None if row[0] is None else sqlrows.time_value(row[0])
         return ClockSetting(frozen_at=frozen_at, offset=timedelta(microseconds=row[1]))
 
     def set_clock(self, setting: ClockSetting) -> None:
-        frozen_at = None if setting.frozen_at is None else rows.time_text(setting.frozen_at)
+        frozen_at = None if setting.frozen_at is None else sqlrows.time_text(setting.frozen_at)
         offset = setting.offset // timedelta(microseconds=1)  # exact: a timedelta is whole microseconds
         with self._db.write() as db:
             db.execute(

@@ -21,14 +21,14 @@ from typing import BinaryIO
 
 from ...errors import Unavailable
 from ...objects import (
-    LOG_CONTAINER,
     ListingQuery,
     ObjectInfo,
     Upload,
     container_not_found,
     object_not_found,
 )
-from . import rows
+from ..rules import always_exists, containers_to_record
+from ..sqlrows import time_text, time_value
 from .connection import RETRY_AFTER_SECONDS, Connections
 
 STRAY_AGE_SECONDS = 3600.0
@@ -45,7 +45,7 @@ def _info(row: Sequence[object]) -> ObjectInfo:
         int(str(size)),
         str(digest),
         str(content_type),
-        rows.time_value(str(modified)),
+        time_value(str(modified)),
     )
 
 
@@ -85,7 +85,7 @@ class SqliteObjects:
         return os.path.join(self.objects_dir, blob)
 
     def _has_container(self, db: sqlite3.Connection, project_id: str, container: str) -> bool:
-        if container == LOG_CONTAINER:
+        if always_exists(container):
             return True
         found = db.execute(
             "SELECT 1 FROM containers WHERE project_id = ? AND name = ?", (project_id, container)
@@ -93,7 +93,7 @@ class SqliteObjects:
         return found is not None
 
     def create_container(self, project_id: str, container: str) -> bool:
-        if container == LOG_CONTAINER:
+        if always_exists(container):
             return False
         with self._db.write() as db:
             if self._has_container(db, project_id, container):
@@ -140,7 +140,7 @@ class SqliteObjects:
                         info.bytes,
                         info.hash,
                         content_type,
-                        rows.time_text(now),
+                        time_text(now),
                         blob,
                     ),
                 )
@@ -255,13 +255,12 @@ class SqliteObjects:
                 upload = Upload([data], len(data), None)
                 written.append(self._write_aside(upload))
             with self._db.write() as db:
+                db.executemany(
+                    "INSERT OR IGNORE INTO containers (project_id, name) VALUES (?, ?)",
+                    containers_to_record(info for info, _ in objects),
+                )
                 old = []
                 for (info, _), blob in zip(objects, written, strict=True):
-                    if info.container != LOG_CONTAINER:
-                        db.execute(
-                            "INSERT OR IGNORE INTO containers (project_id, name) VALUES (?, ?)",
-                            (info.project_id, info.container),
-                        )
                     old += db.execute(
                         "SELECT blob FROM objects WHERE project_id = ? AND container = ? AND name = ?",
                         (info.project_id, info.container, info.name),
@@ -275,7 +274,7 @@ class SqliteObjects:
                             info.bytes,
                             info.hash,
                             info.content_type,
-                            rows.time_text(info.last_modified),
+                            time_text(info.last_modified),
                             blob,
                         ),
                     )

@@ -12,18 +12,10 @@ from ...auth import TOKEN_LIFETIME, IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
-from ..base import (
-    AgentChange,
-    ChangeEvents,
-    LogFileChange,
-    Page,
-    add_agent,
-    agent_marker_not_found,
-    agent_not_found,
-    guarded,
-    logfile_not_found,
-    marker_not_found,
-)
+from .. import sqlrows
+from ..base import AgentChange, ChangeEvents, LogFileChange, Page
+from ..guard import guarded
+from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
 from .connection import Connections
 from .control import SqliteControl
@@ -62,7 +54,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
         # One statement is its own snapshot: no BEGIN and COMMIT around it (every feed poll comes here).
         row = (
             self._db.statement()
-            .execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,))
+            .execute(f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,))
             .fetchone()
         )
         if row is None or row[1] != project_id:
@@ -70,26 +62,24 @@ class SqliteStore(SqliteControl, SqliteObjects):
         return rows.agent(row)
 
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        sqlrows.check_limit(limit)
         with self._db.read() as db:
-            after = 0
-            if marker is not None:
-                row = db.execute("SELECT seq, project_id FROM agents WHERE id = ?", (marker,)).fetchone()
-                if row is None or row[1] != project_id:
-                    raise agent_marker_not_found(marker)
-                after = row[0]
+            sql = "SELECT seq FROM agents WHERE id = ? AND project_id = ?"
+            after = sqlrows.marker_seq(
+                marker, lambda m: db.execute(sql, (m, project_id)).fetchone(), agent_marker_not_found
+            )
             found = db.execute(
-                f"SELECT {rows.AGENT_COLUMNS} FROM agents"
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents"
                 " WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (project_id, after, limit + 1),
             ).fetchall()
-        items = [rows.agent(row) for row in found]
-        return Page(items[:limit], len(items) > limit)
+        return sqlrows.page(found, rows.agent, limit)
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         with self._db.write() as db:
-            row = db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
+            row = db.execute(
+                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)
+            ).fetchone()
             if row is None or row[1] != project_id:
                 raise agent_not_found(project_id, agent_id)
             current = rows.agent(row)
@@ -107,10 +97,10 @@ class SqliteStore(SqliteControl, SqliteObjects):
         )
         if row is None or row[0] != project_id:
             return
-        if needs_heard_update(None if row[1] is None else rows.time_value(row[1]), moment):
+        if needs_heard_update(None if row[1] is None else sqlrows.time_value(row[1]), moment):
             self._db.write_statement(
                 "UPDATE agents SET last_heard = ? WHERE id = ? AND project_id = ?",
-                (rows.time_text(moment), agent_id, project_id),
+                (sqlrows.time_text(moment), agent_id, project_id),
             )
 
     def agent_busy(self, project_id: str, agent_id: str) -> bool:
@@ -162,26 +152,19 @@ class SqliteStore(SqliteControl, SqliteObjects):
     def list_logfiles(
         self, project_id: str, agent_id: str, limit: int, marker: str | None = None
     ) -> Page[LogFile]:
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, not {limit}")
+        sqlrows.check_limit(limit)
         with self._db.read() as db:
             _require_agent(db, project_id, agent_id)
-            after = 0
-            if marker is not None:
-                row = db.execute(
-                    "SELECT seq FROM logfiles WHERE agent_id = ? AND id = ?", (agent_id, marker)
-                ).fetchone()
-                if row is None:
-                    raise marker_not_found(marker)
-                after = row[0]
-            # One row past the page tells whether more follow.
+            sql = "SELECT seq FROM logfiles WHERE agent_id = ? AND id = ?"
+            after = sqlrows.marker_seq(
+                marker, lambda m: db.execute(sql, (agent_id, m)).fetchone(), marker_not_found
+            )
             found = db.execute(
-                f"SELECT {rows.LOGFILE_COLUMNS} FROM logfiles"
+                f"SELECT {sqlrows.LOGFILE_COLUMNS} FROM logfiles"
                 " WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (agent_id, after, limit + 1),
             ).fetchall()
-        items = [rows.logfile(row) for row in found]
-        return Page(items[:limit], len(items) > limit)
+        return sqlrows.page(found, rows.logfile, limit)
 
     def update_logfile(
         self,
@@ -202,7 +185,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
             if updated is not current:
                 db.execute(
                     "UPDATE logfiles SET date = ?, state = ? WHERE seq = ?",
-                    (rows.time_text(updated.date), updated.state.value, seq),
+                    (sqlrows.time_text(updated.date), updated.state.value, seq),
                 )
                 if events is not None:
                     rows.insert_events(db, events(current, updated))
@@ -220,16 +203,16 @@ class SqliteStore(SqliteControl, SqliteObjects):
             if token.agent_id is not None:
                 _require_agent(db, token.project_id, token.agent_id)
             issued_at = token.expires - TOKEN_LIFETIME
-            db.execute("DELETE FROM tokens WHERE expires <= ?", (rows.time_text(issued_at),))
+            db.execute("DELETE FROM tokens WHERE expires <= ?", (sqlrows.time_text(issued_at),))
             db.execute(
-                f"INSERT INTO tokens ({rows.TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO tokens ({sqlrows.TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
                 rows.token_values(token),
             )
 
     def get_token(self, token_id: str) -> IssuedToken | None:
         row = (
             self._db.statement()
-            .execute(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens WHERE id = ?", (token_id,))
+            .execute(f"SELECT {sqlrows.TOKEN_COLUMNS} FROM tokens WHERE id = ?", (token_id,))
             .fetchone()
         )
         return None if row is None else rows.token(row)
@@ -245,14 +228,10 @@ class SqliteStore(SqliteControl, SqliteObjects):
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
         """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        if query.descending:
-            bound, order = ("id < ?", "DESC")
-            marker = query.marker if query.marker is not None else 2**63 - 1
-        else:
-            bound, order = ("id > ?", "ASC")
-            marker = query.marker if query.marker is not None else 0
-        after = rows.time_text(since)
-        columns = rows.EVENT_COLUMNS
+        compare, order, marker = sqlrows.feed_order(query)
+        bound = f"id {compare} ?"
+        after = sqlrows.time_text(since)
+        columns = sqlrows.EVENT_COLUMNS
         if agent_id is None:
             sql = (
                 f"SELECT {columns} FROM events WHERE project_id = ? AND {bound} AND time >= ?"
@@ -267,9 +246,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
                 f" ORDER BY id {order} LIMIT ?"
             )
             parameters = (agent_id, marker, after, project_id, marker, after, query.limit + 1)
-        found = self._db.statement().execute(sql, parameters).fetchall()
-        items = [rows.event(row) for row in found]
-        return EventPage(items[: query.limit], len(items) > query.limit)
+        return sqlrows.event_page(self._db.statement().execute(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
         """Everything goes, clock included; as in memory, journal and event numbers keep counting up."""
@@ -317,7 +294,7 @@ def _select_logfile(
     """The row's sequence number and the log file; NotFound for the agent, then the log file."""
     _require_agent(db, project_id, agent_id)
     row = db.execute(
-        f"SELECT seq, {rows.LOGFILE_COLUMNS} FROM logfiles WHERE agent_id = ? AND id = ?",
+        f"SELECT seq, {sqlrows.LOGFILE_COLUMNS} FROM logfiles WHERE agent_id = ? AND id = ?",
         (agent_id, logfile_id),
     ).fetchone()
     if row is None:

@@ -1,0 +1,230 @@
+"""How agents, log files, tokens and events map to SQL rows and back, for both SQL stores.
+
+The two databases keep the same columns in the same order; they differ only in how text is
+kept (PostgreSQL escapes what its text cannot hold: postgres/rows.py) and in how a flag is
+(SQLite: 0 or 1), so one `RowCodec` serves both and each store's rows.py binds its own.
+Times are ISO text with every microsecond in both, so that they sort and compare as text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ..auth import IssuedToken
+from ..events import Event, EventPage, EventQuery
+from ..model import Agent, LogFile, LogFileState
+from ..pacing import Pause, paced
+from .base import Page, Snapshot
+
+_Item = TypeVar("_Item")
+
+AGENT_COLUMNS = (
+    "id, project_id, registered_time, registration, enabled, log_level, password_sha256, roles, last_heard"
+)
+LOGFILE_COLUMNS = "id, project_id, agent_id, date, state"
+TOKEN_COLUMNS = "id, project_id, agent_id, roles, expires"  # noqa: S105  (column names)
+EVENT_COLUMNS = "id, project_id, agent_id, time, event, details"
+# The state document's reads; the log files agent by agent as added, each agent's in request order.
+EXPORT_AGENTS = f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY seq"  # noqa: S608 (our names)
+EXPORT_EVENTS = f"SELECT {EVENT_COLUMNS} FROM events ORDER BY id"  # noqa: S608 (our names)
+EXPORT_LOGFILES = (
+    "SELECT l.id, l.project_id, l.agent_id, l.date, l.state"
+    " FROM logfiles AS l JOIN agents AS a ON a.id = l.agent_id ORDER BY a.seq, l.seq"
+)
+
+
+def upsert_agent(mark: str) -> str:
+    """Insert an agent, or overwrite it in place (keeping `seq`, hence the export order);
+    `mark` is the driver's placeholder."""
+    return (
+        f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES ({', '.join([mark] * 9)})"  # noqa: S608 (our names)
+        " ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id,"
+        " registered_time = excluded.registered_time, registration = excluded.registration,"
+        " enabled = excluded.enabled, log_level = excluded.log_level,"
+        " password_sha256 = excluded.password_sha256, roles = excluded.roles,"
+        " last_heard = excluded.last_heard"
+    )
+
+
+def upsert_logfile(mark: str, key: str) -> str:
+    """Insert a log file, or overwrite it in place (keeping `seq`, hence the list order);
+    `key` names the columns of the database's unique key on (agent, id)."""
+    return (
+        f"INSERT INTO logfiles ({LOGFILE_COLUMNS}) VALUES ({', '.join([mark] * 5)})"  # noqa: S608 (our names)
+        f" ON CONFLICT ({key}) DO UPDATE SET"
+        " project_id = excluded.project_id, date = excluded.date, state = excluded.state"
+    )
+
+
+def feed_order(query: EventQuery) -> tuple[str, str, int]:
+    """A feed's direction in SQL: the comparison of `id` with the marker, the order, and the
+    marker itself (past the end the feed starts from when the query names none)."""
+    if query.descending:
+        return "<", "DESC", query.marker if query.marker is not None else 2**63 - 1
+    return ">", "ASC", query.marker if query.marker is not None else 0
+
+
+def check_limit(limit: int) -> None:
+    if limit < 0:
+        raise ValueError(f"limit must be 0 or more, not {limit}")
+
+
+def marker_seq(
+    marker: str | None, find: Callable[[str], Sequence[Any] | None], missing: Callable[[str], Exception]
+) -> int:
+    """The `seq` a page starts after: 0 with no marker, else the first column of the row
+    `find(marker)` reads; `missing(marker)` when there is none (a marker must name an item
+    of the list, or the request is bad)."""
+    if marker is None:
+        return 0
+    row = find(marker)
+    if row is None:
+        raise missing(marker)
+    return int(row[0])
+
+
+def page(found: Iterable[Any], decode: Callable[[Any], _Item], limit: int) -> Page[_Item]:
+    """The page from rows read one past it (LIMIT limit + 1): that row tells whether more follow."""
+    items = [decode(row) for row in found]
+    return Page(items[:limit], len(items) > limit)
+
+
+def event_page(found: Iterable[Any], codec: RowCodec, limit: int) -> EventPage:
+    """As `page`, for a feed."""
+    items = [codec.event(row) for row in found]
+    return EventPage(items[:limit], len(items) > limit)
+
+
+def export_snapshot(read: Callable[[str], Iterable[Any]], codec: RowCodec, pause: Pause) -> Snapshot:
+    """The state document from one snapshot's reads (`read(sql)` gives the rows): agents in
+    the order added, log files agent by agent in request order (`pause` between pieces),
+    events in number order, as the memory store exports them."""
+    agents = [codec.agent(row) for row in read(EXPORT_AGENTS)]
+    logfiles = [codec.logfile(row) for row in paced(read(EXPORT_LOGFILES), pause)]
+    events = [codec.event(row) for row in read(EXPORT_EVENTS)]
+    return Snapshot(agents, logfiles, events)
+
+
+def time_text(moment: datetime) -> str:
+    """ISO text with every microsecond; aware times are kept in UTC, naive ones as they are."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
+
+
+def time_value(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _roles_text(roles: Sequence[str] | None) -> str | None:
+    return None if roles is None else json.dumps(list(roles))
+
+
+def _roles(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(json.loads(text))
+
+
+class RowCodec:
+    """The model to a row's values and back. Text is kept as it is and a flag as 0 or 1
+    (SQLite); a database that keeps them otherwise overrides `enc`, `dec` and `flag`."""
+
+    def enc(self, value: str) -> str:
+        return value
+
+    def dec(self, value: str) -> str:
+        return value
+
+    def flag(self, value: bool) -> object:
+        return int(value)
+
+    def enc_opt(self, value: str | None) -> str | None:
+        return None if value is None else self.enc(value)
+
+    def dec_opt(self, value: str | None) -> str | None:
+        return None if value is None else self.dec(value)
+
+    def agent_values(self, agent: Agent) -> tuple[Any, ...]:
+        return (
+            self.enc(agent.id),
+            self.enc(agent.project_id),
+            time_text(agent.registered_time),
+            json.dumps(dict(agent.registration)),
+            self.flag(agent.enabled),
+            self.enc(agent.log_level),
+            agent.password_sha256,
+            _roles_text(agent.roles),
+            None if agent.last_heard is None else time_text(agent.last_heard),
+        )
+
+    def agent(self, row: Sequence[Any]) -> Agent:
+        return Agent(
+            id=self.dec(row[0]),
+            project_id=self.dec(row[1]),
+            registered_time=time_value(row[2]),
+            registration=json.loads(row[3]),
+            enabled=bool(row[4]),
+            log_level=self.dec(row[5]),
+            password_sha256=row[6],
+            roles=_roles(row[7]),
+            last_heard=None if row[8] is None else time_value(row[8]),
+        )
+
+    def logfile_values(self, logfile: LogFile) -> tuple[str, str, str, str, str]:
+        return (
+            self.enc(logfile.id),
+            self.enc(logfile.project_id),
+            self.enc(logfile.agent_id),
+            time_text(logfile.date),
+            logfile.state.value,
+        )
+
+    def logfile(self, row: Sequence[Any]) -> LogFile:
+        return LogFile(
+            id=self.dec(row[0]),
+            project_id=self.dec(row[1]),
+            agent_id=self.dec(row[2]),
+            date=time_value(row[3]),
+            state=LogFileState(row[4]),
+        )
+
+    def token_values(self, token: IssuedToken) -> tuple[Any, ...]:
+        return (
+            self.enc(token.id),
+            self.enc(token.project_id),
+            self.enc_opt(token.agent_id),
+            _roles_text(token.roles),
+            time_text(token.expires),
+        )
+
+    def token(self, row: Sequence[Any]) -> IssuedToken:
+        return IssuedToken(
+            id=self.dec(row[0]),
+            project_id=self.dec(row[1]),
+            agent_id=self.dec_opt(row[2]),
+            roles=_roles(row[3]),
+            expires=time_value(row[4]),
+        )
+
+    def event_values(self, event: Event) -> tuple[Any, ...]:
+        """A new event's number is None: the database gives it one."""
+        return (
+            event.id or None,
+            self.enc(event.project_id),
+            self.enc_opt(event.agent_id),
+            time_text(event.time),
+            self.enc(event.event),
+            json.dumps(dict(event.details)),
+        )
+
+    def event(self, row: Sequence[Any]) -> Event:
+        return Event(
+            id=int(row[0]),
+            project_id=self.dec(row[1]),
+            agent_id=self.dec_opt(row[2]),
+            time=time_value(row[3]),
+            event=self.dec(row[4]),
+            details=json.loads(row[5]),
+        )
