@@ -17,6 +17,8 @@ from tests.conftest import Api, assert_fault
 DASHBOARD = "/_control/dashboard"
 WHEN = "2014-09-23T12:22:40.606703Z"
 HOSTILE = '<script>alert("x")</script>'
+# Seeded ids must be reachable by a URL (no '/'), so a hostile id is an opening tag alone.
+HOSTILE_ID = '<script>alert("x")'
 
 
 def fragment(client: FlaskClient, path: str, **headers: str) -> TestResponse:
@@ -360,8 +362,8 @@ def test_hostile_ids_and_fault_texts_are_escaped(api: Api, client: FlaskClient) 
     seed(
         api,
         {
-            "agents": [{"id": HOSTILE, "project_id": HOSTILE}],
-            "logfiles": [{"id": HOSTILE, "agent_id": HOSTILE}],
+            "agents": [{"id": HOSTILE_ID, "project_id": HOSTILE_ID}],
+            "logfiles": [{"id": HOSTILE_ID, "agent_id": HOSTILE_ID}],
         },
     )
     api.control(
@@ -369,7 +371,7 @@ def test_hostile_ids_and_fault_texts_are_escaped(api: Api, client: FlaskClient) 
     )
     texts = [
         html(fragment(client, "agents")),
-        html(client.get(f"{DASHBOARD}/logfiles", query_string={"project": HOSTILE, "agent": HOSTILE})),
+        html(client.get(f"{DASHBOARD}/logfiles", query_string={"project": HOSTILE_ID, "agent": HOSTILE_ID})),
         html(fragment(client, "faults")),
     ]
     for text in texts:
