@@ -45,8 +45,11 @@ class PostgresStore(PostgresControl, PostgresObjects):
         """Connect once, migrate, and keep no connection (gunicorn may fork after this)."""
         schema, key = prepare_database(url)
         store = cls(url, schema, key)
-        with contextlib.suppress(Unavailable):  # best effort: the next start or reset mends it
-            store._db.write(rows.mend_event_counter)
+        try:
+            with contextlib.suppress(Unavailable):  # best effort: the next start or reset mends it
+                store._db.write(rows.mend_event_counter)
+        finally:
+            store._db.close()  # the connection the mend took: a fork must inherit none
         return store
 
     def add_agent(self, agent: Agent, events: Sequence[Event] = ()) -> None:
