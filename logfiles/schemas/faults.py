@@ -15,7 +15,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from ..faults import DEFAULT_PATH, FaultAction, FaultRule
+from ..faults import DEFAULT_PATH, FIELD_OWNERS, FaultAction, FaultRule
 from .base import MAX_GLOB_LENGTH, Base64Bytes, BoundedList, StrictInteger, StrictNumber
 
 MAX_LATENCY_SECONDS = 60
@@ -32,23 +32,11 @@ MAX_FAULT_ERRORS = 100
 MAX_FAULT_BODY_BYTES = 64 * 1024
 # (ours) A `garbage` rule's random bytes: enough to fill any client's first read.
 MAX_GARBAGE_BYTES = 64 * 1024
-DEFAULT_GARBAGE_BYTES = 1024
 # (ours) A `trickle` rule's bytes per second: 1 (a stall) to 10 MB/s (a slow link).
 MAX_TRICKLE_RATE = 10_000_000
-DEFAULT_TRICKLE_RATE = 1024
 # Statuses whose answer has no body (RFC 9110): a `body` rule with one gives none.
 BODILESS_STATUSES = frozenset({*range(100, 200), 204, 304})
 _ACTIONS = [action.value for action in FaultAction]
-# Each action-specific field, and the actions that have it: on any other it is a 400, and a
-# listed rule shows it null, so that a rule never shows an answer it does not give.
-_FIELD_OWNERS: dict[str, frozenset[FaultAction]] = {
-    "status": frozenset({FaultAction.STATUS, FaultAction.BODY}),
-    "latency": frozenset({FaultAction.LATENCY}),
-    "body": frozenset({FaultAction.BODY}),
-    "body_base64": frozenset({FaultAction.BODY}),
-    "size": frozenset({FaultAction.GARBAGE}),
-    "rate": frozenset({FaultAction.TRICKLE}),
-}
 
 
 def _utf8_within(limit: int) -> Callable[[str], None]:
@@ -79,9 +67,9 @@ def _base64_within(limit: int) -> Callable[[str], None]:
 class FaultRuleSchema(Schema):
     """POST /_control/faults: what to match, what to answer, and when; loads into a FaultRule.
 
-    Each action has its own fields (_FIELD_OWNERS): `status` (a `status` rule's 400-599,
-    default 503; a `body` rule's 100-599, default 200), `latency`, `body` or `body_base64`,
-    `size` (garbage) and `rate` (trickle); each is null on the other kinds.
+    Each action has its own fields, with their defaults (faults.ACTIONS): `status` (a
+    `status` rule's 400-599; a `body` rule's 100-599), `latency`, `body` or `body_base64`,
+    `size` (garbage) and `rate` (trickle); each is refused, and shown null, on the other kinds.
     """
 
     action = fields.String(load_default=FaultAction.STATUS.value, validate=validate.OneOf(_ACTIONS))
@@ -132,7 +120,7 @@ class FaultRuleSchema(Schema):
     @validates_schema
     def fields_of_the_action(self, data: dict[str, Any], **kwargs: Any) -> None:
         action = data.get("action")
-        for name, owners in _FIELD_OWNERS.items():
+        for name, owners in FIELD_OWNERS.items():
             if data.get(name) is not None and action not in owners:
                 kinds = " or ".join(f"'{owner}'" for owner in sorted(owners))
                 raise ValidationError(f"only a {kinds} rule has a {name}, not a '{action}' rule", name)
@@ -147,19 +135,7 @@ class FaultRuleSchema(Schema):
 
     @post_load
     def make_rule(self, data: dict[str, Any], **kwargs: Any) -> FaultRule:
-        """A rule without its id, which the caller gives it; each action's defaults filled in."""
-        action = FaultAction(data["action"])
-        defaults: dict[FaultAction, tuple[str, Any]] = {
-            FaultAction.STATUS: ("status", 503),
-            FaultAction.BODY: ("status", 200),
-            FaultAction.LATENCY: ("latency", 0.0),
-            FaultAction.GARBAGE: ("size", DEFAULT_GARBAGE_BYTES),
-            FaultAction.TRICKLE: ("rate", DEFAULT_TRICKLE_RATE),
-        }
-        if action in defaults:
-            name, value = defaults[action]
-            if data[name] is None:
-                data[name] = value
+        """A rule without its id, which the caller gives it (FaultRule fills in its action's defaults)."""
         return FaultRule.from_fields({**data, "id": ""})
 
 
