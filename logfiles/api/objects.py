@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from datetime import UTC
-from typing import Any
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from flask import Blueprint, Response, g, request
@@ -49,7 +47,7 @@ from ..objects import (
     too_large,
 )
 from . import checks, no_content, now, runtime
-from .checks import DRAIN_BYTES
+from .body import Body
 
 bp = Blueprint("objects", __name__, url_prefix="/cloudfiles/v1/MossoCloudFS_<project_id>")
 
@@ -362,7 +360,7 @@ def upload(project_id: str, container: str, name: str) -> Response:
     length = request.content_length
     # Not `wsgi.input_terminated`: gunicorn sets it on every request, chunked or not.
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    body = _Body(request.environ["wsgi.input"], length)
+    body = Body(request.environ["wsgi.input"], length)
     g.body = b""  # the journal notes the upload's headers, not its bytes
     try:
         info = _store_upload(project_id, container, name, body, length, chunked)
@@ -395,7 +393,7 @@ def _describe(response: Response, info: ObjectInfo) -> None:
 
 
 def _store_upload(
-    project_id: str, container: str, name: str, body: _Body, length: int | None, chunked: bool
+    project_id: str, container: str, name: str, body: Body, length: int | None, chunked: bool
 ) -> ObjectInfo:
     _allow_object(project_id)
     _names(container, name)
@@ -413,66 +411,3 @@ def _store_upload(
         _check_preconditions(_current(project_id, container, name))
     upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")), length)
     return rt.store.put_object(project_id, container, name, content_type, upload, now())
-
-
-class _Body:
-    """An upload's body as it arrives, in chunks (never all of it at once), and what is left of it.
-
-    When the upload is refused, the rest of the body decides the connection's fate: up to
-    DRAIN_BYTES of it are read (a declared length is left to the server, which reads what is
-    left of a body before the next request; a chunked one is read here), so that a client
-    still sending sees the answer rather than a reset. More than that, or a body whose framing
-    broke, and the answer says `Connection: close` (worker.py's worker honours it).
-    """
-
-    def __init__(self, stream: Any, length: int | None) -> None:
-        self.stream = stream
-        self.left = length  # None: chunked, its end unknown
-        self.broken = False
-
-    def chunks(self) -> Iterator[bytes]:
-        try:
-            while self.left is None or self.left > 0:
-                chunk = self.stream.read(CHUNK_BYTES if self.left is None else min(CHUNK_BYTES, self.left))
-                if not chunk:
-                    break
-                if self.left is not None:
-                    self.left -= len(chunk)
-                yield chunk
-        # The server's readers raise what they like (a socket error, a bad chunk size).
-        except Exception:  # noqa: BLE001
-            self.broken = True
-            raise Invalid(
-                "The request body could not be read.",
-                ["body: malformed chunked transfer encoding, or the body was cut short"],
-            ) from None
-        if self.left:
-            self.broken = True
-            raise Invalid(
-                "The request body could not be read.", [f"body: {self.left} bytes short of Content-Length"]
-            )
-        self.left = 0
-
-    def refuse(self, error: LogfilesError) -> None:
-        if checks.body_not_asked_for(self.stream):  # `Expect: 100-continue`: none of it was sent
-            error.headers["Connection"] = "close"
-            return
-        if self.left is None and not self.broken:
-            self.broken = not _ends_within(self.stream, DRAIN_BYTES)
-        if self.broken or (self.left or 0) > DRAIN_BYTES:
-            error.headers["Connection"] = "close"
-
-
-def _ends_within(stream: Any, limit: int) -> bool:
-    """Read and drop the rest of a body; whether it ended within `limit` bytes."""
-    remaining = limit
-    try:
-        while True:
-            piece = stream.read(min(CHUNK_BYTES, remaining + 1))
-            if not piece:
-                return True
-            remaining -= len(piece)
-            if remaining < 0:
-                return False
-    except Exception:  # noqa: BLE001 - a broken body: the connection closes all the same
-        return False

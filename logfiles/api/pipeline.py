@@ -81,7 +81,8 @@ from ..journal import (
     recorded_request_body,
 )
 from ..schemas import MAX_ID_LENGTH
-from . import checks, now, runtime
+from . import now, runtime
+from .body import body_not_asked_for
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
 from .wire import ANSWER_FAULT, BrokenAnswers, client_socket, close_connection, reset_connection, send_garbage
 
@@ -325,7 +326,7 @@ def _body_for_journal() -> bytes:
     if data is not None:
         return data
     length = request.content_length
-    if not length or length > MAX_BODY_BYTES or checks.body_not_asked_for(request.environ["wsgi.input"]):
+    if not length or length > MAX_BODY_BYTES or body_not_asked_for(request.environ["wsgi.input"]):
         return b""
     try:
         return request.get_data(cache=True)
