@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from .. import errors, identity
 from ..auth import new_token_id
 from ..journal import mask_members
+from ..schemas.identity import REQUEST
 from . import checks, now, runtime
 from .errors import HTTP_MESSAGES, STATUS, allowed_methods, handle_http_exception
 from .links import host_url
@@ -36,7 +37,7 @@ def authenticate() -> Response:
     data = checks.read_body()
     g.body = mask_members(data, identity.SECRET_MEMBERS)
     credentials = checks.validated(
-        identity.REQUEST, checks.parse_json(data), "The authentication request is not valid."
+        REQUEST, checks.parse_json(data), "The authentication request is not valid."
     )
     rt = runtime()
     access = identity.authenticate(credentials, rt.tokens, rt.store.get_token, now)
