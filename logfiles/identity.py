@@ -28,6 +28,8 @@ from .errors import Invalid, Unauthorized
 from .model import format_time
 from .schemas.identity import ACCESS, API_KEY_MEMBER, PASSWORD_MEMBER, CredentialKind, Credentials
 
+# Identity's one route (its errors answer Identity's own body: api/errors.py).
+TOKENS_PATH = "/v2.0/tokens"
 # (ours) The one region this service is: the catalog's endpoints and the user's default region.
 REGION = "DFW"
 # (ours) How open mode's "every right" shows in `user.roles`: the role that has them all.

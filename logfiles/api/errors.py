@@ -1,4 +1,5 @@
-"""The only place that maps exceptions to statuses and renders the guide's fault body."""
+"""The only place that maps exceptions to statuses and renders their bodies (the guide's fault
+body, and Identity's own on its route)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .. import errors
+from .. import errors, identity
 
 log = logging.getLogger("logfiles")
 
@@ -73,30 +74,55 @@ def allowed_methods(methods: Iterable[str] | None) -> list[str]:
     return sorted(m for m in methods or () if m not in IGNORED_METHODS)
 
 
+def render(
+    status: int,
+    message: str,
+    problems: list[str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    unlisted: int = 0,
+) -> Response:
+    """An error's answer in the body its route's clients parse.
+
+    Identity's route answers Identity's own body (`identity.fault_body`: `{"unauthorized":
+    {"code": 401, "message": "..."}}`, what clients of Identity read); every other route the
+    guide's fault body (`fault_response`).
+    """
+    if request.path != identity.TOKENS_PATH:
+        return fault_response(status, message, problems, headers, unlisted)
+    response = Response(
+        json.dumps(identity.fault_body(status, message, problems)) + "\n",
+        status=status,
+        mimetype="application/json",
+    )
+    response.headers.extend(headers or {})
+    return response
+
+
 def handle_domain_error(exc: errors.LogfilesError) -> Response:
     headers = dict(exc.headers)
     if isinstance(exc, errors.Unavailable):
         # RFC 9110: a 503 may say when to come back; clients of the real service honour it.
         headers["Retry-After"] = str(exc.retry_after)
-    return fault_response(STATUS.get(type(exc), 400), exc.message, exc.errors, headers, exc.unlisted)
+    return render(STATUS.get(type(exc), 400), exc.message, exc.errors, headers, exc.unlisted)
 
 
 def handle_http_exception(exc: HTTPException) -> Response:
+    """Routing (404, and 405 with `Allow`), size limits, and what werkzeug raises in a view."""
     status = exc.code or 500
     message = HTTP_MESSAGES.get(status, exc.name + ".")
     if isinstance(exc, MethodNotAllowed):
         allow = allowed_methods(exc.valid_methods)
-        return fault_response(
+        return render(
             405,
             message,
             [f"{request.method}: not allowed on {request.path}; allowed: {', '.join(allow)}"],
             {"Allow": ", ".join(allow)},
         )
     if status == 404:
-        return fault_response(404, message, [f"{request.path}: no such route"])
+        return render(404, message, [f"{request.path}: no such route"])
     if status == 413:
-        return fault_response(413, message, ["body: over the 1 MiB limit"])
-    return fault_response(status, message, [f"{status}: {exc.description or exc.name}"])
+        return render(413, message, ["body: over the 1 MiB limit"])
+    return render(status, message, [f"{status}: {exc.description or exc.name}"])
 
 
 def handle_out_of_memory(exc: MemoryError) -> Response:
@@ -104,7 +130,7 @@ def handle_out_of_memory(exc: MemoryError) -> Response:
 
     Another request's bytes may be what filled the memory; once they are freed, the same
     request can succeed. Flask looks handlers up by the exception's class first, so this one
-    wins over every blueprint's catch-all.
+    wins over the catch-all.
     """
     log.warning("out of memory on %s %s", request.method, request.path)
     return handle_domain_error(
@@ -117,7 +143,7 @@ def handle_out_of_memory(exc: MemoryError) -> Response:
 def handle_unexpected(exc: Exception) -> Response:
     """Never send a traceback: log it, and answer the fault body."""
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
-    return fault_response(500, HTTP_MESSAGES[500], ["server: an unexpected error was logged"])
+    return render(500, HTTP_MESSAGES[500], ["server: an unexpected error was logged"])
 
 
 def register(app: Flask) -> None:
