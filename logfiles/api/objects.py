@@ -18,8 +18,6 @@ from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.http import http_date, is_resource_modified, parse_range_header
-from werkzeug.wsgi import FileWrapper
 
 from .. import tempurl
 from ..auth import Action
@@ -48,6 +46,7 @@ from ..objects import (
 )
 from . import checks, no_content, now, runtime
 from .body import Body
+from .conditions import PRECONDITIONS, ClosingFile, check_preconditions, let_through, settle_range
 
 bp = Blueprint("objects", __name__, url_prefix="/cloudfiles/v1/MossoCloudFS_<project_id>")
 
@@ -228,20 +227,20 @@ def download(project_id: str, container: str, name: str) -> Response:
         stream = None
     else:
         info, stream = store.open_object(project_id, container, name)
-        response = Response(_ClosingFile(stream, CHUNK_BYTES), direct_passthrough=True)
+        response = Response(ClosingFile(stream, CHUNK_BYTES), direct_passthrough=True)
     _describe(response, info)
     response.headers["Content-Type"] = info.content_type
     response.headers["Content-Length"] = str(info.bytes)
     response.set_etag(info.hash)
     try:
-        _check_preconditions(info)
+        check_preconditions(info)
     except PreconditionFailed:
         if stream is not None:
             stream.close()
         raise
     # Decided: werkzeug's make_conditional would answer a held If-Match with 412 all the same.
     request.environ.pop("HTTP_IF_MATCH", None)
-    if not _modified(info):
+    if not let_through(info):
         # RFC 9110 13.2.2: If-None-Match (or If-Modified-Since) is decided before Range.
         if stream is not None:
             stream.close()
@@ -249,7 +248,7 @@ def download(project_id: str, container: str, name: str) -> Response:
         _describe(not_modified, info)
         not_modified.headers["ETag"] = info.hash
         return not_modified
-    _settle_range(info.bytes)
+    settle_range(info.bytes)
     try:
         response.make_conditional(request.environ, accept_ranges=True, complete_length=info.bytes)
     except RequestedRangeNotSatisfiable:
@@ -266,42 +265,6 @@ def download(project_id: str, container: str, name: str) -> Response:
     return response
 
 
-_PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
-
-
-def _check_preconditions(info: ObjectInfo | None) -> None:
-    """RFC 9110 13.2.2 steps 1 and 2: If-Match, else If-Unmodified-Since; 412 when the one
-    that applies fails (`info` None: no object by that name yet, as for a first upload).
-
-    If-Unmodified-Since is ignored when If-Match is present, when its value is not an HTTP
-    date, and when there is no object (nothing has a modification date): RFC 9110 13.1.4.
-    The object "was modified after" the date when its Last-Modified, in whole seconds as
-    the header shows it, is later.
-    """
-    if "HTTP_IF_MATCH" in request.environ:
-        if_match = request.if_match
-        if info is None:
-            if if_match:
-                raise PreconditionFailed(
-                    "The object's ETag is none of If-Match's.", ["If-Match: there is no such object"]
-                )
-            return
-        if if_match and not if_match.star_tag and not if_match.contains(info.hash):
-            raise PreconditionFailed(
-                "The object's ETag is none of If-Match's.", [f"If-Match: the object's ETag is {info.hash}"]
-            )
-        return
-    since = request.if_unmodified_since  # werkzeug: None when absent or not a date
-    if since is None or info is None:
-        return
-    modified = info.last_modified.astimezone(UTC).replace(microsecond=0)
-    if modified > since:
-        raise PreconditionFailed(
-            "The object was modified after If-Unmodified-Since.",
-            [f"If-Unmodified-Since: the object was last modified {http_date(modified)}"],
-        )
-
-
 def _current(project_id: str, container: str, name: str) -> ObjectInfo | None:
     """The object a conditional PUT would replace (None: none yet); 404 for no such container."""
     store = runtime().store
@@ -311,48 +274,6 @@ def _current(project_id: str, container: str, name: str) -> ObjectInfo | None:
         return store.get_object(project_id, container, name)
     except NotFound:
         return None
-
-
-def _modified(info: ObjectInfo) -> bool:
-    """Whether If-None-Match / If-Modified-Since let the object through (If-Match is decided
-    before, and taken out of the environ: werkzeug would take it for "not modified")."""
-    return is_resource_modified(request.environ, etag=info.hash, last_modified=info.last_modified)
-
-
-def _settle_range(size: int) -> None:
-    """Leave werkzeug one `Range` it should answer, as Swift and RFC 9110 14.2 would.
-
-    Ignored (the whole object, 200): a header that does not parse, a unit other than bytes,
-    several ranges (Swift would answer multipart; served whole here). A suffix longer than
-    the object is the whole object (206), not a 416.
-    """
-    header = request.environ.get("HTTP_RANGE")
-    if header is None:
-        return
-    parsed = parse_range_header(header)
-    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
-        del request.environ["HTTP_RANGE"]
-        return
-    start, end = parsed.ranges[0]
-    if start < 0 and end is None and -start > size > 0:
-        request.environ["HTTP_RANGE"] = f"bytes=0-{size - 1}"
-
-
-class _ClosingFile(FileWrapper):
-    """werkzeug's file wrapper (seekable, so ranges skip ahead), closing the file at its end.
-
-    A server closes the response when it is done; this also frees the file of a client that
-    reads the body and never closes (Flask's test client, say).
-    """
-
-    def __next__(self) -> bytes:
-        if self.file.closed:  # asked again after its end (werkzeug's test client does)
-            raise StopIteration
-        data = self.file.read(self.buffer_size)
-        if data:
-            return data
-        self.close()
-        raise StopIteration
 
 
 @bp.route("/<container>/<object:name>", methods=["PUT"])
@@ -380,9 +301,9 @@ def delete(project_id: str, container: str, name: str) -> Response:
     _allow_object(project_id)
     _names(container, name)
     store = runtime().store
-    if any(header in request.environ for header in _PRECONDITIONS):
+    if any(header in request.environ for header in PRECONDITIONS):
         # Checked on arrival: a test double's conditional delete, not a compare-and-delete.
-        _check_preconditions(store.get_object(project_id, container, name))  # 404 first
+        check_preconditions(store.get_object(project_id, container, name))  # 404 first
     store.delete_object(project_id, container, name)
     return no_content(204)
 
@@ -406,8 +327,8 @@ def _store_upload(
     if length is not None and length > limit:
         raise too_large(limit)
     content_type = content_type_for(name, request.headers.get("Content-Type"))
-    if any(header in request.environ for header in _PRECONDITIONS):
+    if any(header in request.environ for header in PRECONDITIONS):
         # Checked before the body is read (a refusal reads none of it), not again at publish.
-        _check_preconditions(_current(project_id, container, name))
+        check_preconditions(_current(project_id, container, name))
     upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")), length)
     return rt.store.put_object(project_id, container, name, content_type, upload, now())
