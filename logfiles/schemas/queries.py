@@ -27,11 +27,12 @@ MAX_QUERY_DIGITS = 9  # int() of a long digit string costs quadratic time; nothi
 class QueryInteger(fields.Integer):
     """A whole number written in ASCII digits, at most MAX_QUERY_DIGITS of them."""
 
+    digits = MAX_QUERY_DIGITS
     default_error_messages = {"invalid": f"Not a whole number of at most {MAX_QUERY_DIGITS} digits."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         text = value if isinstance(value, str) else ""
-        if not (text.isascii() and text.isdigit() and len(text) <= MAX_QUERY_DIGITS):
+        if not (text.isascii() and text.isdigit() and len(text) <= self.digits):
             raise self.make_error("invalid")
         return int(text)
 
@@ -96,16 +97,11 @@ class EventQuerySchema(Lenient):
 MAX_SEQ_DIGITS = 18  # a journal entry's number fits a signed 64-bit integer
 
 
-class JournalSeq(fields.Integer):
+class JournalSeq(QueryInteger):
     """A journal entry's `seq`: 1 to MAX_SEQ_DIGITS ASCII digits."""
 
+    digits = MAX_SEQ_DIGITS
     default_error_messages = {"invalid": f"Not a journal entry number (1 to {MAX_SEQ_DIGITS} ASCII digits)."}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        text = value if isinstance(value, str) else ""
-        if not (text.isascii() and text.isdigit() and len(text) <= MAX_SEQ_DIGITS):
-            raise self.make_error("invalid")
-        return int(text)
 
 
 class JournalQuerySchema(Schema):

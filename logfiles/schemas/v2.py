@@ -103,17 +103,27 @@ class LogFileListSchema(Schema):
     links = fields.List(fields.Nested(LinkSchema))
 
 
-class PatchOperationSchema(Lenient):
-    """One RFC 6902 operation as this resource allows it; other members are ignored (RFC 6902 §4)."""
-
-    op = fields.String(
+def _only_replace() -> fields.String:
+    """A JSON Patch `op` that must be `replace`: every PATCH of the guide only replaces."""
+    return fields.String(
         required=True,
         validate=validate.Equal("replace", error="must be 'replace', the only operation allowed"),
     )
-    path = fields.String(
+
+
+def _only_path(path: str) -> fields.String:
+    """A JSON Patch `path` that must be `path`, the one member the resource lets a client change."""
+    return fields.String(
         required=True,
-        validate=validate.Equal("/state", error="must be '/state', the only path that can change"),
+        validate=validate.Equal(path, error=f"must be '{path}', the only path that can change"),
     )
+
+
+class PatchOperationSchema(Lenient):
+    """One RFC 6902 operation as this resource allows it; other members are ignored (RFC 6902 §4)."""
+
+    op = _only_replace()
+    path = _only_path("/state")
     value = fields.Raw(
         required=True,
         validate=validate.OneOf(TARGET_STATES, error="must be 'started' or 'completed'"),
@@ -130,14 +140,8 @@ def _boolean_only(value: Any) -> None:
 class AgentPatchOperationSchema(Lenient):
     """One operation of an agent PATCH: the guide lets a client change only `enabled`."""
 
-    op = fields.String(
-        required=True,
-        validate=validate.Equal("replace", error="must be 'replace', the only operation allowed"),
-    )
-    path = fields.String(
-        required=True,
-        validate=validate.Equal("/enabled", error="must be '/enabled', the only path that can change"),
-    )
+    op = _only_replace()
+    path = _only_path("/enabled")
     value = fields.Raw(required=True, validate=_boolean_only, metadata={"type": "boolean"})
 
 
