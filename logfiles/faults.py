@@ -32,9 +32,56 @@ class FaultAction(enum.StrEnum):
     TRICKLE = "trickle"  # handle the request, then send the body at `rate` bytes a second
 
 
-# Actions that act on the client's connection itself, so only a server that hands the
-# application its socket (gunicorn, werkzeug's) can carry them out; Flask's test client cannot.
-SOCKET_ACTIONS = frozenset({FaultAction.TRUNCATE, FaultAction.GARBAGE, FaultAction.RESET})
+# (ours) A `garbage` rule's random bytes and a `trickle` rule's bytes a second, when not given.
+DEFAULT_GARBAGE_BYTES = 1024
+DEFAULT_TRICKLE_RATE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """What one action owns and needs: the one place each is written down.
+
+    `defaults`: the rule fields only this kind of rule has, each with the value it takes when
+    not given (None: none); on any other kind the field is refused (schemas/faults.py) and
+    shown null. `socket`: it acts on the client's connection, so only a server that hands the
+    application its socket (gunicorn, werkzeug's) can carry it out; Flask's test client
+    cannot, and gets a 500 saying `without_socket` instead. `refused_without_socket`: the
+    control plane refuses such a rule where it is served without one (all but `drop`, which
+    has always been taken and answered 500). `on_answer`: the request goes on and wire.py's
+    middleware changes how its answer's body is sent.
+    """
+
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    socket: bool = False
+    refused_without_socket: bool = False
+    on_answer: bool = False
+    without_socket: str = ""
+
+
+ACTIONS: Mapping[FaultAction, ActionSpec] = {
+    FaultAction.STATUS: ActionSpec(defaults={"status": 503}),
+    FaultAction.LATENCY: ActionSpec(defaults={"latency": 0.0}),
+    FaultAction.DROP: ActionSpec(socket=True, without_socket="The connection would have been dropped."),
+    FaultAction.BODY: ActionSpec(defaults={"status": 200, "body": None, "body_base64": None}),
+    FaultAction.TRUNCATE: ActionSpec(
+        socket=True,
+        refused_without_socket=True,
+        on_answer=True,
+        without_socket="The answer would have been cut short.",
+    ),
+    FaultAction.GARBAGE: ActionSpec(
+        defaults={"size": DEFAULT_GARBAGE_BYTES},
+        socket=True,
+        refused_without_socket=True,
+        without_socket="The answer would have been random bytes.",
+    ),
+    FaultAction.RESET: ActionSpec(
+        socket=True,
+        refused_without_socket=True,
+        without_socket="The connection would have been reset.",
+    ),
+    FaultAction.TRICKLE: ActionSpec(defaults={"rate": DEFAULT_TRICKLE_RATE}, on_answer=True),
+}
 
 # (ours) A trickle lasts at most this long; the rest of the body then goes at once, so a
 # rule cannot hold a connection for good, and the answer always arrives whole.
@@ -59,7 +106,7 @@ class FaultRule:
     path: str = DEFAULT_PATH
     header: str | None = None
     header_value: str | None = None
-    status: int | None = 503  # a `status` rule's answer; None on the other kinds
+    status: int | None = None  # a `status` or `body` rule's answer (ACTIONS: the defaults)
     message: str | None = None
     errors: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -74,6 +121,17 @@ class FaultRule:
     seed: int = 0
     matched: int = 0
     fired: int = 0
+
+    def __post_init__(self) -> None:
+        # A field of its action's that was not given takes the action's default (ACTIONS).
+        for name, default in ACTIONS[self.action].defaults.items():
+            if default is not None and getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+
+    def setting(self, name: str) -> Any:
+        """One of its action's own fields: as given, else the action's default (ACTIONS)."""
+        value = getattr(self, name)
+        return ACTIONS[self.action].defaults.get(name) if value is None else value
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> FaultRule:
@@ -151,6 +209,14 @@ class FaultRule:
             # Not for secrets: a seeded generator, so a run of the same rule repeats exactly.
             fires = random.Random(f"{self.seed}:{matched}").random() < self.probability  # noqa: S311
         return replace(self, matched=matched, fired=self.fired + fires), fires
+
+
+# Each action-specific field (in the rule's own order) and the actions that have it, from ACTIONS.
+FIELD_OWNERS: Mapping[str, frozenset[FaultAction]] = {
+    each.name: owners
+    for each in fields(FaultRule)
+    if (owners := frozenset(action for action, spec in ACTIONS.items() if each.name in spec.defaults))
+}
 
 
 def truncated_length(length: int) -> int:

@@ -41,6 +41,8 @@ from .schemas import (
 from .strictjson import check_text, may_hold_surrogates
 
 MESSAGE = "The state document is not valid."
+# Items one document may hold, by section (log files count generated ones too: see `add`).
+_LIMITS = {"agents": MAX_SEEDED_AGENTS, "events": MAX_SEEDED_EVENTS, "objects": MAX_SEEDED_OBJECTS}
 MAX_DEPTH = 32  # an agent's registration is the deepest item, four levels
 BATCH = 1000  # items validated per marshmallow call: its per-call cost, spread
 MAX_PROBLEMS = 1000  # problems collected before the rest are only counted
@@ -142,6 +144,9 @@ class _Reader:
     def add(self, section: str, batch: list[Any]) -> None:
         offset = self.offsets[section]
         self.offsets[section] += len(batch)
+        limit = _LIMITS.get(section)
+        if limit is not None and self.offsets[section] > limit:
+            raise Invalid(MESSAGE, [f"{section}: at most {limit} in one document"])
         try:
             loaded: list[dict[str, Any]] = _SCHEMAS[section].load(batch)
         except ValidationError as exc:
@@ -149,19 +154,13 @@ class _Reader:
             loaded = []
         if section == "agents":
             self.document.agents.extend(loaded)
-            if self.offsets["agents"] > MAX_SEEDED_AGENTS:
-                raise Invalid(MESSAGE, [f"agents: at most {MAX_SEEDED_AGENTS} in one document"])
             return
         if section == "objects":
             # Export-shaped items (no bytes) are left out: an export imported again is a no-op for them.
             self.document.objects.extend(item for item in loaded if "content_base64" in item)
-            if self.offsets["objects"] > MAX_SEEDED_OBJECTS:
-                raise Invalid(MESSAGE, [f"objects: at most {MAX_SEEDED_OBJECTS} in one document"])
             return
         if section == "events":
             self.document.events.extend(loaded)
-            if self.offsets["events"] > MAX_SEEDED_EVENTS:
-                raise Invalid(MESSAGE, [f"events: at most {MAX_SEEDED_EVENTS} in one document"])
             return
         if section == "logfiles":
             self.document.logfiles.extend(

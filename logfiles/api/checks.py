@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from flask import g, request
@@ -14,6 +13,7 @@ from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 from ..schemas import flatten_messages
 from . import now, runtime
+from .body import Body, drain
 
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
@@ -47,74 +47,19 @@ def read_body(limit: int = MAX_BODY_BYTES) -> bytes:
     """The body, at most `limit` bytes (chunked included), else 413; 400 if it cannot be read.
 
     werkzeug's own limit silently truncates a chunked body at exactly the limit, so a
-    chunked body is read here, one byte past the limit, to tell "exactly 1 MiB" from "more".
+    chunked body is read here (body.py), past the limit, to tell "exactly 1 MiB" from "more".
     """
     length = request.content_length
+    stream = request.environ["wsgi.input"]
     if length is not None:
         if length > limit:
-            drain(request.environ["wsgi.input"], length)
+            drain(stream, length)
             raise _too_large(limit)
         request.max_content_length = limit
         return request.get_data(cache=True)
     if not request.environ.get("wsgi.input_terminated"):
         return b""
-    stream = request.environ["wsgi.input"]
-    try:
-        data = _read_up_to(stream, limit + 1)
-    # The server's chunked-encoding parser raises what it likes (werkzeug and gunicorn differ):
-    # a bad size, a missing CRLF, a body cut short are all one bad request.
-    except Exception:  # noqa: BLE001
-        raise Invalid(
-            "The request body could not be read.",
-            ["body: malformed chunked transfer encoding, or the body was cut short"],
-        ) from None
-    if len(data) > limit:
-        drain(stream, DRAIN_BYTES)
-        raise _too_large(limit)
-    return data
-
-
-# Read (and drop) this much of an oversized body before answering 413, so the client,
-# still sending, gets the answer instead of a connection reset.
-DRAIN_BYTES = 16 * MAX_BODY_BYTES
-
-
-def _read_up_to(stream: Any, limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    while size < limit:
-        piece = stream.read(min(65536, limit - size))
-        if not piece:
-            break
-        parts.append(piece)
-        size += len(piece)
-    return b"".join(parts)
-
-
-def drain(stream: Any, limit: int) -> None:
-    """Read and drop up to `limit` bytes (at most DRAIN_BYTES) of a body that is refused.
-
-    Not one byte of a body the client has not sent yet: it waits for `100 Continue`
-    (`Expect: 100-continue`, logfiles/worker.py), and the refusal goes out without one.
-    """
-    if body_not_asked_for(stream):
-        return
-    remaining = min(limit, DRAIN_BYTES)
-    with contextlib.suppress(Exception):  # a broken body changes nothing: 413 all the same
-        while remaining > 0:
-            piece = stream.read(min(65536, remaining))
-            if not piece:
-                return
-            remaining -= len(piece)
-
-
-def body_not_asked_for(stream: Any) -> bool:
-    """The client waits for `100 Continue` before it sends the body, and none was sent.
-
-    gunicorn under logfiles/worker.py sends it on the first read of `wsgi.input`; reading
-    only to drop the body would ask for what is refused anyway. Other servers: False.
-    """
-    return bool(getattr(stream, "continue_pending", False))
+    return Body(stream, None).read(limit, _too_large(limit))
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -16,7 +16,7 @@ from marshmallow import Schema
 from ..clock import REAL_TIME, ClockCommand, ClockSetting
 from ..config import bind_address
 from ..errors import Conflict, Forbidden, Invalid, TimedOut, Unauthorized
-from ..faults import SOCKET_ACTIONS
+from ..faults import ACTIONS
 from ..journal import JournalEntry, JournalFilter, clip
 from ..model import format_time
 from ..pacing import Pause, pieces
@@ -299,7 +299,7 @@ def clear_requests() -> Response:
 @bp.post("/faults")
 def add_fault() -> tuple[Response, int]:
     rule = dataclasses.replace(load(FAULT_RULE, "fault rule"), id=runtime().new_id())
-    if rule.action in SOCKET_ACTIONS and client_socket(request.environ) is None:
+    if ACTIONS[rule.action].refused_without_socket and client_socket(request.environ) is None:
         # The service is served the way this request is: the rule could never act.
         raise Invalid(
             "This server cannot carry out that fault rule.",

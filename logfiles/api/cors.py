@@ -20,7 +20,7 @@ import re
 from flask import Flask, Response, current_app, g, request
 from flask_cors import cross_origin
 
-from ..config import CORS_ANY
+from ..origins import CORS_ANY
 from . import no_content
 from .errors import IGNORED_METHODS
 from .pipeline import CORS_PREFLIGHT, is_contract, is_observed

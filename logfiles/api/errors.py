@@ -1,4 +1,5 @@
-"""The only place that maps exceptions to statuses and renders the guide's fault body."""
+"""The only place that maps exceptions to statuses and renders their bodies (the guide's fault
+body, and Identity's own on its route)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from .. import errors
+from .. import errors, identity
 
 log = logging.getLogger("logfiles")
 
@@ -50,22 +51,34 @@ def fault_response(
     problems: list[str] | None = None,
     headers: Mapping[str, str] | None = None,
     unlisted: int = 0,
+    *,
+    identity_body: bool = False,
 ) -> Response:
     """Every 4xx/5xx body: `{"message": ..., "errors": [...]}` with at least one entry.
 
     At most MAX_ERRORS entries, then one that counts the rest (`unlisted`: problems already
     counted but never written out): a body of a million bad items must not get an answer a
-    million lines long.
+    million lines long. `identity_body`: Identity's own body instead (`identity.fault_body`,
+    `{"unauthorized": {"code": 401, "message": "..."}}`), which clients of Identity parse.
     """
-    problems = problems or [message]
-    total = len(problems) + unlisted
-    if total > MAX_ERRORS:
-        problems = [*problems[:MAX_ERRORS], f"errors: {total - MAX_ERRORS} more not shown"]
-    body = json.dumps({"message": message, "errors": problems})
-    response = Response(body + "\n", status=status, mimetype="application/json")
+    document: dict[str, object]
+    if identity_body:
+        document = identity.fault_body(status, message, problems)
+    else:
+        problems = problems or [message]
+        total = len(problems) + unlisted
+        if total > MAX_ERRORS:
+            problems = [*problems[:MAX_ERRORS], f"errors: {total - MAX_ERRORS} more not shown"]
+        document = {"message": message, "errors": problems}
+    response = Response(json.dumps(document) + "\n", status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def on_identity() -> bool:
+    """Whether an error of this request answers Identity's body: on Identity's route only."""
+    return request.path == identity.TOKENS_PATH
 
 
 def allowed_methods(methods: Iterable[str] | None) -> list[str]:
@@ -78,10 +91,12 @@ def handle_domain_error(exc: errors.LogfilesError) -> Response:
     if isinstance(exc, errors.Unavailable):
         # RFC 9110: a 503 may say when to come back; clients of the real service honour it.
         headers["Retry-After"] = str(exc.retry_after)
-    return fault_response(STATUS.get(type(exc), 400), exc.message, exc.errors, headers, exc.unlisted)
+    status = STATUS.get(type(exc), 400)
+    return fault_response(status, exc.message, exc.errors, headers, exc.unlisted, identity_body=on_identity())
 
 
 def handle_http_exception(exc: HTTPException) -> Response:
+    """Routing (404, and 405 with `Allow`), size limits, and what werkzeug raises in a view."""
     status = exc.code or 500
     message = HTTP_MESSAGES.get(status, exc.name + ".")
     if isinstance(exc, MethodNotAllowed):
@@ -91,12 +106,15 @@ def handle_http_exception(exc: HTTPException) -> Response:
             message,
             [f"{request.method}: not allowed on {request.path}; allowed: {', '.join(allow)}"],
             {"Allow": ", ".join(allow)},
+            identity_body=on_identity(),
         )
     if status == 404:
-        return fault_response(404, message, [f"{request.path}: no such route"])
-    if status == 413:
-        return fault_response(413, message, ["body: over the 1 MiB limit"])
-    return fault_response(status, message, [f"{status}: {exc.description or exc.name}"])
+        problems = [f"{request.path}: no such route"]
+    elif status == 413:
+        problems = ["body: over the 1 MiB limit"]
+    else:
+        problems = [f"{status}: {exc.description or exc.name}"]
+    return fault_response(status, message, problems, identity_body=on_identity())
 
 
 def handle_out_of_memory(exc: MemoryError) -> Response:
@@ -104,7 +122,7 @@ def handle_out_of_memory(exc: MemoryError) -> Response:
 
     Another request's bytes may be what filled the memory; once they are freed, the same
     request can succeed. Flask looks handlers up by the exception's class first, so this one
-    wins over every blueprint's catch-all.
+    wins over the catch-all.
     """
     log.warning("out of memory on %s %s", request.method, request.path)
     return handle_domain_error(
@@ -117,7 +135,9 @@ def handle_out_of_memory(exc: MemoryError) -> Response:
 def handle_unexpected(exc: Exception) -> Response:
     """Never send a traceback: log it, and answer the fault body."""
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
-    return fault_response(500, HTTP_MESSAGES[500], ["server: an unexpected error was logged"])
+    return fault_response(
+        500, HTTP_MESSAGES[500], ["server: an unexpected error was logged"], identity_body=on_identity()
+    )
 
 
 def register(app: Flask) -> None:

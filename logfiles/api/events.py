@@ -41,16 +41,22 @@ def _feed(project_id: str, agent_id: str | None) -> Response:
     )
 
 
+def _allow(project_id: str, agent_id: str | None, action: Action) -> None:
+    """401/403 for the project, then 404 for an agent that is not in it (an agent's feed)."""
+    checks.authorize(project_id, action)
+    if agent_id is not None:
+        runtime().store.get_agent(project_id, agent_id)
+
+
 @bp.get("/agents/<id:agent_id>/events")
 def agent_events(project_id: str, agent_id: str) -> Response:
-    checks.authorize(project_id, Action.READ)
-    runtime().store.get_agent(project_id, agent_id)
+    _allow(project_id, agent_id, Action.READ)
     return _feed(project_id, agent_id)
 
 
 @bp.get("/events")
 def project_events(project_id: str) -> Response:
-    checks.authorize(project_id, Action.READ)
+    _allow(project_id, None, Action.READ)
     return _feed(project_id, None)
 
 
@@ -66,12 +72,11 @@ def _post(project_id: str, agent_id: str | None) -> Response:
 
 @bp.post("/agents/<id:agent_id>/events")
 def post_agent_event(project_id: str, agent_id: str) -> Response:
-    checks.authorize(project_id, Action.UPDATE)
-    runtime().store.get_agent(project_id, agent_id)
+    _allow(project_id, agent_id, Action.UPDATE)
     return _post(project_id, agent_id)
 
 
 @bp.post("/events")
 def post_project_event(project_id: str) -> Response:
-    checks.authorize(project_id, Action.UPDATE)
+    _allow(project_id, None, Action.UPDATE)
     return _post(project_id, None)

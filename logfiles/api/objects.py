@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from datetime import UTC
-from typing import Any
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.http import http_date, is_resource_modified, parse_range_header
-from werkzeug.wsgi import FileWrapper
 
 from .. import tempurl
 from ..auth import Action
@@ -49,7 +45,8 @@ from ..objects import (
     too_large,
 )
 from . import checks, no_content, now, runtime
-from .checks import DRAIN_BYTES
+from .body import Body
+from .conditions import PRECONDITIONS, ClosingFile, check_preconditions, let_through, settle_range
 
 bp = Blueprint("objects", __name__, url_prefix="/cloudfiles/v1/MossoCloudFS_<project_id>")
 
@@ -230,20 +227,20 @@ def download(project_id: str, container: str, name: str) -> Response:
         stream = None
     else:
         info, stream = store.open_object(project_id, container, name)
-        response = Response(_ClosingFile(stream, CHUNK_BYTES), direct_passthrough=True)
+        response = Response(ClosingFile(stream, CHUNK_BYTES), direct_passthrough=True)
     _describe(response, info)
     response.headers["Content-Type"] = info.content_type
     response.headers["Content-Length"] = str(info.bytes)
     response.set_etag(info.hash)
     try:
-        _check_preconditions(info)
+        check_preconditions(info)
     except PreconditionFailed:
         if stream is not None:
             stream.close()
         raise
     # Decided: werkzeug's make_conditional would answer a held If-Match with 412 all the same.
     request.environ.pop("HTTP_IF_MATCH", None)
-    if not _modified(info):
+    if not let_through(info):
         # RFC 9110 13.2.2: If-None-Match (or If-Modified-Since) is decided before Range.
         if stream is not None:
             stream.close()
@@ -251,7 +248,7 @@ def download(project_id: str, container: str, name: str) -> Response:
         _describe(not_modified, info)
         not_modified.headers["ETag"] = info.hash
         return not_modified
-    _settle_range(info.bytes)
+    settle_range(info.bytes)
     try:
         response.make_conditional(request.environ, accept_ranges=True, complete_length=info.bytes)
     except RequestedRangeNotSatisfiable:
@@ -268,42 +265,6 @@ def download(project_id: str, container: str, name: str) -> Response:
     return response
 
 
-_PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
-
-
-def _check_preconditions(info: ObjectInfo | None) -> None:
-    """RFC 9110 13.2.2 steps 1 and 2: If-Match, else If-Unmodified-Since; 412 when the one
-    that applies fails (`info` None: no object by that name yet, as for a first upload).
-
-    If-Unmodified-Since is ignored when If-Match is present, when its value is not an HTTP
-    date, and when there is no object (nothing has a modification date): RFC 9110 13.1.4.
-    The object "was modified after" the date when its Last-Modified, in whole seconds as
-    the header shows it, is later.
-    """
-    if "HTTP_IF_MATCH" in request.environ:
-        if_match = request.if_match
-        if info is None:
-            if if_match:
-                raise PreconditionFailed(
-                    "The object's ETag is none of If-Match's.", ["If-Match: there is no such object"]
-                )
-            return
-        if if_match and not if_match.star_tag and not if_match.contains(info.hash):
-            raise PreconditionFailed(
-                "The object's ETag is none of If-Match's.", [f"If-Match: the object's ETag is {info.hash}"]
-            )
-        return
-    since = request.if_unmodified_since  # werkzeug: None when absent or not a date
-    if since is None or info is None:
-        return
-    modified = info.last_modified.astimezone(UTC).replace(microsecond=0)
-    if modified > since:
-        raise PreconditionFailed(
-            "The object was modified after If-Unmodified-Since.",
-            [f"If-Unmodified-Since: the object was last modified {http_date(modified)}"],
-        )
-
-
 def _current(project_id: str, container: str, name: str) -> ObjectInfo | None:
     """The object a conditional PUT would replace (None: none yet); 404 for no such container."""
     store = runtime().store
@@ -315,54 +276,12 @@ def _current(project_id: str, container: str, name: str) -> ObjectInfo | None:
         return None
 
 
-def _modified(info: ObjectInfo) -> bool:
-    """Whether If-None-Match / If-Modified-Since let the object through (If-Match is decided
-    before, and taken out of the environ: werkzeug would take it for "not modified")."""
-    return is_resource_modified(request.environ, etag=info.hash, last_modified=info.last_modified)
-
-
-def _settle_range(size: int) -> None:
-    """Leave werkzeug one `Range` it should answer, as Swift and RFC 9110 14.2 would.
-
-    Ignored (the whole object, 200): a header that does not parse, a unit other than bytes,
-    several ranges (Swift would answer multipart; served whole here). A suffix longer than
-    the object is the whole object (206), not a 416.
-    """
-    header = request.environ.get("HTTP_RANGE")
-    if header is None:
-        return
-    parsed = parse_range_header(header)
-    if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
-        del request.environ["HTTP_RANGE"]
-        return
-    start, end = parsed.ranges[0]
-    if start < 0 and end is None and -start > size > 0:
-        request.environ["HTTP_RANGE"] = f"bytes=0-{size - 1}"
-
-
-class _ClosingFile(FileWrapper):
-    """werkzeug's file wrapper (seekable, so ranges skip ahead), closing the file at its end.
-
-    A server closes the response when it is done; this also frees the file of a client that
-    reads the body and never closes (Flask's test client, say).
-    """
-
-    def __next__(self) -> bytes:
-        if self.file.closed:  # asked again after its end (werkzeug's test client does)
-            raise StopIteration
-        data = self.file.read(self.buffer_size)
-        if data:
-            return data
-        self.close()
-        raise StopIteration
-
-
 @bp.route("/<container>/<object:name>", methods=["PUT"])
 def upload(project_id: str, container: str, name: str) -> Response:
     length = request.content_length
     # Not `wsgi.input_terminated`: gunicorn sets it on every request, chunked or not.
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    body = _Body(request.environ["wsgi.input"], length)
+    body = Body(request.environ["wsgi.input"], length)
     g.body = b""  # the journal notes the upload's headers, not its bytes
     try:
         info = _store_upload(project_id, container, name, body, length, chunked)
@@ -382,9 +301,9 @@ def delete(project_id: str, container: str, name: str) -> Response:
     _allow_object(project_id)
     _names(container, name)
     store = runtime().store
-    if any(header in request.environ for header in _PRECONDITIONS):
+    if any(header in request.environ for header in PRECONDITIONS):
         # Checked on arrival: a test double's conditional delete, not a compare-and-delete.
-        _check_preconditions(store.get_object(project_id, container, name))  # 404 first
+        check_preconditions(store.get_object(project_id, container, name))  # 404 first
     store.delete_object(project_id, container, name)
     return no_content(204)
 
@@ -395,7 +314,7 @@ def _describe(response: Response, info: ObjectInfo) -> None:
 
 
 def _store_upload(
-    project_id: str, container: str, name: str, body: _Body, length: int | None, chunked: bool
+    project_id: str, container: str, name: str, body: Body, length: int | None, chunked: bool
 ) -> ObjectInfo:
     _allow_object(project_id)
     _names(container, name)
@@ -408,71 +327,8 @@ def _store_upload(
     if length is not None and length > limit:
         raise too_large(limit)
     content_type = content_type_for(name, request.headers.get("Content-Type"))
-    if any(header in request.environ for header in _PRECONDITIONS):
+    if any(header in request.environ for header in PRECONDITIONS):
         # Checked before the body is read (a refusal reads none of it), not again at publish.
-        _check_preconditions(_current(project_id, container, name))
+        check_preconditions(_current(project_id, container, name))
     upload = Upload(body.chunks(), limit, expected_etag(request.headers.get("ETag")), length)
     return rt.store.put_object(project_id, container, name, content_type, upload, now())
-
-
-class _Body:
-    """An upload's body as it arrives, in chunks (never all of it at once), and what is left of it.
-
-    When the upload is refused, the rest of the body decides the connection's fate: up to
-    DRAIN_BYTES of it are read (a declared length is left to the server, which reads what is
-    left of a body before the next request; a chunked one is read here), so that a client
-    still sending sees the answer rather than a reset. More than that, or a body whose framing
-    broke, and the answer says `Connection: close` (worker.py's worker honours it).
-    """
-
-    def __init__(self, stream: Any, length: int | None) -> None:
-        self.stream = stream
-        self.left = length  # None: chunked, its end unknown
-        self.broken = False
-
-    def chunks(self) -> Iterator[bytes]:
-        try:
-            while self.left is None or self.left > 0:
-                chunk = self.stream.read(CHUNK_BYTES if self.left is None else min(CHUNK_BYTES, self.left))
-                if not chunk:
-                    break
-                if self.left is not None:
-                    self.left -= len(chunk)
-                yield chunk
-        # The server's readers raise what they like (a socket error, a bad chunk size).
-        except Exception:  # noqa: BLE001
-            self.broken = True
-            raise Invalid(
-                "The request body could not be read.",
-                ["body: malformed chunked transfer encoding, or the body was cut short"],
-            ) from None
-        if self.left:
-            self.broken = True
-            raise Invalid(
-                "The request body could not be read.", [f"body: {self.left} bytes short of Content-Length"]
-            )
-        self.left = 0
-
-    def refuse(self, error: LogfilesError) -> None:
-        if checks.body_not_asked_for(self.stream):  # `Expect: 100-continue`: none of it was sent
-            error.headers["Connection"] = "close"
-            return
-        if self.left is None and not self.broken:
-            self.broken = not _ends_within(self.stream, DRAIN_BYTES)
-        if self.broken or (self.left or 0) > DRAIN_BYTES:
-            error.headers["Connection"] = "close"
-
-
-def _ends_within(stream: Any, limit: int) -> bool:
-    """Read and drop the rest of a body; whether it ended within `limit` bytes."""
-    remaining = limit
-    try:
-        while True:
-            piece = stream.read(min(CHUNK_BYTES, remaining + 1))
-            if not piece:
-                return True
-            remaining -= len(piece)
-            if remaining < 0:
-                return False
-    except Exception:  # noqa: BLE001 - a broken body: the connection closes all the same
-        return False

@@ -10,6 +10,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from .. import identity, schemas
+from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
 
 MESSAGES = {
     200: "OK",
@@ -217,8 +218,8 @@ def build_spec() -> dict[str, Any]:
     spec.components.schema("EventList", schema=schemas.EventListSchema)
     spec.components.schema("PostedEvent", schema=schemas.PostedEventSchema)
     spec.components.schema("Fault", schema=schemas.FaultSchema)
-    spec.components.schema("AuthRequest", schema=identity.AuthRequestSchema)
-    spec.components.schema("AccessDocument", schema=identity.AccessDocumentSchema)
+    spec.components.schema("AuthRequest", schema=AuthRequestSchema)
+    spec.components.schema("AccessDocument", schema=AccessDocumentSchema)
     spec.components.schema("IdentityFault", IDENTITY_FAULT)
     spec.components.schema("ObjectBytes", {"type": "string", "format": "binary"})
     spec.components.schema("ObjectListing", OBJECT_LISTING)

@@ -69,7 +69,7 @@ from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
 
 from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, Unavailable
-from ..faults import SOCKET_ACTIONS, FaultAction, FaultRule
+from ..faults import ACTIONS, FaultAction, FaultRule
 from ..journal import (
     SECRET_ANSWER_MEMBERS,
     JournalEntry,
@@ -81,7 +81,8 @@ from ..journal import (
     recorded_request_body,
 )
 from ..schemas import MAX_ID_LENGTH
-from . import checks, now, runtime
+from . import now, runtime
+from .body import body_not_asked_for
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
 from .wire import ANSWER_FAULT, BrokenAnswers, client_socket, close_connection, reset_connection, send_garbage
 
@@ -117,49 +118,48 @@ def inject_fault() -> Response | None:
     if rule is None:
         return None
     g.fault = rule.id
-    if rule.action is FaultAction.LATENCY:
-        time.sleep(rule.latency or 0.0)
+    spec = ACTIONS[rule.action]
+    if spec.socket and client_socket(request.environ) is None:
+        return no_socket_answer(rule)
+    if spec.on_answer:
+        request.environ[ANSWER_FAULT] = rule  # wire.BrokenAnswers cuts or slows the answer's body
         return None
-    if rule.action is FaultAction.BODY:
-        return verbatim_answer(rule)
-    if rule.action is FaultAction.TRICKLE:
-        request.environ[ANSWER_FAULT] = rule  # wire.BrokenAnswers slows the answer's body
-        return None
-    if rule.action in SOCKET_ACTIONS or rule.action is FaultAction.DROP:
+    if spec.socket:
         return act_on_connection(rule)
-    status = rule.status or 503
+    if rule.action is FaultAction.LATENCY:
+        time.sleep(float(rule.setting("latency")))
+        return None
+    status = int(rule.setting("status"))
+    if rule.action is FaultAction.BODY:
+        return verbatim_answer(rule, status)
     message = rule.message or HTTP_MESSAGES.get(status, "The request failed.")
     problems = list(rule.errors) or [f"fault: injected by rule {rule.id}"]
     return fault_response(status, message, problems, rule.headers)
 
 
-def verbatim_answer(rule: FaultRule) -> Response:
+def verbatim_answer(rule: FaultRule, status: int) -> Response:
     """A `body` rule's answer: its status, its headers and its bytes, nothing of ours.
 
     Flask would label the body text/html; only a Content-Type the rule gives is sent. The
     server adds its framing (Content-Length) and Date, and CORS headers come at step 7; under
     /cloudfiles/ the object store's sandbox headers too (objects.sandbox_answer).
     """
-    response = Response(rule.answer_bytes(), status=rule.status or 200)
+    response = Response(rule.answer_bytes(), status=status)
     del response.headers["Content-Type"]
     response.headers.extend(rule.headers)
     return response
 
 
-def act_on_connection(rule: FaultRule) -> Response | None:
-    """A rule that needs the client's socket: drop, reset, garbage, truncate.
+def act_on_connection(rule: FaultRule) -> Response:
+    """A rule that acts on the client's socket at once: drop, reset, garbage.
 
-    Drop, reset and garbage journal the request (status 0) before they touch the socket:
-    once the client sees the failure, a test reading the journal must find it, whichever
-    worker it asks. The 499 returned is for the server, whose write of it fails on the
-    broken connection, quietly. A truncate lets the request go on, marked for wire.py.
+    Each journals the request (status 0) before it touches the socket: once the client sees
+    the failure, a test reading the journal must find it, whichever worker it asks. The 499
+    returned is for the server, whose write of it fails on the broken connection, quietly.
     """
     sock = client_socket(request.environ)
-    if sock is None:
-        return no_socket_answer(rule.action)
-    if rule.action is FaultAction.TRUNCATE:
-        request.environ[ANSWER_FAULT] = rule  # wire.BrokenAnswers cuts the answer's body
-        return None
+    if sock is None:  # inject_fault answered for this case; kept for the type checker
+        return no_socket_answer(rule)
     garbage = rule.garbage() if rule.action is FaultAction.GARBAGE else b""
     g.journaled = journal(0)
     if rule.action is FaultAction.RESET:
@@ -171,24 +171,16 @@ def act_on_connection(rule: FaultRule) -> Response | None:
     return Response(status=499)
 
 
-_NO_SOCKET_MESSAGES = {
-    FaultAction.DROP: "The connection would have been dropped.",
-    FaultAction.RESET: "The connection would have been reset.",
-    FaultAction.GARBAGE: "The answer would have been random bytes.",
-    FaultAction.TRUNCATE: "The answer would have been cut short.",
-}
-
-
-def no_socket_answer(action: FaultAction) -> Response:
+def no_socket_answer(rule: FaultRule) -> Response:
     """500, for a rule that needs the client's socket on a server that gives none.
 
-    The control plane refuses such rules when it is served the same way (control.py), so
-    this is a fallback, kept as `drop` has always answered.
+    The control plane refuses most such rules when it is served the same way (control.py,
+    faults.ACTIONS), so this is a fallback, kept as `drop` has always answered.
     """
     return fault_response(
         500,
-        _NO_SOCKET_MESSAGES[action],
-        [f"fault: this server gives no socket to {action} (Flask's test client?)"],
+        ACTIONS[rule.action].without_socket,
+        [f"fault: this server gives no socket to {rule.action} (Flask's test client?)"],
     )
 
 
@@ -334,7 +326,7 @@ def _body_for_journal() -> bytes:
     if data is not None:
         return data
     length = request.content_length
-    if not length or length > MAX_BODY_BYTES or checks.body_not_asked_for(request.environ["wsgi.input"]):
+    if not length or length > MAX_BODY_BYTES or body_not_asked_for(request.environ["wsgi.input"]):
         return b""
     try:
         return request.get_data(cache=True)

@@ -105,7 +105,7 @@ class BrokenAnswers:
         if rule is None:
             return body
         if rule.action is FaultAction.TRICKLE:
-            return Trickle(body, rule.rate or 1, self.sleep, self.clock)
+            return Trickle(body, int(rule.setting("rate")), self.sleep, self.clock)
         sock = client_socket(environ)
         if sock is None:  # pipeline step 1 answered 500 instead: nothing to cut
             return body

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from logfiles import Settings, create_app
-from logfiles.api.checks import DRAIN_BYTES
+from logfiles.api.body import DRAIN_BYTES
 from logfiles.errors import PayloadTooLarge
 from logfiles.objects import Upload
 from logfiles.store.memory import MemoryStore

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from logfiles.faults import FaultAction, FaultRule
+from logfiles.faults import ACTIONS, FaultAction, FaultRule
 from logfiles.schemas import FAULT_RULE
 
 RULES = [
@@ -110,3 +110,11 @@ def test_loaded_rule_takes_its_actions_default(action: str, field: str, default:
 @pytest.mark.parametrize("action", ["truncate", "reset", "drop", "latency", "trickle", "garbage"])
 def test_loaded_rule_of_another_kind_has_no_status(action: str) -> None:
     assert FAULT_RULE.load({"action": action}).status is None
+
+
+@pytest.mark.parametrize(("action", "spec"), list(ACTIONS.items()))
+def test_rule_made_directly_takes_the_same_defaults_as_a_loaded_one(action: FaultAction, spec: Any) -> None:
+    made = FaultRule(id="", action=action)
+    loaded = FAULT_RULE.load({"action": action.value})
+    assert made == loaded
+    assert all(made.setting(name) == default for name, default in spec.defaults.items())

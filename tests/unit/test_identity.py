@@ -22,9 +22,9 @@ from logfiles.auth import (
     parse_tokens,
 )
 from logfiles.errors import ConfigError, Invalid, Unauthorized
-from logfiles.identity import CredentialKind, Credentials
 from logfiles.journal import MASK, NOT_RECORDED, mask_members
 from logfiles.schemas import flatten_messages
+from logfiles.schemas.identity import REQUEST, CredentialKind, Credentials
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 BASE = "http://127.0.0.1:8080"
@@ -78,13 +78,13 @@ def by_token(token: str, tenant: str) -> Credentials:
 
 
 def load(document: Any) -> Credentials:
-    loaded: Credentials = identity.REQUEST.load(document)
+    loaded: Credentials = REQUEST.load(document)
     return loaded
 
 
 def problems(document: Any) -> list[str]:
     with pytest.raises(ValidationError) as info:
-        identity.REQUEST.load(document)
+        REQUEST.load(document)
     return flatten_messages(info.value.messages)
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from gunicorn import util
 
-from logfiles.worker import _Captured, _drop_on_read_timeout, fault_answer
+from logfiles.connections import drop_on_read_timeout as _drop_on_read_timeout
+from logfiles.worker import _Captured, fault_answer
 
 
 class _Log:
@@ -69,7 +70,7 @@ def test_a_body_read_that_times_out_gets_no_answer() -> None:
 
 
 def test_a_read_after_a_timeout_fails_at_once() -> None:
-    from logfiles.worker import _TimedInput
+    from logfiles.connections import TimedInput as _TimedInput
 
     stream = _TimedInput(_Stalled())
     with pytest.raises(TimeoutError):
@@ -93,7 +94,8 @@ class _Clock:
 
 
 def test_a_body_that_trickles_past_its_total_deadline_is_given_up() -> None:
-    from logfiles.worker import BODY_GRACE, BODY_RATE, _TimedInput
+    from logfiles.connections import BODY_GRACE, BODY_RATE
+    from logfiles.connections import TimedInput as _TimedInput
 
     clock = _Clock()
     stream = _TimedInput(io.BytesIO(b"x" * (4 * BODY_RATE)), clock=clock)
@@ -106,7 +108,8 @@ def test_a_body_that_trickles_past_its_total_deadline_is_given_up() -> None:
 
 
 def test_a_body_at_a_slow_links_pace_stays_inside_its_deadline() -> None:
-    from logfiles.worker import BODY_RATE, _TimedInput
+    from logfiles.connections import BODY_RATE
+    from logfiles.connections import TimedInput as _TimedInput
 
     clock = _Clock()
     stream = _TimedInput(io.BytesIO(b"x" * (64 * BODY_RATE)), clock=clock)
@@ -125,7 +128,8 @@ class _Sent:
 
 
 def test_100_continue_is_sent_on_the_first_read_only() -> None:
-    from logfiles.worker import _Held, _TimedInput
+    from logfiles.connections import Held as _Held
+    from logfiles.connections import TimedInput as _TimedInput
 
     sock = _Sent()
     held = _Held(sock, 0.0, "app", continue_pending=True)
@@ -136,7 +140,9 @@ def test_100_continue_is_sent_on_the_first_read_only() -> None:
 
 
 def test_an_answer_while_the_client_waits_for_100_continue_closes_the_connection() -> None:
-    from logfiles.worker import _Held, _honour_connection_close, _TimedInput
+    from logfiles.connections import Held as _Held
+    from logfiles.connections import TimedInput as _TimedInput
+    from logfiles.connections import honour_connection_close as _honour_connection_close
 
     class _Response:
         closed = False
@@ -156,17 +162,17 @@ def test_an_answer_while_the_client_waits_for_100_continue_closes_the_connection
 def test_near_the_cap_the_holders_with_least_progress_are_closed_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from logfiles import worker
+    from logfiles import connections as worker
 
     shut: list[object] = []
-    monkeypatch.setattr(worker, "_shut", shut.append)
+    monkeypatch.setattr(worker, "shut", shut.append)
     clock = _Clock()
-    connections = worker._Connections(100, _Log(), clock)
+    connections = worker.Connections(100, _Log(), clock)
     assert connections.reserve == 25
     # open() keys by greenlet; a test has one, so each is put in under a key of its own.
     helds = []
     for index in range(80):
-        held = worker._Held(f"sock-{index}", clock.now + index, "body", received=1000 if index % 2 else 0)
+        held = worker.Held(f"sock-{index}", clock.now + index, "body", received=1000 if index % 2 else 0)
         connections.held[index] = held
         connections.live += 1
         helds.append(held)
