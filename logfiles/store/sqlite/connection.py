@@ -161,6 +161,8 @@ class Connections:
         """This thread's connection in this process, opened on first use and after a fork."""
         slot = self._slot()
         if slot.connection is None:
+            # A file removed or replaced since the start says so, not SQLite's "unable to open".
+            self.check_file(always=True)
             slot.connection = connect(self.path)
             slot.depth = 0
         return slot.connection
