@@ -13,7 +13,7 @@ from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from .. import sqlrows
-from ..base import AgentChange, ChangeEvents, LogFileChange, Page
+from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
@@ -25,7 +25,7 @@ from .schema import prepare_file
 
 
 @guarded
-class SqliteStore(SqliteControl, SqliteObjects):
+class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
     """Agents and log files here, the control state from SqliteControl; concurrency: connection.py."""
 
     def __init__(self, path: str) -> None:
@@ -166,29 +166,20 @@ class SqliteStore(SqliteControl, SqliteObjects):
             ).fetchall()
         return sqlrows.page(found, rows.logfile, limit)
 
-    def update_logfile(
-        self,
-        project_id: str,
-        agent_id: str,
-        logfile_id: str,
-        change: LogFileChange,
-        events: ChangeEvents | None = None,
-        expected: LogFile | None = None,
-    ) -> LogFile:
+    def _update_logfile(self, update: LogFileUpdate) -> LogFile:
         """Read, change and write under one write lock, so two processes cannot both win.
 
         Only `date` and `state` are written back: the ids are the row's key.
         """
         with self._db.write() as db:
-            seq, current = _select_logfile(db, project_id, agent_id, logfile_id)
-            updated = change(current)
+            seq, current = _select_logfile(db, update.project_id, update.agent_id, update.logfile_id)
+            updated = update.change(current)
             if updated is not current:
                 db.execute(
                     "UPDATE logfiles SET date = ?, state = ? WHERE seq = ?",
                     (sqlrows.time_text(updated.date), updated.state.value, seq),
                 )
-                if events is not None:
-                    rows.insert_events(db, events(current, updated))
+                rows.insert_events(db, update.emitted(current, updated))
         return updated
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None:
