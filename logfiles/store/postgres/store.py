@@ -28,6 +28,9 @@ from .schema import prepare_database
 _Db = psycopg.Connection[Any]
 _LOGFILE_COLUMNS_L = ", ".join("l." + column for column in sqlrows.LOGFILE_COLUMNS.split(", "))
 
+# The feed's SQL (sqlrows.feed_statement): codec, placeholder, a LIMIT on each half of a UNION.
+_DIALECT = (rows.CODEC, "%s", True)
+
 
 @guarded
 class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
@@ -261,28 +264,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
     def list_events(
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
-        """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        compare, order, marker = sqlrows.feed_order(query)
-        bound = f"id {compare} %s"
-        after = sqlrows.time_text(since)
-        columns = sqlrows.EVENT_COLUMNS
-        if agent_id is None:
-            sql = (
-                f"SELECT {columns} FROM events WHERE project_id = %s AND {bound} AND time >= %s"
-                f" ORDER BY id {order} LIMIT %s"
-            )
-            parameters: tuple[object, ...] = (enc(project_id), marker, after, query.limit + 1)
-        else:
-            sql = (
-                f"(SELECT {columns} FROM events WHERE agent_id = %s AND {bound} AND time >= %s"
-                f" ORDER BY id {order} LIMIT %s)"
-                f" UNION ALL (SELECT {columns} FROM events"
-                f" WHERE project_id = %s AND agent_id IS NULL AND {bound} AND time >= %s"
-                f" ORDER BY id {order} LIMIT %s)"
-                f" ORDER BY id {order} LIMIT %s"
-            )
-            limit = query.limit + 1
-            parameters = (enc(agent_id), marker, after, limit, enc(project_id), marker, after, limit, limit)
+        sql, parameters = sqlrows.feed_statement(_DIALECT, project_id, agent_id, query, since)
         return sqlrows.event_page(self._db.statement(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:

@@ -23,6 +23,9 @@ from .documents import SqliteDocuments
 from .objects import SqliteObjects
 from .schema import prepare_file
 
+# The feed's SQL (sqlrows.feed_statement): codec, placeholder, a LIMIT on each half of a UNION.
+_DIALECT = (rows.CODEC, "?", False)
+
 
 @guarded
 class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
@@ -218,25 +221,7 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
     def list_events(
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
-        """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        compare, order, marker = sqlrows.feed_order(query)
-        bound = f"id {compare} ?"
-        after = sqlrows.time_text(since)
-        columns = sqlrows.EVENT_COLUMNS
-        if agent_id is None:
-            sql = (
-                f"SELECT {columns} FROM events WHERE project_id = ? AND {bound} AND time >= ?"
-                f" ORDER BY id {order} LIMIT ?"
-            )
-            parameters: tuple[object, ...] = (project_id, marker, after, query.limit + 1)
-        else:
-            sql = (
-                f"SELECT {columns} FROM events WHERE agent_id = ? AND {bound} AND time >= ?"
-                f" UNION ALL SELECT {columns} FROM events"
-                f" WHERE project_id = ? AND agent_id IS NULL AND {bound} AND time >= ?"
-                f" ORDER BY id {order} LIMIT ?"
-            )
-            parameters = (agent_id, marker, after, project_id, marker, after, query.limit + 1)
+        sql, parameters = sqlrows.feed_statement(_DIALECT, project_id, agent_id, query, since)
         return sqlrows.event_page(self._db.statement().execute(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
