@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 # Seconds a wait's HTTP request may take beyond the wait itself, before the client gives up.
@@ -15,24 +18,62 @@ WAIT_MARGIN = 5.0
 # Requests a failure message lists at most (the newest); the rest are counted.
 MAX_LISTED = 50
 
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
-def describe_request(
-    method: str | None = None,
-    path: str | None = None,
-    status: int | None = None,
-    since: str | None = None,
-    agent_id: str | None = None,
-    after: int | None = None,
-) -> str:
-    """The filters in words: `PATCH /v2/*/logfiles/l1 with status 204 after #12`."""
-    words = [
-        f"{method.upper() if method else '(any method)'} {path or '(any path)'}",
-        f"with status {status}" if status is not None else "",
-        f"with X-Agent-Id {agent_id}" if agent_id is not None else "",
-        f"since {since}" if since is not None else "",
-        f"after #{after}" if after is not None else "",
-    ]
-    return " ".join(word for word in words if word)
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """The journal's filters, in the order the client's calls take them (written once here)."""
+
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    since: str | None = None
+    agent_id: str | None = None
+    after: int | None = None
+
+    def query(self) -> dict[str, Any]:
+        """The filters given, as the journal's query parameters."""
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+    def describe(self) -> str:
+        """The filters in words: `PATCH /v2/*/logfiles/l1 with status 204 after #12`."""
+        words = [
+            f"{self.method.upper() if self.method else '(any method)'} {self.path or '(any path)'}",
+            f"with status {self.status}" if self.status is not None else "",
+            f"with X-Agent-Id {self.agent_id}" if self.agent_id is not None else "",
+            f"since {self.since}" if self.since is not None else "",
+            f"after #{self.after}" if self.after is not None else "",
+        ]
+        return " ".join(word for word in words if word)
+
+
+def describe_request(**filters: Any) -> str:
+    """The filters (RequestFilter's fields) in words."""
+    return RequestFilter(**filters).describe()
+
+
+def _taking(
+    filters: Callable[_P, RequestFilter],
+) -> Callable[[Callable[[StubClient, RequestFilter], _T]], Callable[Concatenate[StubClient, _P], _T]]:
+    """Make `answer` a method whose parameters are those of `filters` (RequestFilter: its
+    fields, so they are not written again), handing `answer` them as one RequestFilter."""
+
+    def wrap(answer: Callable[[StubClient, RequestFilter], _T]) -> Callable[Concatenate[StubClient, _P], _T]:
+        def method(self: StubClient, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+            return answer(self, filters(*args, **kwargs))
+
+        functools.update_wrapper(method, answer)
+        del method.__wrapped__  # type: ignore[attr-defined]  # help() shows the fields instead:
+        self_ = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        fields = inspect.signature(filters).parameters.values()
+        method.__signature__ = inspect.signature(answer).replace(  # type: ignore[attr-defined]
+            parameters=[self_, *fields]
+        )
+        return method
+
+    return wrap
 
 
 def format_received(received: list[dict[str, Any]], matching: set[int]) -> str:
@@ -52,25 +93,6 @@ def format_received(received: list[dict[str, Any]], matching: set[int]) -> str:
             f"  {mark} #{entry.get('seq')} {entry.get('method')} {entry.get('path')}{query} -> {answer}"
         )
     return "\n".join(lines)
-
-
-def _filters(
-    method: str | None,
-    path: str | None,
-    status: int | None,
-    since: str | None,
-    agent_id: str | None,
-    after: int | None,
-) -> dict[str, Any]:
-    named = (
-        ("method", method),
-        ("path", path),
-        ("status", status),
-        ("since", since),
-        ("agent_id", agent_id),
-        ("after", after),
-    )
-    return {name: value for name, value in named if value is not None}
 
 
 def _seconds(value: float) -> str:
@@ -189,33 +211,22 @@ class StubClient:
         result: dict[str, Any] = self.call("GET", "/_control/state")
         return result
 
-    def requests(
-        self,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        since: str | None = None,
-        agent_id: str | None = None,
-        after: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """The journal of /v2 requests, oldest first, filtered (`agent_id`: their X-Agent-Id;
-        `after`: only entries whose `seq` is greater)."""
-        query = _filters(method, path, status, since, agent_id, after)
+    def _select(self, filters: RequestFilter) -> list[dict[str, Any]]:
+        query = filters.query()
         suffix = f"?{urlencode(query)}" if query else ""
         result: list[dict[str, Any]] = self.call("GET", f"/_control/requests{suffix}")["requests"]
         return result
 
-    def count(
-        self,
-        method: str | None = None,
-        path: str | None = None,
-        status: int | None = None,
-        since: str | None = None,
-        agent_id: str | None = None,
-        after: int | None = None,
-    ) -> int:
+    @_taking(RequestFilter)
+    def requests(self, filters: RequestFilter) -> list[dict[str, Any]]:
+        """The journal of /v2 requests, oldest first, filtered (`agent_id`: their X-Agent-Id;
+        `after`: only entries whose `seq` is greater)."""
+        return self._select(filters)
+
+    @_taking(RequestFilter)
+    def count(self, filters: RequestFilter) -> int:
         """How many journaled requests the filters select."""
-        return len(self.requests(method, path, status, since, agent_id, after))
+        return len(self._select(filters))
 
     def wait_for_request(
         self,
@@ -234,7 +245,8 @@ class StubClient:
         The server does the waiting: no polling here, and this call's own HTTP timeout is
         WAIT_MARGIN longer than the wait.
         """
-        query = {**_filters(method, path, status, since, agent_id, after), "timeout": _seconds(timeout)}
+        filters = RequestFilter(method, path, status, since, agent_id, after)
+        query = {**filters.query(), "timeout": _seconds(timeout)}
         try:
             found: dict[str, Any] = self.call(
                 "GET", f"/_control/requests/wait?{urlencode(query)}", timeout=timeout + WAIT_MARGIN
@@ -242,10 +254,9 @@ class StubClient:
         except ControlError as exc:
             if exc.status != 408:
                 raise
-            expected = describe_request(method, path, status, since, agent_id, after)
             raise TimeoutError(
-                f"No request matched {expected} within {_seconds(timeout)} s.\n"
-                + self._received(method, path, status, since, agent_id, after)
+                f"No request matched {filters.describe()} within {_seconds(timeout)} s.\n"
+                + self._received(filters)
             ) from None
         return found
 
@@ -262,33 +273,21 @@ class StubClient:
         """Assert that the filters select `times` journaled requests (None: at least one), and
         return them; else AssertionError with the expectation and every request received,
         as unittest.mock's `assert_called_with` shows its calls."""
-        found = self.requests(method, path, status, since, agent_id, after)
+        filters = RequestFilter(method, path, status, since, agent_id, after)
+        found = self._select(filters)
         if (len(found) >= 1) if times is None else (len(found) == times):
             return found
-        expected = describe_request(method, path, status, since, agent_id, after)
         raise AssertionError(
-            f"Expected {expected} to have been requested {_times(times)}. "
-            f"Requested {_times(len(found))}.\n"
-            + self._received(method, path, status, since, agent_id, after, [entry["seq"] for entry in found])
+            f"Expected {filters.describe()} to have been requested {_times(times)}. "
+            f"Requested {_times(len(found))}.\n" + self._received(filters, [entry["seq"] for entry in found])
         )
 
-    def _received(
-        self,
-        method: str | None,
-        path: str | None,
-        status: int | None,
-        since: str | None,
-        agent_id: str | None,
-        after: int | None,
-        matching: list[int] | None = None,
-    ) -> str:
+    def _received(self, filters: RequestFilter, matching: list[int] | None = None) -> str:
         """The journal for a failure message, the selected requests marked; a note if unreadable."""
         try:
-            received = self.requests()
+            received = self._select(RequestFilter())
             if matching is None:
-                matching = [
-                    entry["seq"] for entry in self.requests(method, path, status, since, agent_id, after)
-                ]
+                matching = [entry["seq"] for entry in self._select(filters)]
         except (ControlError, OSError) as exc:
             return f"(the journal could not be read: {exc})"
         return format_received(received, set(matching))

@@ -48,16 +48,12 @@ def _allow(project_id: str, agent_id: str | None, action: Action) -> None:
         runtime().store.get_agent(project_id, agent_id)
 
 
-@bp.get("/agents/<id:agent_id>/events")
-def agent_events(project_id: str, agent_id: str) -> Response:
+@bp.get("/agents/<id:agent_id>/events", endpoint="agent_events")
+@bp.get("/events", endpoint="project_events")
+def feed(project_id: str, agent_id: str | None = None) -> Response:
+    """An agent's feed, or (with no agent) its project's."""
     _allow(project_id, agent_id, Action.READ)
     return _feed(project_id, agent_id)
-
-
-@bp.get("/events")
-def project_events(project_id: str) -> Response:
-    _allow(project_id, None, Action.READ)
-    return _feed(project_id, None)
 
 
 def _post(project_id: str, agent_id: str | None) -> Response:
@@ -70,13 +66,9 @@ def _post(project_id: str, agent_id: str | None) -> Response:
     return no_content(202)
 
 
-@bp.post("/agents/<id:agent_id>/events")
-def post_agent_event(project_id: str, agent_id: str) -> Response:
+@bp.post("/agents/<id:agent_id>/events", endpoint="post_agent_event")
+@bp.post("/events", endpoint="post_project_event")
+def post_event(project_id: str, agent_id: str | None = None) -> Response:
+    """An event the agent (or, with no agent, the project) posts."""
     _allow(project_id, agent_id, Action.UPDATE)
     return _post(project_id, agent_id)
-
-
-@bp.post("/events")
-def post_project_event(project_id: str) -> Response:
-    _allow(project_id, None, Action.UPDATE)
-    return _post(project_id, None)

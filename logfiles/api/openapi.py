@@ -8,6 +8,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
 
 from .. import identity, schemas
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
@@ -186,6 +187,38 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
 
 
+def _array_of(name: str) -> dict[str, Any]:
+    """A JSON Patch document: one or more of the named operation schema."""
+    return {"type": "array", "minItems": 1, "items": {"$ref": f"#/components/schemas/{name}"}}
+
+
+def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
+    """Each component schema by name, in the document's order: a marshmallow schema or a dict."""
+    return [
+        ("AgentRegistration", schemas.AgentRegistrationSchema),
+        ("Agent", schemas.AgentSchema),
+        ("LogFile", schemas.LogFileSchema),
+        ("LogFileList", schemas.LogFileListSchema),
+        ("PatchOperation", schemas.PatchOperationSchema),
+        ("PatchDocument", _array_of("PatchOperation")),
+        ("AgentList", schemas.AgentListSchema),
+        ("AgentCredentials", schemas.AgentAuthSchema),
+        ("AgentToken", schemas.AgentTokenSchema),
+        ("AgentStatus", schemas.AgentStatusSchema),
+        ("AgentPatchOperation", schemas.AgentPatchOperationSchema),
+        ("AgentPatchDocument", _array_of("AgentPatchOperation")),
+        ("Event", schemas.EventSchema),
+        ("EventList", schemas.EventListSchema),
+        ("PostedEvent", schemas.PostedEventSchema),
+        ("Fault", schemas.FaultSchema),
+        ("AuthRequest", AuthRequestSchema),
+        ("AccessDocument", AccessDocumentSchema),
+        ("IdentityFault", IDENTITY_FAULT),
+        ("ObjectBytes", {"type": "string", "format": "binary"}),
+        ("ObjectListing", OBJECT_LISTING),
+    ]
+
+
 def build_spec() -> dict[str, Any]:
     """The whole document as a dict; built once per app."""
     spec = APISpec(
@@ -196,33 +229,11 @@ def build_spec() -> dict[str, Any]:
         info={"description": "A test double of the Cloud Backup v2 agents and log files API."},
         components={"securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
     )
-    spec.components.schema("AgentRegistration", schema=schemas.AgentRegistrationSchema)
-    spec.components.schema("Agent", schema=schemas.AgentSchema)
-    spec.components.schema("LogFile", schema=schemas.LogFileSchema)
-    spec.components.schema("LogFileList", schema=schemas.LogFileListSchema)
-    spec.components.schema("PatchOperation", schema=schemas.PatchOperationSchema)
-    spec.components.schema(
-        "PatchDocument",
-        {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/PatchOperation"}},
-    )
-    spec.components.schema("AgentList", schema=schemas.AgentListSchema)
-    spec.components.schema("AgentCredentials", schema=schemas.AgentAuthSchema)
-    spec.components.schema("AgentToken", schema=schemas.AgentTokenSchema)
-    spec.components.schema("AgentStatus", schema=schemas.AgentStatusSchema)
-    spec.components.schema("AgentPatchOperation", schema=schemas.AgentPatchOperationSchema)
-    spec.components.schema(
-        "AgentPatchDocument",
-        {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/AgentPatchOperation"}},
-    )
-    spec.components.schema("Event", schema=schemas.EventSchema)
-    spec.components.schema("EventList", schema=schemas.EventListSchema)
-    spec.components.schema("PostedEvent", schema=schemas.PostedEventSchema)
-    spec.components.schema("Fault", schema=schemas.FaultSchema)
-    spec.components.schema("AuthRequest", schema=AuthRequestSchema)
-    spec.components.schema("AccessDocument", schema=AccessDocumentSchema)
-    spec.components.schema("IdentityFault", IDENTITY_FAULT)
-    spec.components.schema("ObjectBytes", {"type": "string", "format": "binary"})
-    spec.components.schema("ObjectListing", OBJECT_LISTING)
+    for name, component in _components():
+        if isinstance(component, dict):
+            spec.components.schema(name, component)
+        else:
+            spec.components.schema(name, schema=component)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         responses: dict[str, Any] = {}

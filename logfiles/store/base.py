@@ -22,6 +22,7 @@ from ..pacing import Pause, no_pause
 from .guard import guarded
 from .rules import (
     AgentRows,
+    Import,
     ImportRows,
     add_agent,
     agent_marker_not_found,
@@ -67,7 +68,75 @@ class Snapshot:
     events: list[Event]
 
 
-class Store(Protocol):
+@dataclass(frozen=True, slots=True)
+class LogFileUpdate:
+    """One `update_logfile` call as a value, which each store's own step takes whole."""
+
+    project_id: str
+    agent_id: str
+    logfile_id: str
+    change: LogFileChange
+    events: ChangeEvents | None = None
+    expected: LogFile | None = None
+
+    def emitted(self, before: LogFile, after: LogFile) -> Sequence[Event]:
+        """The events the change from `before` to `after` emits (none without `events`)."""
+        return () if self.events is None else self.events(before, after)
+
+
+class LogFileUpdates(Protocol):
+    """`update_logfile`, written once; a store subclasses this and supplies its own step.
+
+    A store lists this (and `Imports`) last among its bases: a Protocol in the middle of a
+    class's bases would end its `super().__init__()` chain there.
+    """
+
+    def update_logfile(
+        self,
+        project_id: str,
+        agent_id: str,
+        logfile_id: str,
+        change: LogFileChange,
+        events: ChangeEvents | None = None,
+        expected: LogFile | None = None,
+    ) -> LogFile:
+        """Apply `change` to the current log file as one atomic check-and-set.
+
+        `change` must be pure (it is `model.change_state`): a store may call it more than once.
+        When it changes the log file, `events(before, after)` are kept with the change.
+        `expected`: the log file as the caller just read it, a hint a store may use to try
+        the change as one compare-and-set against it first (it must still check it).
+        """
+        return self._update_logfile(LogFileUpdate(project_id, agent_id, logfile_id, change, events, expected))
+
+    def _update_logfile(self, update: LogFileUpdate) -> LogFile:
+        """The store's own step of `update_logfile`."""
+
+
+class Imports(Protocol):
+    """`import_state`, written once; a store subclasses this and supplies its own step."""
+
+    def import_state(
+        self,
+        agents: list[Agent],
+        logfiles: list[LogFile],
+        replace: bool,
+        events: Sequence[Event] = (),
+        pause: Pause = no_pause,
+    ) -> None:
+        """Add (or, with `replace`, swap in) agents, log files and events at once; Conflict on a
+        taken id, Invalid for a log file or event whose agent is in neither; nothing changes on
+        an error. An event keeps its number if it has one, else gets a new one.
+
+        Its cost follows the import, not the store: only the imported ids are looked up.
+        """
+        self._import_state(Import(agents, logfiles, replace, events, pause))
+
+    def _import_state(self, request: Import) -> None:
+        """The store's own step of `import_state` (most run `rules.import_into` in a transaction)."""
+
+
+class Store(LogFileUpdates, Protocol):
     """Agents, their log files, tokens and events. `get_*` raise NotFound, never return None.
 
     Where a call takes `events`, they are kept in the same transaction as the change, or
@@ -110,23 +179,6 @@ class Store(Protocol):
     ) -> Page[LogFile]:
         """Log files in request order, after `marker` (a log file id) when given."""
 
-    def update_logfile(
-        self,
-        project_id: str,
-        agent_id: str,
-        logfile_id: str,
-        change: LogFileChange,
-        events: ChangeEvents | None = None,
-        expected: LogFile | None = None,
-    ) -> LogFile:
-        """Apply `change` to the current log file as one atomic check-and-set.
-
-        `change` must be pure (it is `model.change_state`): a store may call it more than once.
-        When it changes the log file, `events(before, after)` are kept with the change.
-        `expected`: the log file as the caller just read it, a hint a store may use to try
-        the change as one compare-and-set against it first (it must still check it).
-        """
-
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None: ...
 
     def add_token(self, token: IssuedToken) -> None:
@@ -162,26 +214,11 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-class ControlState(Protocol):
+class ControlState(Imports, Protocol):
     """What the control plane keeps; in the store so that every worker sees the same."""
 
     def export_state(self, pause: Pause = no_pause) -> Snapshot:
         """Every agent, every log file and every event kept; `pause` between pieces (pacing.py)."""
-
-    def import_state(
-        self,
-        agents: list[Agent],
-        logfiles: list[LogFile],
-        replace: bool,
-        events: Sequence[Event] = (),
-        pause: Pause = no_pause,
-    ) -> None:
-        """Add (or, with `replace`, swap in) agents, log files and events at once; Conflict on a
-        taken id, Invalid for a log file or event whose agent is in neither; nothing changes on
-        an error. An event keeps its number if it has one, else gets a new one.
-
-        Its cost follows the import, not the store: only the imported ids are looked up.
-        """
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         """The project of each of these agents that the store holds (the others are left out)."""
@@ -289,8 +326,12 @@ __all__ = [
     "ChangeEvents",
     "ControlState",
     "FullStore",
+    "Import",
     "ImportRows",
+    "Imports",
     "LogFileChange",
+    "LogFileUpdate",
+    "LogFileUpdates",
     "ObjectStore",
     "Page",
     "Snapshot",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ..documents import (
     AGENT,
@@ -34,6 +34,7 @@ DocumentEvents = Callable[[Document, Document], Sequence[Event]]
 # How often `update` re-applies a change that lost its compare-and-set before it answers 503:
 # a writer loses only to another that won, so this bounds one writer's bad luck, not progress.
 UPDATE_ATTEMPTS = 1000
+_T = TypeVar("_T")
 
 
 class DocumentStore(Protocol):
@@ -42,11 +43,15 @@ class DocumentStore(Protocol):
     Where a call takes `events`, they are numbered by the service's one event counter and
     kept with the write or not at all; NotFound, before anything changes, if one names an
     agent the project does not have. Errors leave the store as it was.
+
+    The writes are written once, here: each runs its rule (below) through the store's own
+    `_write`. A store subclasses this, listed last among its bases, and supplies the reads.
     """
 
     def create(self, kind: Kind, document: Document, events: Sequence[Event] = ()) -> Document:
         """Keep a new document as version 1; Conflict if its id is taken (kind and project),
         NotFound if its parent is not stored."""
+        return self._write(lambda rows: create(rows, kind, document, events))
 
     def get(self, kind: Kind, project_id: str, document_id: str) -> Document:
         """NotFound, never None."""
@@ -57,6 +62,7 @@ class DocumentStore(Protocol):
     def put(self, kind: Kind, document: Document, expected: int, events: Sequence[Event] = ()) -> Written:
         """Replace the document if its stored version is `expected` (it becomes expected + 1);
         else write nothing and answer the current one. NotFound if it is gone."""
+        return self._write(lambda rows: put(rows, kind, document, expected, events))
 
     def delete(
         self,
@@ -68,10 +74,12 @@ class DocumentStore(Protocol):
     ) -> Written:
         """Remove it (if at version `expected`, when given); the document removed, or the
         current one when its version differs. NotFound if it is gone."""
+        return self._write(lambda rows: delete(rows, kind, project_id, document_id, expected, events))
 
     def delete_matching(self, queries: Sequence[Query], events: Sequence[Event] = ()) -> int:
         """Remove every document that any query's filter matches (paging ignored), at once: a
         parent's children across kinds. How many went."""
+        return self._write(lambda rows: delete_matching(rows, queries, events))
 
     def export_documents(self) -> list[Document]:
         """Every document of every kind, in creation order."""
@@ -79,6 +87,14 @@ class DocumentStore(Protocol):
     def import_documents(self, kinds: Collection[Kind], documents: Sequence[Document], replace: bool) -> None:
         """Add documents as exported (their versions kept) or, with `replace`, swap them in for
         all; Conflict on a taken id, Invalid for an undeclared kind; all or nothing."""
+        self._write(lambda rows: import_documents(rows, kinds, documents, replace), structural=True)
+
+    def _write(self, step: Callable[[DocumentRows], _T], structural: bool = False) -> _T:
+        """`step` on the store's rows in one write transaction (or under its lock).
+
+        `structural` (an import): serial with the store's other structural writes, where a
+        store tells them apart (PostgreSQL's advisory lock); the others lock only their rows.
+        """
 
 
 class DocumentRows(Protocol):

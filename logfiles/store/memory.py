@@ -20,7 +20,7 @@ from ..events import Event, EventPage, EventQuery
 from ..faults import FaultRule
 from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState, needs_heard_update
-from .base import AgentChange, ChangeEvents, LogFileChange, Page
+from .base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
 from .memory_control import MemoryControl
 from .memory_documents import MemoryDocuments
 from .memory_events import MemoryEvents
@@ -80,7 +80,7 @@ def _dismantle(garbage: object, batch: int = 500) -> None:
                 time.sleep(0)
 
 
-class MemoryStore(MemoryControl, MemoryObjects):
+class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
     """Dicts keep insertion order, which is the request order the list must show."""
 
     def __init__(self, max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES) -> None:
@@ -184,25 +184,17 @@ class MemoryStore(MemoryControl, MemoryObjects):
                 raise marker_not_found(marker)
             return page_after(logfiles, marker, limit)
 
-    def update_logfile(
-        self,
-        project_id: str,
-        agent_id: str,
-        logfile_id: str,
-        change: LogFileChange,
-        events: ChangeEvents | None = None,
-        expected: LogFile | None = None,
-    ) -> LogFile:
+    def _update_logfile(self, update: LogFileUpdate) -> LogFile:
         with self._lock:
-            logfiles = self._rows.logfiles_of(project_id, agent_id)
-            current = logfiles.get(logfile_id)
+            logfiles = self._rows.logfiles_of(update.project_id, update.agent_id)
+            current = logfiles.get(update.logfile_id)
             if current is None:
-                raise logfile_not_found(agent_id, logfile_id)
-            updated = change(current)
+                raise logfile_not_found(update.agent_id, update.logfile_id)
+            updated = update.change(current)
             if updated is not current:
-                emitted = events(current, updated) if events is not None else ()
-                self._events.add(emitted)  # first: it may refuse, and then nothing has changed
-                logfiles[logfile_id] = updated
+                # The events first: adding them may refuse, and then nothing has changed.
+                self._events.add(update.emitted(current, updated))
+                logfiles[update.logfile_id] = updated
             return updated
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None:

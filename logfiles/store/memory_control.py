@@ -6,16 +6,15 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter, deque
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from ..clock import ClockSetting
-from ..events import Event
 from ..faults import FaultRule, HeaderSource, first_firing
 from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState
 from ..pacing import Pause, no_pause
-from .base import Page, Snapshot
+from .base import Import, Page, Snapshot
 from .memory_events import MemoryEvents
 from .memory_rows import MemoryRows, page_after
 from .rules import any_agent_marker_not_found, fault_not_found, import_into, no_states
@@ -41,17 +40,10 @@ class MemoryControl:
             events = list(self._events.all)
         return Snapshot(agents, logfiles, events)
 
-    def import_state(
-        self,
-        agents: list[Agent],
-        logfiles: list[LogFile],
-        replace: bool,
-        events: Sequence[Event] = (),
-        pause: Pause = no_pause,
-    ) -> None:
+    def _import_state(self, request: Import) -> None:
         with self._lock:
-            self._events.check_room(events)  # before a replace clears anything
-            import_into(self._rows, agents, logfiles, replace, events, pause)
+            self._events.check_room(request.events)  # before a replace clears anything
+            import_into(self._rows, request)
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._lock:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from ..documents import Document, DocumentPage, Kind, Query, Written, not_found, select
+from ..documents import Document, DocumentPage, Kind, Query, not_found, select
 from ..events import Event
-from . import documents as rules
+from .documents import DocumentRows, DocumentStore
 
+_T = TypeVar("_T")
 _Key = tuple[str, str]  # (kind, project_id): one group, in creation order
 
 
@@ -19,7 +20,7 @@ class EventLog(Protocol):
     def add(self, events: Sequence[Event]) -> None: ...
 
 
-class MemoryDocuments:
+class MemoryDocuments(DocumentStore):
     """Documents grouped by kind and project, each with its creation number.
 
     Shares the store's lock and events, so a write and its events are one step for every
@@ -36,9 +37,9 @@ class MemoryDocuments:
         """Forget every document; the caller holds the store's lock (its reset)."""
         self._rows.clear()
 
-    def create(self, kind: Kind, document: Document, events: Sequence[Event] = ()) -> Document:
+    def _write(self, step: Callable[[DocumentRows], _T], structural: bool = False) -> _T:
         with self._lock:
-            return rules.create(self._rows, kind, document, events)
+            return step(self._rows)
 
     def get(self, kind: Kind, project_id: str, document_id: str) -> Document:
         with self._lock:
@@ -53,33 +54,10 @@ class MemoryDocuments:
             group = list(self._rows.groups.get((query.kind.name, query.project_id), {}).values())
         return select(query, group)
 
-    def put(self, kind: Kind, document: Document, expected: int, events: Sequence[Event] = ()) -> Written:
-        with self._lock:
-            return rules.put(self._rows, kind, document, expected, events)
-
-    def delete(
-        self,
-        kind: Kind,
-        project_id: str,
-        document_id: str,
-        expected: int | None = None,
-        events: Sequence[Event] = (),
-    ) -> Written:
-        with self._lock:
-            return rules.delete(self._rows, kind, project_id, document_id, expected, events)
-
-    def delete_matching(self, queries: Sequence[Query], events: Sequence[Event] = ()) -> int:
-        with self._lock:
-            return rules.delete_matching(self._rows, queries, events)
-
     def export_documents(self) -> list[Document]:
         with self._lock:
             numbered = [pair for group in self._rows.groups.values() for pair in group.values()]
         return [document for _, document in sorted(numbered, key=lambda pair: pair[0])]
-
-    def import_documents(self, kinds: Collection[Kind], documents: Sequence[Document], replace: bool) -> None:
-        with self._lock:
-            rules.import_documents(self._rows, kinds, documents, replace)
 
 
 class _Rows:

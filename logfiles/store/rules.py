@@ -4,6 +4,7 @@ log container that always exists. A store persists; these decide (model, errors 
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import Conflict, Invalid, NotFound
@@ -79,6 +80,18 @@ class AgentRows(Protocol):
         """Remove every log file of the agent, if any."""
 
 
+@dataclass(frozen=True, slots=True)
+class Import:
+    """An import of agents, log files and events (ControlState.import_state's arguments),
+    handed to a store's own step and to `import_into` as one value."""
+
+    agents: Sequence[Agent]
+    logfiles: Sequence[LogFile]
+    replace: bool
+    events: Sequence[Event] = ()
+    pause: Pause = no_pause
+
+
 class ImportRows(AgentRows, Protocol):
     """What a store reads and writes for `import_into`, inside one of its transactions."""
 
@@ -110,17 +123,17 @@ def add_agent(rows: AgentRows, agent: Agent) -> None:
     rows.put_agent(agent)
 
 
-def import_into(
-    rows: ImportRows,
-    agents: Sequence[Agent],
-    logfiles: Sequence[LogFile],
-    replace: bool,
-    events: Sequence[Event] = (),
-    pause: Pause = no_pause,
-) -> None:
+def import_into(rows: ImportRows, request: Import) -> None:
     """Check the whole import first, then write it: a store whose writes cannot be rolled
     back (memory) is left untouched by a bad one, and only the imported ids are looked up.
     `pause` is called between pieces of the log files (pacing.py)."""
+    agents, logfiles, replace, events, pause = (
+        request.agents,
+        request.logfiles,
+        request.replace,
+        request.events,
+        request.pause,
+    )
     if replace:
         stored_agents: Container[str] = frozenset()
         stored_logfiles: Container[str] = frozenset()

@@ -10,14 +10,35 @@ seq) so that a filter on it or an order by it walks an index, and `seq` the crea
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
-from ..documents import MAX_INDEXED, Document, Kind, Query
+from ..documents import MAX_INDEXED, Document, DocumentPage, Kind, Query, marker_not_found
+from ..events import Event
+from .documents import DocumentStore
 
 COLUMNS = "kind, project_id, id, parent, version, keys, body"
 _SLOTS = [f"k{n + 1}" for n in range(MAX_INDEXED)]
 _Statement = tuple[str, list[Any]]
+_T = TypeVar("_T")
+_Db = TypeVar("_Db")  # the store's connections (sqlite/connection.py, postgres/connection.py)
+
+
+class Cursor(Protocol):
+    """What both drivers' cursors give the shared code below."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """A connection inside one transaction (sqlite3's or psycopg's)."""
+
+    def execute(self, sql: Any, parameters: Any = ..., /) -> Cursor: ...
 
 
 def _same(value: str) -> str:
@@ -56,20 +77,22 @@ class DocumentSql:
             body=json.loads(row[6]),
         )
 
-    def find(self, kind: str, project_id: str, document_id: str, locked: bool = False) -> _Statement:
+    def _key(self, kind: str, project_id: str, document_id: str) -> _Statement:
+        """The WHERE clause that names one document, and its parameters."""
         m = self.mark
-        return (
-            f"SELECT {COLUMNS} FROM documents WHERE kind = {m} AND project_id = {m} AND id = {m}"
-            + (self.lock if locked else ""),
-            [kind, self.text(project_id), self.text(document_id)],
-        )
+        return f"kind = {m} AND project_id = {m} AND id = {m}", [
+            kind,
+            self.text(project_id),
+            self.text(document_id),
+        ]
+
+    def find(self, kind: str, project_id: str, document_id: str, locked: bool = False) -> _Statement:
+        where, parameters = self._key(kind, project_id, document_id)
+        return f"SELECT {COLUMNS} FROM documents WHERE {where}{self.lock if locked else ''}", parameters
 
     def has_document(self, kind: str, project_id: str, document_id: str) -> _Statement:
-        m = self.mark
-        return (
-            f"SELECT 1 FROM documents WHERE kind = {m} AND project_id = {m} AND id = {m}{self.share}",
-            [kind, self.text(project_id), self.text(document_id)],
-        )
+        where, parameters = self._key(kind, project_id, document_id)
+        return f"SELECT 1 FROM documents WHERE {where}{self.share}", parameters
 
     def agent_project(self, agent_id: str) -> _Statement:
         return f"SELECT project_id FROM agents WHERE id = {self.mark}{self.share}", [self.text(agent_id)]
@@ -98,26 +121,15 @@ class DocumentSql:
         )
 
     def update(self, kind: Kind, document: Document) -> _Statement:
-        m = self.mark
         assignments = ", ".join(
-            f"{column} = {m}" for column in ["parent", "version", *_SLOTS, "keys", "body"]
+            f"{column} = {self.mark}" for column in ["parent", "version", *_SLOTS, "keys", "body"]
         )
-        return (
-            f"UPDATE documents SET {assignments} WHERE kind = {m} AND project_id = {m} AND id = {m}",
-            [
-                *self._values(kind, document),
-                kind.name,
-                self.text(document.project_id),
-                self.text(document.id),
-            ],
-        )
+        where, key = self._key(kind.name, document.project_id, document.id)
+        return f"UPDATE documents SET {assignments} WHERE {where}", [*self._values(kind, document), *key]
 
     def remove(self, kind: str, project_id: str, document_id: str) -> _Statement:
-        m = self.mark
-        return (
-            f"DELETE FROM documents WHERE kind = {m} AND project_id = {m} AND id = {m}",
-            [kind, self.text(project_id), self.text(document_id)],
-        )
+        where, parameters = self._key(kind, project_id, document_id)
+        return f"DELETE FROM documents WHERE {where}", parameters
 
     def _filter(self, query: Query) -> _Statement:
         m = self.mark
@@ -137,13 +149,10 @@ class DocumentSql:
 
     def marker(self, query: Query, marker: str) -> _Statement:
         """The marker's place: (seq, its sort field's value) or no row."""
-        m = self.mark
         slot = query.sort_slot()
         column = "NULL" if slot is None else _SLOTS[slot]
-        return (
-            f"SELECT seq, {column} FROM documents WHERE kind = {m} AND project_id = {m} AND id = {m}",
-            [query.kind.name, self.text(query.project_id), self.text(marker)],
-        )
+        where, parameters = self._key(query.kind.name, query.project_id, marker)
+        return f"SELECT seq, {column} FROM documents WHERE {where}", parameters
 
     def page(self, query: Query, place: Sequence[Any] | None) -> _Statement:
         """One page past `place` (the marker's row), one row more than the limit to tell `more`."""
@@ -169,3 +178,71 @@ class DocumentSql:
 
     def export(self) -> str:
         return f"SELECT {COLUMNS} FROM documents ORDER BY seq"
+
+
+class SqlDocumentRows:
+    """One write transaction's connection as store/documents.py's rules see it, for either database."""
+
+    def __init__(
+        self, db: Connection, sql: DocumentSql, add_events: Callable[[Any, Sequence[Event]], None]
+    ) -> None:
+        self.db = db
+        self.sql = sql
+        self._add_events = add_events  # the store's rows.insert_events
+
+    def find(self, kind: str, project_id: str, document_id: str) -> Document | None:
+        row = self.db.execute(*self.sql.find(kind, project_id, document_id, locked=True)).fetchone()
+        return None if row is None else self.sql.document(row)
+
+    def has_agent(self, project_id: str, agent_id: str) -> bool:
+        row = self.db.execute(*self.sql.agent_project(agent_id)).fetchone()
+        return row is not None and self.sql.untext(row[0]) == project_id
+
+    def has_document(self, kind: str, project_id: str, document_id: str) -> bool:
+        return self.db.execute(*self.sql.has_document(kind, project_id, document_id)).fetchone() is not None
+
+    def insert(self, kind: Kind, document: Document) -> bool:
+        return self.db.execute(*self.sql.insert(kind, document)).rowcount == 1
+
+    def update(self, kind: Kind, document: Document) -> None:
+        self.db.execute(*self.sql.update(kind, document))
+
+    def remove(self, kind: str, project_id: str, document_id: str) -> None:
+        self.db.execute(*self.sql.remove(kind, project_id, document_id))
+
+    def remove_matching(self, query: Query) -> int:
+        return self.db.execute(*self.sql.remove_matching(query)).rowcount
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        self._add_events(self.db, events)
+
+    def stored_ids(self, keys: Collection[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        return {key for key in keys if self.has_document(*key)}
+
+    def clear(self) -> None:
+        self.db.execute("DELETE FROM documents")
+
+
+class SqlDocuments(DocumentStore, Generic[_Db]):
+    """The reads both database stores run alike; each supplies `_read` (and `_write`)."""
+
+    SQL: DocumentSql
+
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def _read(self, step: Callable[[Connection], _T]) -> _T:
+        """`step` inside one read-only snapshot."""
+        raise NotImplementedError
+
+    def query(self, query: Query) -> DocumentPage:
+        def run(db: Connection) -> list[Any]:
+            place = None
+            if query.marker is not None:
+                place = db.execute(*self.SQL.marker(query, query.marker)).fetchone()
+                if place is None:
+                    raise marker_not_found(query.kind, query.marker)
+            return db.execute(*self.SQL.page(query, place)).fetchall()
+
+        items = [self.SQL.document(row) for row in self._read(run)]
+        return DocumentPage(items[: query.limit], len(items) > query.limit)

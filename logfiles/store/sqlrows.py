@@ -67,6 +67,37 @@ def feed_order(query: EventQuery) -> tuple[str, str, int]:
     return ">", "ASC", query.marker if query.marker is not None else 0
 
 
+def feed_statement(
+    dialect: tuple[RowCodec, str, bool],
+    project_id: str,
+    agent_id: str | None,
+    query: EventQuery,
+    since: datetime,
+) -> tuple[str, tuple[object, ...]]:
+    """A feed's one statement (one snapshot): each part walks an index on (.., id) from the marker.
+
+    `dialect`: the store's codec, its placeholder, and whether each half of an agent's feed
+    (its events UNION ALL its project's) takes the LIMIT too (PostgreSQL: else it reads a
+    whole half before the merge).
+    """
+    codec, mark, limit_halves = dialect
+    compare, order, marker = feed_order(query)
+    limit = query.limit + 1
+    select = f"SELECT {EVENT_COLUMNS} FROM events WHERE"  # noqa: S608 (our names)
+    where = f"id {compare} {mark} AND time >= {mark}"
+    ordered = f" ORDER BY id {order} LIMIT {mark}"
+    bounds = (marker, time_text(since))
+    project = codec.enc(project_id)
+    if agent_id is None:
+        return f"{select} project_id = {mark} AND {where}{ordered}", (project, *bounds, limit)
+    mine = f"{select} agent_id = {mark} AND {where}"
+    theirs = f"{select} project_id = {mark} AND agent_id IS NULL AND {where}"
+    if not limit_halves:
+        return f"{mine} UNION ALL {theirs}{ordered}", (codec.enc(agent_id), *bounds, project, *bounds, limit)
+    halves = (codec.enc(agent_id), *bounds, limit, project, *bounds, limit)
+    return f"({mine}{ordered}) UNION ALL ({theirs}{ordered}){ordered}", (*halves, limit)
+
+
 def check_limit(limit: int) -> None:
     if limit < 0:
         raise ValueError(f"limit must be 0 or more, not {limit}")

@@ -10,7 +10,7 @@ import pytest
 from logfiles.errors import Conflict, Invalid
 from logfiles.events import Event
 from logfiles.model import Agent, LogFile
-from logfiles.store.base import add_agent, agent_not_in_state, check_import, id_taken, import_into
+from logfiles.store.base import Import, add_agent, agent_not_in_state, check_import, id_taken, import_into
 
 T0 = datetime(2014, 9, 23, tzinfo=UTC)
 
@@ -96,7 +96,7 @@ def test_check_import_raises_the_first_problem(
 
 def test_import_into_looks_up_only_the_imported_ids() -> None:
     rows = FakeRows(agents=["a", "z"], logfiles=["old"])
-    import_into(rows, [agent("b")], [logfile("l1", "a"), logfile("l2", "b")], replace=False)
+    import_into(rows, Import([agent("b")], [logfile("l1", "a"), logfile("l2", "b")], replace=False))
     assert rows.calls == [
         ("stored_agents", {"a", "b"}),
         ("stored_logfiles", {"l1", "l2"}),
@@ -108,17 +108,17 @@ def test_import_into_looks_up_only_the_imported_ids() -> None:
 def test_import_into_writes_nothing_when_the_last_logfile_is_taken() -> None:
     rows = FakeRows(agents=["a"], logfiles=["old"])
     with pytest.raises(Conflict):
-        import_into(rows, [agent("b")], [logfile("l1", "b"), logfile("old", "b")], replace=False)
+        import_into(rows, Import([agent("b")], [logfile("l1", "b"), logfile("old", "b")], replace=False))
     assert rows.writes() == []
 
 
 def test_import_into_replacing_looks_nothing_up_and_checks_before_it_clears() -> None:
     rows = FakeRows(agents=["a"], logfiles=["l"])
-    import_into(rows, [agent("a")], [logfile("l", "a")], replace=True)
+    import_into(rows, Import([agent("a")], [logfile("l", "a")], replace=True))
     assert rows.calls == [("clear", None), ("put_agent", "a"), ("put_logfiles", ["l"])]
     rows = FakeRows(agents=["a"])
     with pytest.raises(Invalid):
-        import_into(rows, [], [logfile("l", "a")], replace=True)
+        import_into(rows, Import([], [logfile("l", "a")], replace=True))
     assert rows.calls == []
 
 

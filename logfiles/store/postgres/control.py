@@ -6,20 +6,19 @@ In the database, so that the control plane acts on every instance on every host 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
 import psycopg
 
 from ...clock import REAL_TIME, ClockSetting
-from ...events import Event
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
-from ...model import Agent, LogFile, LogFileState
+from ...model import Agent, LogFileState
 from ...pacing import Pause, no_pause
 from .. import sqlrows
-from ..base import Page, Snapshot
+from ..base import Import, Page, Snapshot
 from ..rules import agent_not_found, any_agent_marker_not_found, fault_not_found, import_into, no_states
 from . import rows
 from .connection import Database
@@ -58,21 +57,14 @@ class PostgresControl:
             lambda db: sqlrows.export_snapshot(lambda sql: db.execute(sql).fetchall(), rows.CODEC, no_pause)
         )
 
-    def import_state(
-        self,
-        agents: list[Agent],
-        logfiles: list[LogFile],
-        replace: bool,
-        events: Sequence[Event] = (),
-        pause: Pause = no_pause,
-    ) -> None:
+    def _import_state(self, request: Import) -> None:
         """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
 
         def run(db: _Db) -> None:
             # The event counter first: a PATCH taking new numbers cannot slip in between the
             # check that an imported number is free and its insert.
             db.execute("SELECT value FROM counters WHERE name = 'events' FOR UPDATE")
-            import_into(rows.PgRows(db), agents, logfiles, replace, events, pause)
+            import_into(rows.PgRows(db), request)
 
         self._db.write(run)
 

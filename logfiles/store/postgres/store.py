@@ -14,7 +14,7 @@ from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from .. import sqlrows
-from ..base import AgentChange, ChangeEvents, LogFileChange, Page
+from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
@@ -28,9 +28,12 @@ from .schema import prepare_database
 _Db = psycopg.Connection[Any]
 _LOGFILE_COLUMNS_L = ", ".join("l." + column for column in sqlrows.LOGFILE_COLUMNS.split(", "))
 
+# The feed's SQL (sqlrows.feed_statement): codec, placeholder, a LIMIT on each half of a UNION.
+_DIALECT = (rows.CODEC, "%s", True)
+
 
 @guarded
-class PostgresStore(PostgresControl, PostgresObjects):
+class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
     """Agents and log files here, the control state and objects in the mixins; model: connection.py."""
 
     def __init__(self, url: str, schema: str, schema_key: int) -> None:
@@ -175,15 +178,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
 
         return sqlrows.page(self._db.read(run), rows.logfile, limit)
 
-    def update_logfile(
-        self,
-        project_id: str,
-        agent_id: str,
-        logfile_id: str,
-        change: LogFileChange,
-        events: ChangeEvents | None = None,
-        expected: LogFile | None = None,
-    ) -> LogFile:
+    def _update_logfile(self, update: LogFileUpdate) -> LogFile:
         """Lock the log file's row, change it, write it back: a check-and-set no other host
         can interleave with. Only the row is locked, not the store: PATCHes of different log
         files go side by side (events still take their numbers one transaction at a time).
@@ -192,12 +187,18 @@ class PostgresStore(PostgresControl, PostgresObjects):
         one statement, a compare-and-set against it: one round trip. When the log file has
         moved on meanwhile, the locking path below applies the change to what it is now.
         """
+        project_id, agent_id, logfile_id, expected = (
+            update.project_id,
+            update.agent_id,
+            update.logfile_id,
+            update.expected,
+        )
         if expected is not None:
-            updated = change(expected)
-            if updated is not expected:
-                emitted = events(expected, updated) if events is not None else ()
-                if rows.compare_and_set(self._db, expected, updated, emitted):
-                    return updated
+            updated = update.change(expected)
+            if updated is not expected and rows.compare_and_set(
+                self._db, expected, updated, update.emitted(expected, updated)
+            ):
+                return updated
 
         def run(db: _Db) -> LogFile:
             row = db.execute(
@@ -210,14 +211,13 @@ class PostgresStore(PostgresControl, PostgresObjects):
                 _require_agent(db, project_id, agent_id)
                 raise logfile_not_found(agent_id, logfile_id)
             current = rows.logfile(row[2:])
-            updated = change(current)
+            updated = update.change(current)
             if updated is not current:
                 db.execute(
                     "UPDATE logfiles SET date = %s, state = %s WHERE seq = %s",
                     (sqlrows.time_text(updated.date), updated.state.value, row[0]),
                 )
-                if events is not None:
-                    rows.insert_events(db, events(current, updated))
+                rows.insert_events(db, update.emitted(current, updated))
             return updated
 
         return self._db.write(run, locked=False)
@@ -264,28 +264,7 @@ class PostgresStore(PostgresControl, PostgresObjects):
     def list_events(
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
-        """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        compare, order, marker = sqlrows.feed_order(query)
-        bound = f"id {compare} %s"
-        after = sqlrows.time_text(since)
-        columns = sqlrows.EVENT_COLUMNS
-        if agent_id is None:
-            sql = (
-                f"SELECT {columns} FROM events WHERE project_id = %s AND {bound} AND time >= %s"
-                f" ORDER BY id {order} LIMIT %s"
-            )
-            parameters: tuple[object, ...] = (enc(project_id), marker, after, query.limit + 1)
-        else:
-            sql = (
-                f"(SELECT {columns} FROM events WHERE agent_id = %s AND {bound} AND time >= %s"
-                f" ORDER BY id {order} LIMIT %s)"
-                f" UNION ALL (SELECT {columns} FROM events"
-                f" WHERE project_id = %s AND agent_id IS NULL AND {bound} AND time >= %s"
-                f" ORDER BY id {order} LIMIT %s)"
-                f" ORDER BY id {order} LIMIT %s"
-            )
-            limit = query.limit + 1
-            parameters = (enc(agent_id), marker, after, limit, enc(project_id), marker, after, limit, limit)
+        sql, parameters = sqlrows.feed_statement(_DIALECT, project_id, agent_id, query, since)
         return sqlrows.event_page(self._db.statement(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:

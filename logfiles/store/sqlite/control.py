@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import timedelta
 
 from ...clock import REAL_TIME, ClockSetting
-from ...events import Event
 from ...faults import FaultRule, HeaderSource, first_firing
 from ...journal import JournalEntry
-from ...model import Agent, LogFile, LogFileState
+from ...model import Agent, LogFileState
 from ...pacing import Pause, no_pause
 from .. import sqlrows
-from ..base import Page, Snapshot
+from ..base import Import, Page, Snapshot
 from ..rules import agent_not_found, any_agent_marker_not_found, fault_not_found, import_into, no_states
 from . import rows
 from .connection import Connections
@@ -34,17 +33,10 @@ class SqliteControl:
         with self._db.read() as db:
             return sqlrows.export_snapshot(db.execute, rows.CODEC, pause)
 
-    def import_state(
-        self,
-        agents: list[Agent],
-        logfiles: list[LogFile],
-        replace: bool,
-        events: Sequence[Event] = (),
-        pause: Pause = no_pause,
-    ) -> None:
+    def _import_state(self, request: Import) -> None:
         """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
         with self._db.write() as db:
-            import_into(rows.SqlRows(db), agents, logfiles, replace, events, pause)
+            import_into(rows.SqlRows(db), request)
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._db.read() as db:

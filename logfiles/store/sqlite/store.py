@@ -13,7 +13,7 @@ from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from .. import sqlrows
-from ..base import AgentChange, ChangeEvents, LogFileChange, Page
+from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
@@ -23,9 +23,12 @@ from .documents import SqliteDocuments
 from .objects import SqliteObjects
 from .schema import prepare_file
 
+# The feed's SQL (sqlrows.feed_statement): codec, placeholder, a LIMIT on each half of a UNION.
+_DIALECT = (rows.CODEC, "?", False)
+
 
 @guarded
-class SqliteStore(SqliteControl, SqliteObjects):
+class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
     """Agents and log files here, the control state from SqliteControl; concurrency: connection.py."""
 
     def __init__(self, path: str) -> None:
@@ -166,29 +169,20 @@ class SqliteStore(SqliteControl, SqliteObjects):
             ).fetchall()
         return sqlrows.page(found, rows.logfile, limit)
 
-    def update_logfile(
-        self,
-        project_id: str,
-        agent_id: str,
-        logfile_id: str,
-        change: LogFileChange,
-        events: ChangeEvents | None = None,
-        expected: LogFile | None = None,
-    ) -> LogFile:
+    def _update_logfile(self, update: LogFileUpdate) -> LogFile:
         """Read, change and write under one write lock, so two processes cannot both win.
 
         Only `date` and `state` are written back: the ids are the row's key.
         """
         with self._db.write() as db:
-            seq, current = _select_logfile(db, project_id, agent_id, logfile_id)
-            updated = change(current)
+            seq, current = _select_logfile(db, update.project_id, update.agent_id, update.logfile_id)
+            updated = update.change(current)
             if updated is not current:
                 db.execute(
                     "UPDATE logfiles SET date = ?, state = ? WHERE seq = ?",
                     (sqlrows.time_text(updated.date), updated.state.value, seq),
                 )
-                if events is not None:
-                    rows.insert_events(db, events(current, updated))
+                rows.insert_events(db, update.emitted(current, updated))
         return updated
 
     def delete_logfile(self, project_id: str, agent_id: str, logfile_id: str) -> None:
@@ -227,25 +221,7 @@ class SqliteStore(SqliteControl, SqliteObjects):
     def list_events(
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
-        """One statement, one snapshot; each part walks an index on (.., id) from the marker."""
-        compare, order, marker = sqlrows.feed_order(query)
-        bound = f"id {compare} ?"
-        after = sqlrows.time_text(since)
-        columns = sqlrows.EVENT_COLUMNS
-        if agent_id is None:
-            sql = (
-                f"SELECT {columns} FROM events WHERE project_id = ? AND {bound} AND time >= ?"
-                f" ORDER BY id {order} LIMIT ?"
-            )
-            parameters: tuple[object, ...] = (project_id, marker, after, query.limit + 1)
-        else:
-            sql = (
-                f"SELECT {columns} FROM events WHERE agent_id = ? AND {bound} AND time >= ?"
-                f" UNION ALL SELECT {columns} FROM events"
-                f" WHERE project_id = ? AND agent_id IS NULL AND {bound} AND time >= ?"
-                f" ORDER BY id {order} LIMIT ?"
-            )
-            parameters = (agent_id, marker, after, project_id, marker, after, query.limit + 1)
+        sql, parameters = sqlrows.feed_statement(_DIALECT, project_id, agent_id, query, since)
         return sqlrows.event_page(self._db.statement().execute(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
