@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from ..auth import IssuedToken
+from ..auth import TOKEN_LIFETIME, IssuedToken
 from ..events import Event, EventPage, EventQuery
 from ..model import Agent, LogFile, LogFileState
 from ..pacing import Pause, paced
 from .base import Page, Snapshot
+from .rules import agent_not_found
 
 _Item = TypeVar("_Item")
+# A store's SQL dialect: its codec, its placeholder, and whether each half of a UNION takes
+# the LIMIT too (see feed_statement).
+Dialect = tuple["RowCodec", str, bool]
+# A connection's `execute(sql, parameters)`: the cursor it gives iterates rows and has fetchone/fetchall.
+Execute = Callable[[str, Sequence[Any]], Any]
 
 AGENT_COLUMNS = (
     "id, project_id, registered_time, registration, enabled, log_level, password_sha256, roles, last_heard"
@@ -68,7 +75,7 @@ def feed_order(query: EventQuery) -> tuple[str, str, int]:
 
 
 def feed_statement(
-    dialect: tuple[RowCodec, str, bool],
+    dialect: Dialect,
     project_id: str,
     agent_id: str | None,
     query: EventQuery,
@@ -98,33 +105,83 @@ def feed_statement(
     return f"({mine}{ordered}) UNION ALL ({theirs}{ordered}){ordered}", (*halves, limit)
 
 
+def require_agent(execute: Execute, dialect: Dialect, project_id: str, agent_id: str) -> None:
+    """NotFound unless the agent exists in the project (an agent of another project is none)."""
+    codec, mark, _ = dialect
+    sql = f"SELECT project_id FROM agents WHERE id = {mark}"  # noqa: S608 (the placeholder)
+    row = execute(sql, (codec.enc(agent_id),)).fetchone()
+    if row is None or codec.dec(row[0]) != project_id:
+        raise agent_not_found(project_id, agent_id)
+
+
+def require_event_agents(execute: Execute, dialect: Dialect, events: Iterable[Event]) -> None:
+    """NotFound unless every event that names an agent names one of its project."""
+    for event in events:
+        if event.agent_id is not None:
+            require_agent(execute, dialect, event.project_id, event.agent_id)
+
+
+def add_token(execute: Execute, dialect: Dialect, token: IssuedToken) -> None:
+    """Keep a token (its agent, if it names one, must exist), dropping those that expired
+    by the time it was issued: the table holds only the live ones and a few more."""
+    codec, mark, _ = dialect
+    if token.agent_id is not None:
+        require_agent(execute, dialect, token.project_id, token.agent_id)
+    issued_at = token.expires - TOKEN_LIFETIME
+    execute(f"DELETE FROM tokens WHERE expires <= {mark}", (time_text(issued_at),))  # noqa: S608 (the placeholder)
+    marks = ", ".join([mark] * 5)
+    execute(f"INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({marks})", codec.token_values(token))  # noqa: S608 (our names)
+
+
 def check_limit(limit: int) -> None:
     if limit < 0:
         raise ValueError(f"limit must be 0 or more, not {limit}")
 
 
-def marker_seq(
-    marker: str | None, find: Callable[[str], Sequence[Any] | None], missing: Callable[[str], Exception]
-) -> int:
-    """The `seq` a page starts after: 0 with no marker, else the first column of the row
-    `find(marker)` reads; `missing(marker)` when there is none (a marker must name an item
-    of the list, or the request is bad)."""
-    if marker is None:
-        return 0
-    row = find(marker)
-    if row is None:
-        raise missing(marker)
-    return int(row[0])
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[_Item]):
+    """A list read a page at a time, in the order added (`seq`): its table, its columns, the
+    column a page is within (a project's agents, an agent's log files), and how a row decodes."""
+
+    table: str
+    columns: str
+    scope: str
+    decode: Callable[[RowCodec, Sequence[Any]], _Item]
 
 
-def page(found: Iterable[Any], decode: Callable[[Any], _Item], limit: int) -> Page[_Item]:
-    """The page from rows read one past it (LIMIT limit + 1): that row tells whether more follow."""
-    items = [decode(row) for row in found]
+def read_page(
+    execute: Execute,
+    dialect: Dialect,
+    listing: Listing[_Item],
+    within: str | None,
+    limit: int,
+    marker: str | None,
+    missing: Callable[[str], Exception],
+) -> Page[_Item]:
+    """A page of `listing` (within None: the whole table) after the item `marker` names, read
+    inside the caller's snapshot; `missing(marker)` when the marker names none of the list
+    (a marker must name an item of the list, or the request is bad)."""
+    codec, mark, _ = dialect
+    where = "" if within is None else f"{listing.scope} = {mark} AND "
+    scope = () if within is None else (codec.enc(within),)
+    after = 0
+    if marker is not None:
+        sql = f"SELECT seq FROM {listing.table} WHERE {where}id = {mark}"  # noqa: S608 (our names)
+        row = execute(sql, (*scope, codec.enc(marker))).fetchone()
+        if row is None:
+            raise missing(marker)
+        after = int(row[0])
+    found = execute(
+        f"SELECT {listing.columns} FROM {listing.table}"  # noqa: S608 (our names)
+        f" WHERE {where}seq > {mark} ORDER BY seq LIMIT {mark}",
+        (*scope, after, limit + 1),
+    ).fetchall()
+    items = [listing.decode(codec, row) for row in found]
     return Page(items[:limit], len(items) > limit)
 
 
 def event_page(found: Iterable[Any], codec: RowCodec, limit: int) -> EventPage:
-    """As `page`, for a feed."""
+    """The feed's page from rows read one past it (LIMIT limit + 1): that row tells whether more follow."""
     items = [codec.event(row) for row in found]
     return EventPage(items[:limit], len(items) > limit)
 
@@ -259,3 +316,7 @@ class RowCodec:
             event=self.dec(row[4]),
             details=json.loads(row[5]),
         )
+
+
+AGENTS = Listing("agents", AGENT_COLUMNS, "project_id", RowCodec.agent)
+LOGFILES = Listing("logfiles", LOGFILE_COLUMNS, "agent_id", RowCodec.logfile)

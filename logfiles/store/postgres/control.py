@@ -19,7 +19,7 @@ from ...model import Agent, LogFileState
 from ...pacing import Pause, no_pause
 from .. import sqlrows
 from ..base import Import, Page, Snapshot
-from ..rules import agent_not_found, any_agent_marker_not_found, fault_not_found, import_into, no_states
+from ..rules import any_agent_marker_not_found, fault_not_found, import_into, no_states
 from . import rows
 from .connection import Database
 from .rows import dec, dec_opt, enc, enc_opt
@@ -79,17 +79,12 @@ class PostgresControl:
     def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
         sqlrows.check_limit(limit)
 
-        def run(db: _Db) -> list[tuple[Any, ...]]:
-            sql = "SELECT seq FROM agents WHERE id = %s"
-            after = sqlrows.marker_seq(
-                marker, lambda m: db.execute(sql, (enc(m),)).fetchone(), any_agent_marker_not_found
+        def run(db: _Db) -> Page[Agent]:
+            return sqlrows.read_page(
+                db.execute, rows.DIALECT, sqlrows.AGENTS, None, limit, marker, any_agent_marker_not_found
             )
-            return db.execute(
-                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE seq > %s ORDER BY seq LIMIT %s",
-                (after, limit + 1),
-            ).fetchall()
 
-        return sqlrows.page(self._db.read(run), rows.agent, limit)
+        return self._db.read(run)
 
     def count_states(
         self, project_id: str | None = None, agent_id: str | None = None
@@ -98,9 +93,7 @@ class PostgresControl:
             if agent_id is not None:
                 if project_id is None:
                     raise ValueError("an agent is counted within its project")
-                row = db.execute("SELECT project_id FROM agents WHERE id = %s", (enc(agent_id),)).fetchone()
-                if row is None or dec(row[0]) != project_id:
-                    raise agent_not_found(project_id, agent_id)
+                sqlrows.require_agent(db.execute, rows.DIALECT, project_id, agent_id)
                 return db.execute(
                     "SELECT state, count(*) FROM logfiles WHERE agent_id = %s GROUP BY state",
                     (enc(agent_id),),

@@ -17,7 +17,7 @@ import psycopg
 
 from ...events import EVENT_LIFETIME, MAX_EVENTS_KEPT, Event, mended_counter
 from ...model import Agent, LogFile
-from ..sqlrows import EVENT_COLUMNS, RowCodec, time_text, upsert_agent, upsert_logfile
+from ..sqlrows import EVENT_COLUMNS, Dialect, RowCodec, time_text, upsert_agent, upsert_logfile
 from .connection import Database
 
 _MARK = "\x01"
@@ -122,6 +122,8 @@ class PgCodec(RowCodec):
 
 
 CODEC = PgCodec()
+# The shared SQL's dialect (sqlrows.Dialect): codec, placeholder, a LIMIT on each half of a UNION.
+DIALECT: Dialect = (CODEC, "%s", True)
 agent = CODEC.agent
 logfile = CODEC.logfile
 logfile_values = CODEC.logfile_values

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from ...auth import TOKEN_LIFETIME, IssuedToken
+from ...auth import IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
@@ -27,9 +27,6 @@ from .schema import prepare_database
 
 _Db = psycopg.Connection[Any]
 _LOGFILE_COLUMNS_L = ", ".join("l." + column for column in sqlrows.LOGFILE_COLUMNS.split(", "))
-
-# The feed's SQL (sqlrows.feed_statement): codec, placeholder, a LIMIT on each half of a UNION.
-_DIALECT = (rows.CODEC, "%s", True)
 
 
 @guarded
@@ -72,20 +69,13 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
 
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
         sqlrows.check_limit(limit)
-        project = enc(project_id)
 
-        def run(db: _Db) -> list[tuple[Any, ...]]:
-            sql = "SELECT seq FROM agents WHERE id = %s AND project_id = %s"
-            after = sqlrows.marker_seq(
-                marker, lambda m: db.execute(sql, (enc(m), project)).fetchone(), agent_marker_not_found
+        def run(db: _Db) -> Page[Agent]:
+            return sqlrows.read_page(
+                db.execute, rows.DIALECT, sqlrows.AGENTS, project_id, limit, marker, agent_marker_not_found
             )
-            return db.execute(
-                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents"
-                " WHERE project_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-                (project, after, limit + 1),
-            ).fetchall()
 
-        return sqlrows.page(self._db.read(run), rows.agent, limit)
+        return self._db.read(run)
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         def run(db: _Db) -> Agent:
@@ -162,21 +152,14 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
         self, project_id: str, agent_id: str, limit: int, marker: str | None = None
     ) -> Page[LogFile]:
         sqlrows.check_limit(limit)
-        agent = enc(agent_id)
 
-        def run(db: _Db) -> list[tuple[Any, ...]]:
+        def run(db: _Db) -> Page[LogFile]:
             _require_agent(db, project_id, agent_id)
-            sql = "SELECT seq FROM logfiles WHERE agent_id = %s AND id = %s"
-            after = sqlrows.marker_seq(
-                marker, lambda m: db.execute(sql, (agent, enc(m))).fetchone(), marker_not_found
+            return sqlrows.read_page(
+                db.execute, rows.DIALECT, sqlrows.LOGFILES, agent_id, limit, marker, marker_not_found
             )
-            return db.execute(
-                f"SELECT {sqlrows.LOGFILE_COLUMNS} FROM logfiles"
-                " WHERE agent_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-                (agent, after, limit + 1),
-            ).fetchall()
 
-        return sqlrows.page(self._db.read(run), rows.logfile, limit)
+        return self._db.read(run)
 
     def _update_logfile(self, update: LogFileUpdate) -> LogFile:
         """Lock the log file's row, change it, write it back: a check-and-set no other host
@@ -234,17 +217,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
         self._db.write(run)
 
     def add_token(self, token: IssuedToken) -> None:
-        def run(db: _Db) -> None:
-            if token.agent_id is not None:
-                _require_agent(db, token.project_id, token.agent_id)
-            issued_at = token.expires - TOKEN_LIFETIME
-            db.execute("DELETE FROM tokens WHERE expires <= %s", (sqlrows.time_text(issued_at),))
-            db.execute(
-                f"INSERT INTO tokens ({sqlrows.TOKEN_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
-                rows.token_values(token),
-            )
-
-        self._db.write(run)
+        self._db.write(lambda db: sqlrows.add_token(db.execute, rows.DIALECT, token))
 
     def get_token(self, token_id: str) -> IssuedToken | None:
         found = self._db.statement(
@@ -254,9 +227,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
 
     def add_events(self, events: Sequence[Event]) -> None:
         def run(db: _Db) -> None:
-            for event in events:
-                if event.agent_id is not None:
-                    _require_agent(db, event.project_id, event.agent_id)
+            sqlrows.require_event_agents(db.execute, rows.DIALECT, events)
             rows.insert_events(db, events)
 
         self._db.write(run)
@@ -264,7 +235,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
     def list_events(
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
-        sql, parameters = sqlrows.feed_statement(_DIALECT, project_id, agent_id, query, since)
+        sql, parameters = sqlrows.feed_statement(rows.DIALECT, project_id, agent_id, query, since)
         return sqlrows.event_page(self._db.statement(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
@@ -302,6 +273,4 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
 
 
 def _require_agent(db: _Db, project_id: str, agent_id: str) -> None:
-    row = db.execute("SELECT project_id FROM agents WHERE id = %s", (enc(agent_id),)).fetchone()
-    if row is None or rows.dec(row[0]) != project_id:
-        raise agent_not_found(project_id, agent_id)
+    sqlrows.require_agent(db.execute, rows.DIALECT, project_id, agent_id)

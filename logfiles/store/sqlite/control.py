@@ -13,7 +13,7 @@ from ...model import Agent, LogFileState
 from ...pacing import Pause, no_pause
 from .. import sqlrows
 from ..base import Import, Page, Snapshot
-from ..rules import agent_not_found, any_agent_marker_not_found, fault_not_found, import_into, no_states
+from ..rules import any_agent_marker_not_found, fault_not_found, import_into, no_states
 from . import rows
 from .connection import Connections
 
@@ -47,15 +47,9 @@ class SqliteControl:
     def list_all_agents(self, limit: int, marker: str | None = None) -> Page[Agent]:
         sqlrows.check_limit(limit)
         with self._db.read() as db:
-            sql = "SELECT seq FROM agents WHERE id = ?"
-            after = sqlrows.marker_seq(
-                marker, lambda m: db.execute(sql, (m,)).fetchone(), any_agent_marker_not_found
+            return sqlrows.read_page(
+                db.execute, rows.DIALECT, sqlrows.AGENTS, None, limit, marker, any_agent_marker_not_found
             )
-            found = db.execute(
-                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE seq > ? ORDER BY seq LIMIT ?",
-                (after, limit + 1),
-            ).fetchall()
-        return sqlrows.page(found, rows.agent, limit)
 
     def count_states(
         self, project_id: str | None = None, agent_id: str | None = None
@@ -65,9 +59,7 @@ class SqliteControl:
             if agent_id is not None:
                 if project_id is None:
                     raise ValueError("an agent is counted within its project")
-                row = db.execute("SELECT project_id FROM agents WHERE id = ?", (agent_id,)).fetchone()
-                if row is None or row[0] != project_id:
-                    raise agent_not_found(project_id, agent_id)
+                sqlrows.require_agent(db.execute, rows.DIALECT, project_id, agent_id)
                 found = db.execute(
                     "SELECT state, count(*) FROM logfiles WHERE agent_id = ? GROUP BY state", (agent_id,)
                 ).fetchall()

@@ -10,11 +10,13 @@ from typing import Any
 
 from ...events import EVENT_LIFETIME, Event, mended_counter
 from ...model import Agent, LogFile
-from ..sqlrows import EVENT_COLUMNS, RowCodec, time_text, upsert_agent, upsert_logfile
+from ..sqlrows import EVENT_COLUMNS, Dialect, RowCodec, time_text, upsert_agent, upsert_logfile
 
 # Ids per `IN (...)` lookup: well under SQLite's smallest limit on parameters (999 before 3.32).
 CHUNK = 500
 CODEC = RowCodec()  # SQLite keeps text as it is
+# The shared SQL's dialect (sqlrows.Dialect): codec, placeholder, no LIMIT on each half of a UNION.
+DIALECT: Dialect = (CODEC, "?", False)
 agent = CODEC.agent
 logfile = CODEC.logfile
 token = CODEC.token

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from ...auth import TOKEN_LIFETIME, IssuedToken
+from ...auth import IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
@@ -22,9 +22,6 @@ from .control import SqliteControl
 from .documents import SqliteDocuments
 from .objects import SqliteObjects
 from .schema import prepare_file
-
-# The feed's SQL (sqlrows.feed_statement): codec, placeholder, a LIMIT on each half of a UNION.
-_DIALECT = (rows.CODEC, "?", False)
 
 
 @guarded
@@ -67,16 +64,9 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
         sqlrows.check_limit(limit)
         with self._db.read() as db:
-            sql = "SELECT seq FROM agents WHERE id = ? AND project_id = ?"
-            after = sqlrows.marker_seq(
-                marker, lambda m: db.execute(sql, (m, project_id)).fetchone(), agent_marker_not_found
+            return sqlrows.read_page(
+                db.execute, rows.DIALECT, sqlrows.AGENTS, project_id, limit, marker, agent_marker_not_found
             )
-            found = db.execute(
-                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents"
-                " WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (project_id, after, limit + 1),
-            ).fetchall()
-        return sqlrows.page(found, rows.agent, limit)
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         with self._db.write() as db:
@@ -158,16 +148,9 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
         sqlrows.check_limit(limit)
         with self._db.read() as db:
             _require_agent(db, project_id, agent_id)
-            sql = "SELECT seq FROM logfiles WHERE agent_id = ? AND id = ?"
-            after = sqlrows.marker_seq(
-                marker, lambda m: db.execute(sql, (agent_id, m)).fetchone(), marker_not_found
+            return sqlrows.read_page(
+                db.execute, rows.DIALECT, sqlrows.LOGFILES, agent_id, limit, marker, marker_not_found
             )
-            found = db.execute(
-                f"SELECT {sqlrows.LOGFILE_COLUMNS} FROM logfiles"
-                " WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (agent_id, after, limit + 1),
-            ).fetchall()
-        return sqlrows.page(found, rows.logfile, limit)
 
     def _update_logfile(self, update: LogFileUpdate) -> LogFile:
         """Read, change and write under one write lock, so two processes cannot both win.
@@ -194,14 +177,7 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
 
     def add_token(self, token: IssuedToken) -> None:
         with self._db.write() as db:
-            if token.agent_id is not None:
-                _require_agent(db, token.project_id, token.agent_id)
-            issued_at = token.expires - TOKEN_LIFETIME
-            db.execute("DELETE FROM tokens WHERE expires <= ?", (sqlrows.time_text(issued_at),))
-            db.execute(
-                f"INSERT INTO tokens ({sqlrows.TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                rows.token_values(token),
-            )
+            sqlrows.add_token(db.execute, rows.DIALECT, token)
 
     def get_token(self, token_id: str) -> IssuedToken | None:
         row = (
@@ -213,15 +189,13 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
 
     def add_events(self, events: Sequence[Event]) -> None:
         with self._db.write() as db:
-            for event in events:
-                if event.agent_id is not None:
-                    _require_agent(db, event.project_id, event.agent_id)
+            sqlrows.require_event_agents(db.execute, rows.DIALECT, events)
             rows.insert_events(db, events)
 
     def list_events(
         self, project_id: str, agent_id: str | None, query: EventQuery, since: datetime
     ) -> EventPage:
-        sql, parameters = sqlrows.feed_statement(_DIALECT, project_id, agent_id, query, since)
+        sql, parameters = sqlrows.feed_statement(rows.DIALECT, project_id, agent_id, query, since)
         return sqlrows.event_page(self._db.statement().execute(sql, parameters), rows.CODEC, query.limit)
 
     def reset(self) -> None:
@@ -259,9 +233,7 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
 
 
 def _require_agent(db: sqlite3.Connection, project_id: str, agent_id: str) -> None:
-    row = db.execute("SELECT project_id FROM agents WHERE id = ?", (agent_id,)).fetchone()
-    if row is None or row[0] != project_id:
-        raise agent_not_found(project_id, agent_id)
+    sqlrows.require_agent(db.execute, rows.DIALECT, project_id, agent_id)
 
 
 def _select_logfile(
