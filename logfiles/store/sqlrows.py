@@ -12,19 +12,17 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ..auth import TOKEN_LIFETIME, IssuedToken
 from ..events import Event, EventPage, EventQuery
 from ..model import Agent, LogFile, LogFileState
 from ..pacing import Pause, paced
-from .base import Page, Snapshot
+from .base import AgentChange, Page, Snapshot
 from .rules import agent_not_found
 
 _Item = TypeVar("_Item")
-# A store's SQL dialect: its codec, its placeholder, and whether each half of a UNION takes
-# the LIMIT too (see feed_statement).
-Dialect = tuple["RowCodec", str, bool]
 # A connection's `execute(sql, parameters)`: the cursor it gives iterates rows and has fetchone/fetchall.
 Execute = Callable[[str, Sequence[Any]], Any]
 
@@ -43,6 +41,17 @@ EXPORT_LOGFILES = (
 )
 
 
+class Dialect(NamedTuple):
+    """What the statements written once here need to know of a store's database."""
+
+    codec: RowCodec
+    mark: str  # the driver's placeholder
+    limit_halves: bool  # whether each half of a UNION takes the LIMIT too (see feed_statement)
+    # What locks the rows a write reads and writes back ("" where a write locks the whole file).
+    for_update: str
+
+
+@cache
 def upsert_agent(mark: str) -> str:
     """Insert an agent, or overwrite it in place (keeping `seq`, hence the export order);
     `mark` is the driver's placeholder."""
@@ -83,11 +92,10 @@ def feed_statement(
 ) -> tuple[str, tuple[object, ...]]:
     """A feed's one statement (one snapshot): each part walks an index on (.., id) from the marker.
 
-    `dialect`: the store's codec, its placeholder, and whether each half of an agent's feed
-    (its events UNION ALL its project's) takes the LIMIT too (PostgreSQL: else it reads a
-    whole half before the merge).
+    Each half of an agent's feed (its events UNION ALL its project's) takes the LIMIT too
+    where `dialect.limit_halves` (PostgreSQL: else it reads a whole half before the merge).
     """
-    codec, mark, limit_halves = dialect
+    codec, mark, limit_halves = dialect.codec, dialect.mark, dialect.limit_halves
     compare, order, marker = feed_order(query)
     limit = query.limit + 1
     select = f"SELECT {EVENT_COLUMNS} FROM events WHERE"  # noqa: S608 (our names)
@@ -107,11 +115,28 @@ def feed_statement(
 
 def require_agent(execute: Execute, dialect: Dialect, project_id: str, agent_id: str) -> None:
     """NotFound unless the agent exists in the project (an agent of another project is none)."""
-    codec, mark, _ = dialect
+    codec, mark = dialect.codec, dialect.mark
     sql = f"SELECT project_id FROM agents WHERE id = {mark}"  # noqa: S608 (the placeholder)
     row = execute(sql, (codec.enc(agent_id),)).fetchone()
     if row is None or codec.dec(row[0]) != project_id:
         raise agent_not_found(project_id, agent_id)
+
+
+def update_agent(
+    execute: Execute, dialect: Dialect, project_id: str, agent_id: str, change: AgentChange
+) -> Agent:
+    """Read the agent (its row locked where the database locks rows), change it, and write
+    it back if the change gave a new one; inside the caller's write transaction."""
+    codec, mark = dialect.codec, dialect.mark
+    sql = f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = {mark}{dialect.for_update}"  # noqa: S608 (our names)
+    row = execute(sql, (codec.enc(agent_id),)).fetchone()
+    if row is None or codec.dec(row[1]) != project_id:
+        raise agent_not_found(project_id, agent_id)
+    current = codec.agent(row)
+    updated = change(current)
+    if updated is not current:
+        execute(upsert_agent(mark), codec.agent_values(updated))
+    return updated
 
 
 def require_event_agents(execute: Execute, dialect: Dialect, events: Iterable[Event]) -> None:
@@ -124,7 +149,7 @@ def require_event_agents(execute: Execute, dialect: Dialect, events: Iterable[Ev
 def add_token(execute: Execute, dialect: Dialect, token: IssuedToken) -> None:
     """Keep a token (its agent, if it names one, must exist), dropping those that expired
     by the time it was issued: the table holds only the live ones and a few more."""
-    codec, mark, _ = dialect
+    codec, mark = dialect.codec, dialect.mark
     if token.agent_id is not None:
         require_agent(execute, dialect, token.project_id, token.agent_id)
     issued_at = token.expires - TOKEN_LIFETIME
@@ -161,7 +186,7 @@ def read_page(
     """A page of `listing` (within None: the whole table) after the item `marker` names, read
     inside the caller's snapshot; `missing(marker)` when the marker names none of the list
     (a marker must name an item of the list, or the request is bad)."""
-    codec, mark, _ = dialect
+    codec, mark = dialect.codec, dialect.mark
     where = "" if within is None else f"{listing.scope} = {mark} AND "
     scope = () if within is None else (codec.enc(within),)
     after = 0

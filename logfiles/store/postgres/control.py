@@ -13,13 +13,14 @@ from typing import Any
 import psycopg
 
 from ...clock import REAL_TIME, ClockSetting
-from ...faults import FaultRule, HeaderSource, first_firing
+from ...faults import FaultRule, HeaderSource
 from ...journal import JournalEntry
 from ...model import Agent, LogFileState
 from ...pacing import Pause, no_pause
 from .. import sqlrows
 from ..base import Import, Page, Snapshot
 from ..rules import any_agent_marker_not_found, fault_not_found, import_into, no_states
+from ..sql_control import fire_fault
 from . import rows
 from .connection import Database
 from .rows import dec, dec_opt, enc, enc_opt
@@ -200,16 +201,9 @@ class PostgresControl:
         if not any(rule.matches(method, path, headers) for rule in rules):
             return None
 
-        def run(db: _Db) -> FaultRule | None:
-            found = db.execute("SELECT seq, rule FROM faults ORDER BY seq FOR UPDATE").fetchall()
-            current = [FaultRule.from_json(row[1]) for row in found]
-            updated, fired = first_firing(current, method, path, headers)
-            for row, before, after in zip(found, current, updated, strict=True):
-                if after is not before:
-                    db.execute("UPDATE faults SET rule = %s WHERE seq = %s", (after.to_json(), row[0]))
-            return fired
-
-        return self._db.write(run, locked=False)
+        return self._db.write(
+            lambda db: fire_fault(db.execute, rows.DIALECT, method, path, headers), locked=False
+        )
 
     # The clock.
 

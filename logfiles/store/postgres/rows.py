@@ -122,14 +122,8 @@ class PgCodec(RowCodec):
 
 
 CODEC = PgCodec()
-# The shared SQL's dialect (sqlrows.Dialect): codec, placeholder, a LIMIT on each half of a UNION.
-DIALECT: Dialect = (CODEC, "%s", True)
-agent = CODEC.agent
-logfile = CODEC.logfile
-logfile_values = CODEC.logfile_values
-token = CODEC.token
-token_values = CODEC.token_values
-event = CODEC.event
+# The shared SQL's dialect: a LIMIT on each half of a UNION; a write locks the rows it reads.
+DIALECT = Dialect(CODEC, "%s", limit_halves=True, for_update=" FOR UPDATE")
 
 
 class PgRows:
@@ -163,7 +157,7 @@ class PgRows:
 
     def put_logfiles(self, logfiles: Sequence[LogFile]) -> None:
         with self.db.cursor() as cursor:
-            cursor.executemany(_UPSERT_LOGFILE, [logfile_values(lf) for lf in logfiles])
+            cursor.executemany(_UPSERT_LOGFILE, [CODEC.logfile_values(lf) for lf in logfiles])
 
     def put_events(self, events: Sequence[Event]) -> None:
         insert_events(self.db, events)
@@ -175,7 +169,7 @@ def insert_agent(db: psycopg.Connection[Any], agent: Agent) -> None:
 
 
 def insert_logfile(db: psycopg.Connection[Any], logfile: LogFile) -> None:
-    db.execute(_UPSERT_LOGFILE, logfile_values(logfile))
+    db.execute(_UPSERT_LOGFILE, CODEC.logfile_values(logfile))
 
 
 def insert_events(db: psycopg.Connection[Any], events: Sequence[Event]) -> None:

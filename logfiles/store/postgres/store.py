@@ -65,7 +65,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
         )
         if not found or rows.dec(found[0][1]) != project_id:
             raise agent_not_found(project_id, agent_id)
-        return rows.agent(found[0])
+        return rows.CODEC.agent(found[0])
 
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
         sqlrows.check_limit(limit)
@@ -79,16 +79,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         def run(db: _Db) -> Agent:
-            row = db.execute(
-                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE id = %s FOR UPDATE", (enc(agent_id),)
-            ).fetchone()
-            if row is None or rows.dec(row[1]) != project_id:
-                raise agent_not_found(project_id, agent_id)
-            current = rows.agent(row)
-            updated = change(current)
-            if updated is not current:
-                rows.insert_agent(db, updated)
-            return updated
+            return sqlrows.update_agent(db.execute, rows.DIALECT, project_id, agent_id, change)
 
         return self._db.write(run, locked=False)
 
@@ -146,7 +137,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
             raise agent_not_found(project_id, agent_id)
         if found[0][1] is None:
             raise logfile_not_found(agent_id, logfile_id)
-        return rows.logfile(found[0][1:])
+        return rows.CODEC.logfile(found[0][1:])
 
     def list_logfiles(
         self, project_id: str, agent_id: str, limit: int, marker: str | None = None
@@ -193,7 +184,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
             if row is None or rows.dec(row[1]) != project_id:
                 _require_agent(db, project_id, agent_id)
                 raise logfile_not_found(agent_id, logfile_id)
-            current = rows.logfile(row[2:])
+            current = rows.CODEC.logfile(row[2:])
             updated = update.change(current)
             if updated is not current:
                 db.execute(
@@ -223,7 +214,7 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
         found = self._db.statement(
             f"SELECT {sqlrows.TOKEN_COLUMNS} FROM tokens WHERE id = %s", (enc(token_id),)
         )
-        return rows.token(found[0]) if found else None
+        return rows.CODEC.token(found[0]) if found else None
 
     def add_events(self, events: Sequence[Event]) -> None:
         def run(db: _Db) -> None:

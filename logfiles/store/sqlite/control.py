@@ -7,13 +7,14 @@ from collections.abc import Collection
 from datetime import timedelta
 
 from ...clock import REAL_TIME, ClockSetting
-from ...faults import FaultRule, HeaderSource, first_firing
+from ...faults import FaultRule, HeaderSource
 from ...journal import JournalEntry
 from ...model import Agent, LogFileState
 from ...pacing import Pause, no_pause
 from .. import sqlrows
 from ..base import Import, Page, Snapshot
 from ..rules import any_agent_marker_not_found, fault_not_found, import_into, no_states
+from ..sql_control import fire_fault
 from . import rows
 from .connection import Connections
 
@@ -172,13 +173,7 @@ class SqliteControl:
         if not any(rule.matches(method, path, headers) for rule in rules):
             return None  # no rule or none matching: no transaction that writes
         with self._db.write() as db:
-            found = db.execute("SELECT seq, rule FROM faults ORDER BY seq").fetchall()
-            rules = [FaultRule.from_json(row[1]) for row in found]
-            updated, fired = first_firing(rules, method, path, headers)
-            for row, before, after in zip(found, rules, updated, strict=True):
-                if after is not before:
-                    db.execute("UPDATE faults SET rule = ? WHERE seq = ?", (after.to_json(), row[0]))
-        return fired
+            return fire_fault(db.execute, rows.DIALECT, method, path, headers)
 
     # The clock.
 

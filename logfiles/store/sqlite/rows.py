@@ -15,13 +15,8 @@ from ..sqlrows import EVENT_COLUMNS, Dialect, RowCodec, time_text, upsert_agent,
 # Ids per `IN (...)` lookup: well under SQLite's smallest limit on parameters (999 before 3.32).
 CHUNK = 500
 CODEC = RowCodec()  # SQLite keeps text as it is
-# The shared SQL's dialect (sqlrows.Dialect): codec, placeholder, no LIMIT on each half of a UNION.
-DIALECT: Dialect = (CODEC, "?", False)
-agent = CODEC.agent
-logfile = CODEC.logfile
-token = CODEC.token
-token_values = CODEC.token_values
-event = CODEC.event
+# The shared SQL's dialect: no LIMIT on each half of a UNION; a write locks the whole file.
+DIALECT = Dialect(CODEC, "?", limit_halves=False, for_update="")
 
 _UPSERT_AGENT = upsert_agent("?")
 _INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"

@@ -59,7 +59,7 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
         )
         if row is None or row[1] != project_id:
             raise agent_not_found(project_id, agent_id)
-        return rows.agent(row)
+        return rows.CODEC.agent(row)
 
     def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
         sqlrows.check_limit(limit)
@@ -70,16 +70,7 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         with self._db.write() as db:
-            row = db.execute(
-                f"SELECT {sqlrows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)
-            ).fetchone()
-            if row is None or row[1] != project_id:
-                raise agent_not_found(project_id, agent_id)
-            current = rows.agent(row)
-            updated = change(current)
-            if updated is not current:
-                rows.insert_agent(db, updated)
-        return updated
+            return sqlrows.update_agent(db.execute, rows.DIALECT, project_id, agent_id, change)
 
     def touch_agent(self, project_id: str, agent_id: str, moment: datetime) -> None:
         """One read; a write only when the kept time is a second old (model.needs_heard_update)."""
@@ -140,7 +131,7 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
             raise agent_not_found(project_id, agent_id)
         if row[1] is None:
             raise logfile_not_found(agent_id, logfile_id)
-        return rows.logfile(row[1:])
+        return rows.CODEC.logfile(row[1:])
 
     def list_logfiles(
         self, project_id: str, agent_id: str, limit: int, marker: str | None = None
@@ -185,7 +176,7 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
             .execute(f"SELECT {sqlrows.TOKEN_COLUMNS} FROM tokens WHERE id = ?", (token_id,))
             .fetchone()
         )
-        return None if row is None else rows.token(row)
+        return None if row is None else rows.CODEC.token(row)
 
     def add_events(self, events: Sequence[Event]) -> None:
         with self._db.write() as db:
@@ -247,4 +238,4 @@ def _select_logfile(
     ).fetchone()
     if row is None:
         raise logfile_not_found(agent_id, logfile_id)
-    return row[0], rows.logfile(row[1:])
+    return row[0], rows.CODEC.logfile(row[1:])
