@@ -37,13 +37,18 @@ class QueryInteger(fields.Integer):
         return int(text)
 
 
-class PageQuerySchema(Lenient):
-    """`?limit=&marker=` of a list (other parameters are ignored, as the guide says nothing of them)."""
-
-    limit = QueryInteger(
+def page_limit() -> QueryInteger:
+    """`?limit=` of a list or a feed: 1 to MAX_LIMIT, DEFAULT_LIMIT when absent."""
+    return QueryInteger(
         load_default=DEFAULT_LIMIT,
         validate=validate.Range(1, MAX_LIMIT, error=f"must be an integer from 1 to {MAX_LIMIT}"),
     )
+
+
+class PageQuerySchema(Lenient):
+    """`?limit=&marker=` of a list (other parameters are ignored, as the guide says nothing of them)."""
+
+    limit = page_limit()
     marker = fields.String(
         validate=validate.Length(min=1, max=MAX_ID_LENGTH),
         metadata={"description": "The last id of the previous page; one that is not in the list is a 400."},
@@ -76,10 +81,7 @@ class EventQuerySchema(Lenient):
     marker = EventMarker(
         metadata={"description": "An event id: ascending, only newer events; descending, only older ones."}
     )
-    limit = QueryInteger(
-        load_default=DEFAULT_LIMIT,
-        validate=validate.Range(1, MAX_LIMIT, error=f"must be an integer from 1 to {MAX_LIMIT}"),
-    )
+    limit = page_limit()
     sort_dir = fields.String(
         load_default="asc", validate=validate.OneOf(["asc", "desc"], error="must be 'asc' or 'desc'")
     )
