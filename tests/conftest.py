@@ -46,7 +46,7 @@ def state_patch(*values: Any) -> list[dict[str, Any]]:
     return [{"op": "replace", "path": "/state", "value": v} for v in values]
 
 
-STORES = ("memory", "sqlite", "postgres")
+STORES: tuple[str, ...] = ("memory", "sqlite", "postgres")
 # Which stores the app-level suites (tests/api, tests/control, ...) run on: `--stores=all`, or
 # LOGFILES_TEST_STORES=all, or a comma-separated list. One by default: what a test there checks
 # is the route, and the store contract suite (tests/store) checks every store's behaviour.
