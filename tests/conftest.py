@@ -89,6 +89,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("store_url", stores, indirect=True)
 
 
+# Every test in these directories starts servers, browsers or processes, or runs long: `slow`.
+SLOW_DIRECTORIES = frozenset({"blackbox", "browser", "bench", "robustness"})
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow directories' tests `slow`, so that `-m "not slow"` leaves them out."""
+    for item in items:
+        path = item.path.resolve()
+        parts = path.relative_to(TESTS).parts if path.is_relative_to(TESTS) else ()
+        if len(parts) > 1 and parts[0] in SLOW_DIRECTORIES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of the store this test runs on (see `pytest_generate_tests`).

@@ -1,7 +1,7 @@
 """The README's example of waiting for an agent's background PATCH, run as a user's suite runs it.
 
-Until README.md carries it (the README's own example test then runs it too), the text lives
-here; once it does, the README's copy must be this one, word for word.
+The text lives here (WAIT_EXAMPLE), and the README's copy must be this one, word for word: a
+README without it fails, so that a moved or deleted example cannot pass unseen.
 """
 
 from __future__ import annotations
@@ -64,6 +64,5 @@ def test_wait_example_fails_readably_when_the_agent_never_reports(pytester: pyte
 def test_readme_wait_example_is_this_one() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     found = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "wait_for_request" in b]
-    if not found:
-        pytest.skip("README.md has no wait_for_request example yet (its text is in this module)")
+    assert found, "README.md has lost its wait_for_request example (its text is WAIT_EXAMPLE, in this module)"
     assert found == [WAIT_EXAMPLE]
