@@ -14,6 +14,9 @@ import pytest
 from tests import pgcluster
 from tests.pgcluster import PgCluster, PgStartError, SchemaPool, started_cluster_or_skip, unique_schema_name
 
+# Slow: clusters started, restarted and killed (`-m "not slow"` leaves it out).
+pytestmark = pytest.mark.slow
+
 psycopg = pytest.importorskip("psycopg")
 
 

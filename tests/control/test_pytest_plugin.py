@@ -6,6 +6,9 @@ import shutil
 
 import pytest
 
+# Slow: each test runs a user's pytest in a subprocess (`-m "not slow"` leaves it out).
+pytestmark = pytest.mark.slow
+
 EXAMPLE = '''
 import json
 import urllib.error

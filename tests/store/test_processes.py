@@ -28,6 +28,9 @@ from tests.store.helpers import (
     with_logfiles,
 )
 
+# Slow: spawned processes (`-m "not slow"` leaves it out).
+pytestmark = pytest.mark.slow
+
 # Seconds and rounds per store: the processes take well under one second when nothing is wrong;
 # few log files and many rounds, so the two processes keep meeting on one row.
 DEADLINE = {"sqlite": 20.0, "postgres": 30.0}
