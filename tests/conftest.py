@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,15 @@ from werkzeug.test import TestResponse
 
 from logfiles import Settings, create_app
 
-# The throw-away PostgreSQL cluster: one per session, a fresh schema per test (tests/pgcluster.py).
-from tests.pgcluster import fresh_pg_cluster, pg_cluster, pg_url  # noqa: F401
+# The throw-away PostgreSQL cluster: one per session; per test a fresh empty schema (`pg_url`) or
+# a migrated one from the session's pool, emptied between tests (`pg_migrated_url`).
+from tests.pgcluster import (  # noqa: F401
+    fresh_pg_cluster,
+    pg_cluster,
+    pg_migrated_url,
+    pg_schema_pool,
+    pg_url,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -38,17 +46,76 @@ def state_patch(*values: Any) -> list[dict[str, Any]]:
     return [{"op": "replace", "path": "/state", "value": v} for v in values]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every app-level test runs against every store: one suite, three stores.
+STORES: tuple[str, ...] = ("memory", "sqlite", "postgres")
+# Which stores the app-level suites (tests/api, tests/control, ...) run on: `--stores=all`, or
+# LOGFILES_TEST_STORES=all, or a comma-separated list. One by default: what a test there checks
+# is the route, and the store contract suite (tests/store) checks every store's behaviour.
+STORES_VARIABLE = "LOGFILES_TEST_STORES"
+DEFAULT_STORES = "memory"
 
-    PostgreSQL: a fresh schema of the session's throw-away cluster (skipped without one).
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--stores",
+        default=os.environ.get(STORES_VARIABLE) or DEFAULT_STORES,
+        help=(
+            "stores the app-level tests (fixture store_url) run on: 'all' or a comma-separated list "
+            f"of {', '.join(STORES)} (default: ${STORES_VARIABLE}, else {DEFAULT_STORES}). "
+            "Tests marked all_stores run on every store whatever this says."
+        ),
+    )
+
+
+def chosen_stores(config: pytest.Config) -> tuple[str, ...]:
+    """The stores `--stores` names, in STORES' order; a usage error for an unknown one."""
+    value = str(config.getoption("--stores")).strip().lower()
+    if value == "all":
+        return STORES
+    names = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = names - set(STORES)
+    if unknown or not names:
+        raise pytest.UsageError(f"--stores={value}: say 'all' or some of {', '.join(STORES)}")
+    return tuple(name for name in STORES if name in names)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise `store_url`: every store for an `all_stores` test, else the chosen ones."""
+    if "store_url" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("all_stores") is not None:
+        stores = STORES
+    else:
+        stores = chosen_stores(metafunc.config)
+    metafunc.parametrize("store_url", stores, indirect=True)
+
+
+# Every test in these directories starts servers, browsers or processes, or runs long: `slow`.
+SLOW_DIRECTORIES = frozenset({"blackbox", "browser", "bench", "robustness"})
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow directories' tests `slow`, so that `-m "not slow"` leaves them out."""
+    for item in items:
+        path = item.path.resolve()
+        parts = path.relative_to(TESTS).parts if path.is_relative_to(TESTS) else ()
+        if len(parts) > 1 and parts[0] in SLOW_DIRECTORIES:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of the store this test runs on (see `pytest_generate_tests`).
+
+    PostgreSQL: a migrated schema of the session's throw-away cluster, emptied before the test
+    (`pg_migrated_url`; skipped without PostgreSQL).
     """
-    if request.param == "memory":
+    name = getattr(request, "param", DEFAULT_STORES)
+    if name == "memory":
         return "memory"
-    if request.param == "sqlite":
+    if name == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    return str(request.getfixturevalue("pg_url"))
+    return str(request.getfixturevalue("pg_migrated_url"))
 
 
 @pytest.fixture

@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests import pgcluster
-from tests.pgcluster import PgCluster, PgStartError, started_cluster_or_skip, unique_schema_name
+from tests.pgcluster import PgCluster, PgStartError, SchemaPool, started_cluster_or_skip, unique_schema_name
+
+# Slow: clusters started, restarted and killed (`-m "not slow"` leaves it out).
+pytestmark = pytest.mark.slow
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -54,7 +57,9 @@ def test_the_session_cluster_serves_loopback_only_without_durability(pg_cluster:
     assert pg_cluster.base.parent == Path(pgcluster.TEMP_ROOT)
 
 
-def test_a_schema_url_confines_connections_to_that_schema(pg_cluster: PgCluster) -> None:
+def test_a_schema_url_confines_connections_to_that_schema(fresh_pg_cluster: PgCluster) -> None:
+    # A cluster of its own: the session's holds the schema pool's `agents` tables too.
+    pg_cluster = fresh_pg_cluster
     first, second = unique_schema_name("first"), unique_schema_name("second")
     pg_cluster.create_schema(first)
     pg_cluster.create_schema(second)
@@ -198,3 +203,31 @@ def test_unique_schema_names_need_no_quoting_and_fit_an_identifier() -> None:
     for name in names:
         assert re.fullmatch(r"t_[a-z0-9_]+", name) and len(name) <= 63
     assert re.fullmatch(r"t_[0-9a-f]{12}", unique_schema_name(""))
+
+
+def test_schema_pool_gives_back_an_emptied_schema_and_drops_a_changed_one(pg_cluster: PgCluster) -> None:
+    def migrate(url: str) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE items (seq bigserial PRIMARY KEY, name text NOT NULL)")
+            conn.execute("CREATE TABLE version (v integer NOT NULL)")
+            conn.execute("INSERT INTO version VALUES (3)")
+
+    pool = SchemaPool(pg_cluster, migrate)
+    try:
+        schema = pool.take("pool")
+        with psycopg.connect(pg_cluster.url(schema), autocommit=True) as conn:
+            conn.execute("INSERT INTO items (name) VALUES ('a'), ('b')")
+            conn.execute("UPDATE version SET v = 4")
+        pool.give_back(schema)
+        assert pool.take() == schema  # reused, not migrated again
+        with psycopg.connect(pg_cluster.url(schema), autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM items").fetchone() == (0,)
+            assert conn.execute("SELECT v FROM version").fetchall() == [(3,)]  # the migration's rows
+            assert conn.execute("INSERT INTO items (name) VALUES ('c') RETURNING seq").fetchone() == (1,)
+            conn.execute("ALTER TABLE items ADD COLUMN extra integer")
+        pool.give_back(schema)
+        assert pool.free == []
+        assert pg_cluster.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)) == []
+        assert pool.take() != schema
+    finally:
+        pool.remove()

@@ -273,7 +273,7 @@ def test_get_agent_accept_xml_still_json(api: Api) -> None:
     assert response.get_json()["id"] == agent_id
 
 
-@pytest.mark.parametrize("agent_id", [str(uuid.uuid4()), "not-a-uuid", "0"])
+@pytest.mark.parametrize("agent_id", [pytest.param(str(uuid.uuid4()), id="a-new-uuid"), "not-a-uuid", "0"])
 def test_get_agent_unknown_is_404(api: Api, agent_id: str) -> None:
     assert_fault(api.get_agent(agent_id), 404)
 

@@ -178,7 +178,7 @@ def test_list_agents_marker_last_is_empty(api: Api) -> None:
     assert next_link(body) is None
 
 
-@pytest.mark.parametrize("marker", [str(uuid.uuid4()), "nope"])
+@pytest.mark.parametrize("marker", [pytest.param(str(uuid.uuid4()), id="a-new-uuid"), "nope"])
 def test_list_agents_unknown_marker_is_400(api: Api, marker: str) -> None:
     api.agent()
     errors = assert_fault(api.list_agents(query=f"marker={marker}"), 400)["errors"]
@@ -373,7 +373,7 @@ def test_update_agent_over_1_mib_not_json_is_413(api: Api) -> None:
     assert_fault(api.patch_agent(agent_id, data=b"[" * (MIB + 1)), 413)
 
 
-@pytest.mark.parametrize("agent_id", [str(uuid.uuid4()), "nope"])
+@pytest.mark.parametrize("agent_id", [pytest.param(str(uuid.uuid4()), id="a-new-uuid"), "nope"])
 def test_update_agent_unknown_is_404(api: Api, agent_id: str) -> None:
     assert_fault(api.patch_agent(agent_id, [enable(False)]), 404)
 

@@ -228,6 +228,7 @@ def test_logfiles_show_their_state(api: Api, client: FlaskClient) -> None:
     assert 'data-state="started">started</span>' in text
 
 
+@pytest.mark.slow  # 100,000 log files
 def test_logfiles_of_100k_come_a_page_at_a_time(api: Api, client: FlaskClient) -> None:
     seed(api, {"agents": [{"id": "a", "project_id": "p"}], "generate": [{"agent_id": "a", "count": 100_000}]})
     first = html(fragment(client, "logfiles?project=p&agent=a"))

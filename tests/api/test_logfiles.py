@@ -106,7 +106,7 @@ def test_get_logfile_is_200_with_same_body_as_202(api: Api) -> None:
     assert response.get_json() == created
 
 
-@pytest.mark.parametrize("logfile_id", [str(uuid.uuid4()), "nope"])
+@pytest.mark.parametrize("logfile_id", [pytest.param(str(uuid.uuid4()), id="a-new-uuid"), "nope"])
 def test_get_logfile_unknown_is_404(api: Api, logfile_id: str) -> None:
     agent_id = api.agent()
     assert_fault(api.get_logfile(agent_id, logfile_id), 404)

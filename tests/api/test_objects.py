@@ -103,6 +103,9 @@ def test_head_gives_the_headers_without_the_body(client: FlaskClient) -> None:
     assert head.headers["ETag"] == md5(b"12345")
 
 
+# A body of several chunks is spooled chunk by chunk by the database stores: the store contract
+# suite's uploads are one chunk each.
+@pytest.mark.all_stores
 def test_a_chunked_upload_is_accepted(client: FlaskClient) -> None:
     data = b"first,second,third" * 10_000
     answer = chunked_put(client, f"{LOGS}/chunked", data)
@@ -379,6 +382,8 @@ def _over_the_limit(client: FlaskClient) -> None:
 # The control plane.
 
 
+# The only test of PostgreSQL's export of objects (coverage of logfiles/store/ says so).
+@pytest.mark.all_stores
 def test_export_lists_objects_without_bytes_and_a_seed_gives_a_readable_object(
     api: Api, client: FlaskClient
 ) -> None:

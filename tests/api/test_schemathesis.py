@@ -6,6 +6,7 @@ one the document declares, that schema-valid bodies are accepted and invalid one
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
@@ -16,6 +17,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from logfiles import Settings, create_app
+
+# Slow: hundreds of generated requests (`-m "not slow"` leaves it out).
+pytestmark = pytest.mark.slow
 
 schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app(Settings()))
 

@@ -12,6 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 # The pages whose pytest examples a user copies, and how many each holds at least.
 EXAMPLE_PAGES = {"README.md": 1, "docs/pytest-plugin.md": 6, "docs/reference-agent.md": 1}
 
+# Slow: each test runs a user's pytest in a subprocess (`-m "not slow"` leaves it out).
+pytestmark = pytest.mark.slow
+
 EXAMPLE = '''
 import json
 import urllib.error

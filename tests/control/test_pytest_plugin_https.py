@@ -9,6 +9,9 @@ import pytest
 from logfiles.config import Settings
 from logfiles.testing import running_stub
 
+# Slow: each test runs a user's pytest or a server in a subprocess (`-m "not slow"` leaves it out).
+pytestmark = pytest.mark.slow
+
 EXAMPLE = """
 import json
 import ssl

@@ -44,11 +44,13 @@ def test_agent_reports_in_the_background(logfiles_stub):
 '''
 
 
+@pytest.mark.slow  # a user's pytest in a subprocess
 def test_wait_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_wait_example=WAIT_EXAMPLE)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow  # a user's pytest in a subprocess
 def test_wait_example_fails_readably_when_the_agent_never_reports(pytester: pytest.Pytester) -> None:
     silent = WAIT_EXAMPLE.replace("    agent.start()\n", "").replace("timeout=10", "timeout=0.1")
     silent = silent.replace("    agent.join()\n", "")

@@ -51,6 +51,7 @@ def test_agent_retries_a_truncated_answer(logfiles_stub):
 '''
 
 
+@pytest.mark.slow  # a user's pytest in a subprocess
 def test_truncated_answer_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_agent=EXAMPLE)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -75,6 +75,7 @@ def test_running_stub_default_ignores_the_environment(monkeypatch: pytest.Monkey
         assert stub.state() == {"agents": [], "logfiles": [], "events": [], "objects": []}
 
 
+@pytest.mark.slow  # `python -m unittest` in a subprocess
 def test_unittest_suite_runs_without_pytest(tmp_path: Path) -> None:
     """The docs' unittest example, run by `python -m unittest` as a user without pytest would."""
     blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S)
@@ -92,6 +93,7 @@ def test_unittest_suite_runs_without_pytest(tmp_path: Path) -> None:
     assert "HTTP/1.1" not in result.stderr, "a request line was printed"
 
 
+@pytest.mark.slow  # a user's pytest in a subprocess
 def test_plugin_session_server_is_started_by_running_stub(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """

@@ -1,4 +1,7 @@
-"""The one parametrised `store` fixture: every contract test runs on memory and on sqlite."""
+"""The one parametrised `store` fixture: every contract test runs on every store.
+
+PostgreSQL: a migrated schema from the session's pool, emptied between tests (`pg_migrated_url`).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FullStore]
     else:
         from logfiles.store.postgres import PostgresStore
 
-        store = PostgresStore.open(request.getfixturevalue("pg_url"))
+        store = PostgresStore.open(request.getfixturevalue("pg_migrated_url"))
     yield store
     store.close()

@@ -15,11 +15,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from logfiles.documents import AGENT, Document, Kind, Written
 from logfiles.events import Event
 from logfiles.store import FullStore, open_store
 from logfiles.store import documents as rules
 from tests.store.helpers import PROJECT, T0, make_agent
+
+# Slow: other processes on one database (`-m "not slow"` leaves it out).
+pytestmark = pytest.mark.slow
 
 COUNTER = Kind("counter", parent=AGENT, indexed=("agent_id",))
 PROCESSES = 3

@@ -1,11 +1,11 @@
-"""What only the PostgreSQL store has: its schema and migrations, start-up errors, other
-processes on one database, a server that goes away and comes back, and its text escapes."""
+"""What only the PostgreSQL store has: its schema and migrations, start-up errors,
+a fork, a server that goes away and comes back, and its text escapes (other processes on one
+schema: tests/store/test_processes.py, with SQLite's)."""
 
 from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
 import secrets
 import threading
 from typing import Any
@@ -16,7 +16,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from logfiles.errors import ConfigError, Invalid, Unavailable
-from logfiles.faults import FaultAction, FaultRule
 from logfiles.model import LogFile, LogFileState, change_state
 from logfiles.store import open_store
 from logfiles.store.postgres import SCHEMA_VERSION, PostgresStore, connection, rows
@@ -24,11 +23,8 @@ from logfiles.store.postgres.schema import MIGRATIONS
 from tests.pgcluster import PgCluster, free_port, unique_schema_name
 from tests.store.helpers import (
     PROJECT,
-    Attempt,
-    assert_consistent,
     make_agent,
     make_logfile,
-    race,
     with_logfiles,
 )
 
@@ -135,99 +131,7 @@ def test_open_store_refuses_a_url_libpq_cannot_read() -> None:
     assert excinfo.value.variable == "LOGFILES_STORE"
 
 
-def _open_fresh(url: str, barrier: Any, results: Any) -> None:
-    try:
-        barrier.wait(timeout=DEADLINE)
-        store = PostgresStore.open(url)
-        store.add_agent(make_agent(f"agent-{os.getpid()}"))
-        store.close()
-        results.put("ok")
-    except BaseException as exc:
-        results.put(repr(exc))
-
-
-def test_open_fresh_schema_from_several_processes_at_once(pg_url: str, pg_cluster: PgCluster) -> None:
-    """Instances that start together on an empty database: one migrates, the others wait."""
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(4)
-    results = context.Queue()
-    processes = [context.Process(target=_open_fresh, args=(pg_url, barrier, results)) for _ in range(4)]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
-    for process in processes:
-        process.join(timeout=DEADLINE)
-    assert outcomes == ["ok"] * 4
-    schema = schema_of(pg_url)
-    assert pg_cluster.execute(f"SELECT count(*) FROM {schema}.agents") == [(4,)]
-    assert pg_cluster.execute(f"SELECT version FROM {schema}.logfiles_schema") == [(SCHEMA_VERSION,)]
-
-
 # Other processes on the same database
-
-
-def _open_and_race(url: str, logfile_ids: list[str], worker: int, barrier: Any, results: Any) -> None:
-    try:
-        store = PostgresStore.open(url)
-        logfiles = [store.get_logfile(PROJECT, "agent-1", logfile_id) for logfile_id in logfile_ids]
-        barrier.wait(timeout=DEADLINE)
-        results.put(race(store, logfiles, worker, ROUNDS))
-        store.close()
-    except BaseException as exc:
-        results.put(repr(exc))
-
-
-def test_update_logfile_from_two_processes_loses_nothing(pg_url: str) -> None:
-    store = PostgresStore.open(pg_url)
-    logfiles = with_logfiles(store, 3)
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=_open_and_race, args=(pg_url, [lf.id for lf in logfiles], worker, barrier, results)
-        )
-        for worker in range(2)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
-    for process in processes:
-        process.join(timeout=DEADLINE)
-    assert all(isinstance(outcome, list) for outcome in outcomes), outcomes
-    attempts: list[Attempt] = [a for outcome in outcomes for a in outcome]
-    assert len(attempts) == 2 * ROUNDS * len(logfiles)
-    assert_consistent(store, logfiles, attempts)
-    store.close()
-
-
-def _open_and_trigger(url: str, barrier: Any, results: Any) -> None:
-    try:
-        store = PostgresStore.open(url)
-        barrier.wait(timeout=DEADLINE)
-        fired = [store.trigger_fault("GET", "/v2/1/agents", {}) for _ in range(ROUNDS)]
-        results.put(sum(rule is not None for rule in fired))
-        store.close()
-    except BaseException as exc:
-        results.put(repr(exc))
-
-
-def test_trigger_fault_from_two_processes_fires_exactly_times(pg_url: str) -> None:
-    store = PostgresStore.open(pg_url)
-    store.add_fault(FaultRule(id="f1", action=FaultAction.STATUS, times=7))
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    results = context.Queue()
-    processes = [context.Process(target=_open_and_trigger, args=(pg_url, barrier, results)) for _ in range(2)]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
-    for process in processes:
-        process.join(timeout=DEADLINE)
-    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
-    assert sum(outcomes) == 7
-    assert [(rule.matched, rule.fired) for rule in store.list_faults()] == [(2 * ROUNDS, 7)]
-    store.close()
 
 
 def _use_inherited(store: PostgresStore, results: Any) -> None:

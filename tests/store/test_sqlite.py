@@ -1,4 +1,7 @@
-"""What only the SQLite store has: its file, schema version, start-up errors and other processes."""
+"""What only the SQLite store has: its file, schema version, start-up errors, a fork.
+
+Other processes on one file: tests/store/test_processes.py, with PostgreSQL's.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +16,11 @@ from typing import Any
 import pytest
 
 from logfiles.errors import ConfigError
-from logfiles.faults import FaultAction, FaultRule
 from logfiles.model import LogFile, LogFileState, change_state
 from logfiles.store import open_store
 from logfiles.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, schema
 from tests.store.helpers import (
     PROJECT,
-    Attempt,
     assert_consistent,
     make_agent,
     make_logfile,
@@ -327,105 +328,6 @@ def test_store_used_before_fork_works_in_the_child(tmp_path: Path) -> None:
     assert store._db.connection() is parent_connection
     assert_consistent(store, logfiles, outcome[3])
     store.close()
-
-
-def _open_and_race(path: str, logfile_ids: list[str], worker: int, barrier: Any, results: Any) -> None:
-    """In a spawned process: open the file itself, wait for the others, then race them."""
-    try:
-        store = SqliteStore.open(path)
-        logfiles = [store.get_logfile(PROJECT, "agent-1", logfile_id) for logfile_id in logfile_ids]
-        barrier.wait(timeout=DEADLINE)
-        results.put(race(store, logfiles, worker, ROUNDS))
-        store.close()
-    except BaseException as exc:
-        results.put(repr(exc))
-
-
-def test_update_logfile_from_two_processes_loses_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "shared.db"
-    store = SqliteStore.open(path)
-    logfiles = with_logfiles(store, 3)
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=_open_and_race,
-            args=(str(path), [logfile.id for logfile in logfiles], worker, barrier, results),
-        )
-        for worker in range(2)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
-    for process in processes:
-        process.join(timeout=DEADLINE)
-    assert [process.exitcode for process in processes] == [0, 0]
-    assert all(isinstance(outcome, list) for outcome in outcomes), outcomes
-    attempts: list[Attempt] = [a for outcome in outcomes for a in outcome]
-    assert len(attempts) == 2 * ROUNDS * len(logfiles)
-    assert_consistent(store, logfiles, attempts)
-    store.close()
-
-
-def _open_and_trigger(path: str, barrier: Any, results: Any) -> None:
-    try:
-        store = SqliteStore.open(path)
-        barrier.wait(timeout=DEADLINE)
-        fired = [store.trigger_fault("GET", "/v2/1/agents", {}) for _ in range(ROUNDS)]
-        results.put(sum(rule is not None for rule in fired))
-        store.close()
-    except BaseException as exc:
-        results.put(repr(exc))
-
-
-def test_trigger_fault_from_two_processes_fires_exactly_times(tmp_path: Path) -> None:
-    """A rule for `times` requests fires that often in all, however many workers see requests."""
-    path = tmp_path / "shared.db"
-    store = SqliteStore.open(path)
-    store.add_fault(FaultRule(id="f1", action=FaultAction.STATUS, times=7))
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    results = context.Queue()
-    processes = [
-        context.Process(target=_open_and_trigger, args=(str(path), barrier, results)) for _ in range(2)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
-    for process in processes:
-        process.join(timeout=DEADLINE)
-    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
-    assert sum(outcomes) == 7
-    assert [(rule.matched, rule.fired) for rule in store.list_faults()] == [(2 * ROUNDS, 7)]
-    store.close()
-
-
-def _open_fresh(path: str, barrier: Any, results: Any) -> None:
-    try:
-        barrier.wait(timeout=DEADLINE)
-        store = SqliteStore.open(path)
-        store.add_agent(make_agent(f"agent-{os.getpid()}"))
-        store.close()
-        results.put("ok")
-    except BaseException as exc:
-        results.put(repr(exc))
-
-
-def test_open_fresh_file_from_several_processes_at_once(tmp_path: Path) -> None:
-    """gunicorn workers without --preload all create the schema at the same moment."""
-    path = tmp_path / "fresh.db"
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(3)
-    results = context.Queue()
-    processes = [context.Process(target=_open_fresh, args=(str(path), barrier, results)) for _ in range(3)]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=DEADLINE) for _ in processes]
-    for process in processes:
-        process.join(timeout=DEADLINE)
-    assert outcomes == ["ok"] * 3
-    assert query(path, "SELECT count(*) FROM agents") == [(3,)]
 
 
 def test_lone_statement_reads_never_see_a_transaction_left_open(tmp_path: Path) -> None:
