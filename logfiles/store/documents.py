@@ -26,7 +26,7 @@ from ..documents import (
 )
 from ..errors import Invalid, Unavailable
 from ..events import Event
-from .base import agent_not_found
+from .rules import agent_not_found
 
 # A pure change of a document (the kind's JSON Patch, a job's move), and the events it emits.
 DocumentChange = Callable[[Document], Document]
