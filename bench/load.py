@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,7 +72,9 @@ class Load:
     def measured(self, server: Target, path: str, scenario: Scenario, seconds: int) -> WrkResult:
         """One wrk run against `server`, with its CPU time per request (the app's, and the others')."""
         before, others_before = server.cpu_seconds(), server.other_cpu_seconds()
-        result = self.wrk(server.url(path), scenario.lua, seconds, self.connections_for(scenario))
+        result = self.wrk(
+            server.url(path), scenario.lua, seconds, self.connections_for(scenario), scenario.lua_args
+        )
         spent, others = server.cpu_seconds() - before, server.other_cpu_seconds()
         if result.requests:
             result.cpu_us = spent / result.requests * 1e6
@@ -87,7 +90,9 @@ class Load:
         """wrk's connections for the scenario (never fewer than its threads, which wrk refuses)."""
         return max(self.object_connections if scenario.object else self.connections, self.threads)
 
-    def wrk(self, url: str, lua: str, seconds: int, connections: int | None = None) -> WrkResult:
+    def wrk(
+        self, url: str, lua: str, seconds: int, connections: int | None = None, args: Sequence[str] = ()
+    ) -> WrkResult:
         argv = [
             "wrk",
             f"-t{self.threads}",
@@ -99,6 +104,7 @@ class Load:
             "-s",
             str(LUA / f"{lua}.lua"),
             url,
+            *(["--", *args] if args else []),  # the script's init(args)
         ]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=False)
         if done.returncode != 0:
@@ -116,7 +122,9 @@ class Load:
                 f" not {scenario.answer_bytes:,}"
             )
         if self.warmup:
-            self.wrk(server.url(path), scenario.lua, self.warmup, self.connections_for(scenario))
+            self.wrk(
+                server.url(path), scenario.lua, self.warmup, self.connections_for(scenario), scenario.lua_args
+            )
 
     def pair(
         self, stub: Target, bare: Target, scenario: Scenario, path: str

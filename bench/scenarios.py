@@ -11,7 +11,7 @@ TOKEN = {"X-Auth-Token": "t"}
 PATCH_BODY = b'[{"op":"replace","path":"/state","value":"started"}]'
 PATCH_HEADERS = {**TOKEN, "Content-Type": "application/json-patch+json"}
 # The long PATCH rows: the same operation 100 and 10,000 times in one document (as
-# bench/lua/patch100.lua and patch10k.lua build it), a same-value retry once the first is in.
+# bench/lua/patch.lua builds it from its count argument), a same-value retry once the first is in.
 PATCH_OPERATION = PATCH_BODY[1:-1]
 
 
@@ -81,6 +81,7 @@ class Scenario:
     body: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=lambda: dict(TOKEN))
     answer_bytes: int | None = None
+    lua_args: tuple[str, ...] = ()  # after `--` on wrk's command line: the script's init(args)
 
     @property
     def feed(self) -> bool:
@@ -109,20 +110,22 @@ SCENARIOS = (
         "PATCH log file, 100 operations (same-value retry)",
         "PATCH",
         "/v2/p/agents/a10/logfiles/{id}",
-        "patch100",
+        "patch",
         204,
         body=patch_body(100),
         headers=PATCH_HEADERS,
+        lua_args=("100",),
     ),
     Scenario(
         "patch10k",
         "PATCH log file, 10,000 operations (same-value retry)",
         "PATCH",
         "/v2/p/agents/a10/logfiles/{id}",
-        "patch10k",
+        "patch",
         204,
         body=patch_body(10_000),
         headers=PATCH_HEADERS,
+        lua_args=("10000",),
     ),
     Scenario("post", "POST request a log file", "POST", f"/v2/p/agents/{POST_AGENT}/logfiles", "post", 202),
     Scenario("get", "GET log file details", "GET", "/v2/p/agents/a10/logfiles/{id}", "get", 200),
