@@ -20,7 +20,6 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
 from typing import TypeVar
 
 Pause = Callable[[], None]
@@ -82,14 +81,3 @@ def pieces(items: Sequence[_Item], pause: Pause, size: int = PIECE) -> Iterator[
         if start:
             pause()
         yield items[start : start + size]
-
-
-def chunks(items: Iterable[_Item], pause: Pause, size: int = PIECE) -> Iterator[list[_Item]]:
-    """As `pieces`, for any iterable."""
-    iterator = iter(items)
-    first = True
-    while chunk := list(islice(iterator, size)):
-        if not first:
-            pause()
-        first = False
-        yield chunk

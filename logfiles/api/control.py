@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from ..clock import REAL_TIME, ClockCommand, ClockSetting
 from ..config import bind_address
@@ -25,10 +25,7 @@ from ..schemas import (
     FAULT_RULE,
     JOURNAL_QUERY,
     JOURNAL_WAIT,
-    SeedAgentSchema,
-    SeedEventSchema,
-    SeedLogFileSchema,
-    SeedObjectSchema,
+    STATE_DOCUMENT,
 )
 from ..seeding import Seed, build_seed, read_state_document
 from ..store.base import check_events, check_import
@@ -143,12 +140,16 @@ def reset() -> Response:
 # State: export, replace, add.
 
 
-# The export's members, in the order jsonify wrote them (sorted), each with its item schema.
+# The export's members, in the order jsonify wrote them (sorted), each with its item schema:
+# the state document's own members (`generate` is load-only, so the export has none).
+def _item_schema(member: fields.Field[Any]) -> Schema:
+    if not (isinstance(member, fields.List) and isinstance(member.inner, fields.Nested)):
+        raise TypeError(f"a state document member is a list of one schema, not {member!r}")
+    return member.inner.schema
+
+
 _EXPORT_SCHEMAS: dict[str, Schema] = {
-    "agents": SeedAgentSchema(),
-    "events": SeedEventSchema(),
-    "logfiles": SeedLogFileSchema(),
-    "objects": SeedObjectSchema(),
+    name: _item_schema(member) for name, member in sorted(STATE_DOCUMENT.dump_fields.items())
 }
 
 
