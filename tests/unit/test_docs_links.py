@@ -10,7 +10,12 @@ from urllib.parse import unquote
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = [REPO / "README.md", *sorted(REPO.glob("docs/*.md")), *sorted(REPO.glob("examples/*/README.md"))]
+PAGES = [
+    REPO / "README.md",
+    *sorted(REPO.glob("docs/*.md")),
+    *sorted(REPO.glob("examples/*/README.md")),
+    REPO / "bench/README.md",
+]
 README_MOST_LINES = 259
 
 FENCE = re.compile(r"^ *(```|~~~).*?^ *\1 *$", re.M | re.S)
