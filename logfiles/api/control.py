@@ -30,6 +30,7 @@ from ..schemas import (
 from ..seeding import Seed, build_seed, read_state_document
 from ..store.base import check_events, check_import
 from . import checks, no_content, now, runtime
+from .links import host_url
 from .wire import client_socket
 
 bp = Blueprint("control", __name__, url_prefix="/_control")
@@ -77,7 +78,7 @@ def foreign_page() -> str | None:
     origin = request.headers.get("Origin")
     if origin is None:
         return None
-    own = request.host_url.rstrip("/")
+    own = host_url()
     if origin != own:
         return f"Origin: '{clip(origin, 64)}' is not this server's ({clip(own, 64)})"
     settings = runtime().settings

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -137,14 +135,3 @@ def test_select_leaves_out_other_kinds_projects_and_parents() -> None:
         select(Query(JOB, "p", marker="j1"), numbered)  # another project's
     with pytest.raises(ValueError, match="limit"):
         select(Query(JOB, "p", limit=-1), numbered)
-
-
-def test_document_modules_import_no_flask_nor_werkzeug() -> None:
-    """STYLE: the core and the stores are free of flask and werkzeug (test_purity's check, here
-    for this part until that list is found rather than kept by hand)."""
-    modules = ["logfiles.documents", "logfiles.store.documents", "logfiles.store.memory_documents"]
-    modules += ["logfiles.store.sql_documents", "logfiles.store.sqlite.documents"]
-    code = "import sys\n" + "".join(f"import {name}\n" for name in modules)
-    code += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
