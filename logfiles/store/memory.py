@@ -249,8 +249,8 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
             self._faults = []
             self._clock = REAL_TIME
             self._rows = MemoryRows(self._agents, self._logfiles, self._tokens, self._events)
-            self.documents.clear()
-        dispose((garbage, self.swap_objects()))
+            documents = self.documents.swap()
+        dispose((garbage, documents, self.swap_objects()))
 
     def health(self) -> None:
         """Always healthy: nothing outside the process can take the dicts away."""

@@ -33,9 +33,10 @@ class MemoryDocuments(DocumentStore):
         self._lock = lock
         self._rows = _Rows(events, has_agent)
 
-    def clear(self) -> None:
-        """Forget every document; the caller holds the store's lock (its reset)."""
-        self._rows.clear()
+    def swap(self) -> object:
+        """Forget every document; the caller holds the store's lock (its reset) and frees what is
+        returned outside it, as the store's other containers are (`dispose`)."""
+        return self._rows.swap()
 
     def _write(self, step: Callable[[DocumentRows], _T], structural: bool = False) -> _T:
         with self._lock:
@@ -70,7 +71,11 @@ class _Rows:
         self.seq = itertools.count(1)
 
     def clear(self) -> None:
-        self.groups = {}
+        self.swap()
+
+    def swap(self) -> object:
+        old, self.groups = self.groups, {}
+        return old
 
     def find(self, kind: str, project_id: str, document_id: str) -> Document | None:
         found = self.groups.get((kind, project_id), {}).get(document_id)
