@@ -78,6 +78,14 @@ def chosen_stores(config: pytest.Config) -> tuple[str, ...]:
     return tuple(name for name in STORES if name in names)
 
 
+_CHOSEN = pytest.StashKey[tuple[str, ...]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Read `--stores` once, at start: a bad value is a usage error before anything is collected."""
+    config.stash[_CHOSEN] = chosen_stores(config)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrise `store_url`: every store for an `all_stores` test, else the chosen ones."""
     if "store_url" not in metafunc.fixturenames:
@@ -85,7 +93,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("all_stores") is not None:
         stores = STORES
     else:
-        stores = chosen_stores(metafunc.config)
+        stores = metafunc.config.stash[_CHOSEN]
     metafunc.parametrize("store_url", stores, indirect=True)
 
 
@@ -110,7 +118,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     PostgreSQL: a migrated schema of the session's throw-away cluster, emptied before the test
     (`pg_migrated_url`; skipped without PostgreSQL).
     """
-    name = getattr(request, "param", DEFAULT_STORES)
+    name = request.param  # every user is parametrised by pytest_generate_tests
     if name == "memory":
         return "memory"
     if name == "sqlite":
