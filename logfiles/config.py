@@ -26,6 +26,9 @@ MAX_OBJECT_BYTES = 5 * 1024**3
 # so that uploads are refused (413) before the worker runs out of memory. 1 TiB at most.
 DEFAULT_MAX_STORED_BYTES = 1024**3
 MAX_STORED_BYTES = 1024**4
+# The guide's regions (general-api-info/service-access.rst); the service is one of them.
+REGIONS = ("DFW", "ORD", "IAD", "LON", "SYD", "HKG")
+DEFAULT_REGION = "DFW"
 MEMORY_ONE_WORKER = (
     "the memory store lives in one process, so it runs exactly one worker "
     "(its gevent worker serves many connections at once); for several workers use sqlite:///<path> "
@@ -57,6 +60,7 @@ class Settings:
     tls_key: str | None = None  # LOGFILES_TLS_KEY: its (unencrypted) PEM private key
     # LOGFILES_CORS_ORIGINS: the origins browser apps may call from, or ("*",); empty: CORS off.
     cors_origins: tuple[str, ...] = ()
+    region: str = DEFAULT_REGION  # LOGFILES_REGION: vaults' region, Identity's default region
 
     def __post_init__(self) -> None:
         check_store_url(self.store_url)
@@ -88,6 +92,8 @@ class Settings:
             raise ConfigError("LOGFILES_WORKERS", "must be at least 1")
         if self.workers is not None and self.workers > 1 and self.store_url == "memory":
             raise ConfigError("LOGFILES_WORKERS", MEMORY_ONE_WORKER)
+        if self.region not in REGIONS:
+            raise ConfigError("LOGFILES_REGION", f"must be one of the guide's regions: {', '.join(REGIONS)}")
         check_tls(self)
         check_cors_origins(self.cors_origins)
 
@@ -122,6 +128,7 @@ class Settings:
             tls_cert=env.get("LOGFILES_TLS_CERT") or None,
             tls_key=env.get("LOGFILES_TLS_KEY") or None,
             cors_origins=parse_cors_origins(env.get("LOGFILES_CORS_ORIGINS", "")),
+            region=env.get("LOGFILES_REGION", "").strip().upper() or DEFAULT_REGION,
         )
 
 

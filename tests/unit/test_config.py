@@ -196,3 +196,10 @@ def test_from_env_max_stored_bytes_out_of_range_is_one_line_naming_the_variable(
         Settings.from_env({"LOGFILES_MAX_STORED_BYTES": value})
     assert info.value.variable == "LOGFILES_MAX_STORED_BYTES"
     assert "\n" not in str(info.value)
+
+
+def test_region_is_one_of_the_guides_and_defaults_to_dfw() -> None:
+    assert Settings.from_env({}).region == "DFW"
+    assert Settings.from_env({"LOGFILES_REGION": " lon "}).region == "LON"
+    with pytest.raises(ConfigError, match="LOGFILES_REGION: must be one of the guide's regions"):
+        Settings.from_env({"LOGFILES_REGION": "EU-WEST"})
