@@ -238,24 +238,39 @@ def substitute(value: Any, ids: dict[str, str]) -> Any:
 QUERY_VALUES = {"host_machine_id": str(REGISTRATION["host"]["machine"]["id"])}
 
 
-def send(
-    world: World, op: dict[str, Any], request: dict[str, Any], missing: str | None = None
-) -> TestResponse:
-    """The page's request as written, ids substituted (`missing`: that placeholder a new UUID)."""
-    values = world.placeholders()
-    if missing is not None:
-        values[missing] = str(uuid.uuid4())
+@dataclass(frozen=True)
+class Outgoing:
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    data: str | None
+
+
+def build(
+    op: dict[str, Any], request: dict[str, Any], values: dict[str, str], ids: dict[str, str]
+) -> Outgoing:
+    """The page's request as written: the path from the route block with `values`, the query,
+    headers (bar `Host`) and body with the example's ids replaced by `ids`."""
     path = op["path"].format(**values)
     query = [
-        (name, QUERY_VALUES.get(name) or substitute(value, world.ids))
+        (name, QUERY_VALUES.get(name) or substitute(value, ids))
         for name, value in parse_qsl(request["query"], keep_blank_values=True)
     ]
     url = path + (f"?{urlencode(query)}" if query else "")
-    headers = [
-        (name, substitute(value, world.ids)) for name, value in request["headers"] if name.lower() != "host"
-    ]
-    data = None if request["body"] is None else json.dumps(substitute(request["body"], world.ids))
-    return world.api.client.open(url, method=request["method"], headers=headers, data=data)
+    headers = [(name, substitute(value, ids)) for name, value in request["headers"] if name.lower() != "host"]
+    data = None if request["body"] is None else json.dumps(substitute(request["body"], ids))
+    return Outgoing(request["method"], url, headers, data)
+
+
+def send(
+    world: World, op: dict[str, Any], request: dict[str, Any], missing: str | None = None
+) -> TestResponse:
+    """The page's request for `world` (`missing`: that placeholder a new UUID)."""
+    values = world.placeholders()
+    if missing is not None:
+        values[missing] = str(uuid.uuid4())
+    out = build(op, request, values, world.ids)
+    return world.api.client.open(out.url, method=out.method, headers=out.headers, data=out.data)
 
 
 def header(headers: list[list[str]], name: str) -> str | None:
@@ -350,6 +365,32 @@ def test_every_documented_route_answers(api: Api, key: Key) -> None:
     response = api.client.open(path, method=method, headers=api.headers())
     assert response.status_code != 405, response.get_data(as_text=True)
     assert not unknown_route(response), response.get_data(as_text=True)
+
+
+SCOPE = [op for op in OPERATIONS if in_scope(op)]
+
+
+@pytest.mark.parametrize("op", SCOPE, ids=[key_name((op["method"], op["path"])) for op in SCOPE])
+def test_every_example_id_is_replaced_in_what_is_sent(op: dict[str, Any]) -> None:
+    """The harness itself: no id of the guide's examples reaches the app, whatever the operation
+    (so an operation that is not served yet is sent right once it is)."""
+    created = {"project_id": "P", "agent_id": "A", "logfile_id": "L", "configuration_id": "C"}
+    ids = {
+        EXAMPLE_AGENT["id"]: "A",
+        EXAMPLE_AGENT["password"]: "W",
+        EXAMPLE_LOGFILE_ID: "L",
+        EXAMPLE_CONFIGURATION_ID: "C",
+        **dict.fromkeys(EXAMPLE_PROJECT_IDS, "P"),
+    }
+    (request,) = op["requests"]
+    out = build(op, request, created, ids)
+    assert out.method == op["method"]
+    assert out.url.startswith("/v2/P/") and "{" not in out.url and "//" not in out.url
+    assert not any(name.lower() == "host" for name, _ in out.headers)
+    sent = json.dumps([out.url, out.headers, out.data])
+    assert not [example for example in ids if example in sent]
+    if request["body"] is not None:
+        assert out.data is not None and json.loads(out.data) is not None
 
 
 def test_the_tables_name_only_documented_operations() -> None:
