@@ -94,7 +94,6 @@ MISMATCHES: dict[tuple[str, str, int], str] = {
         "the project feed's agent_registered event carries request_id; the page's does not "
         "(the agent feed's page shows one)"
     ),
-    ("PATCH", AGENT, 404): "message 'The agent does not exist.' where the page says 'Agent not found.'",
 }
 
 ISSUE_23_REASON = "issue 23: not served yet"
