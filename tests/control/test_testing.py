@@ -49,7 +49,9 @@ class RunningStubTest(unittest.TestCase):
         self.assertEqual(body["id"], "a1")  # type: ignore[index]
 
     def test_reset_in_set_up_gives_each_test_an_empty_stub(self) -> None:
-        self.assertEqual(self.stub.state(), {"agents": [], "documents": [], "logfiles": [], "events": [], "objects": []})
+        self.assertEqual(
+            self.stub.state(), {"agents": [], "documents": [], "logfiles": [], "events": [], "objects": []}
+        )
         self.stub.seed(agents=[{"id": "a2", "project_id": "p"}])
 
 
