@@ -18,7 +18,7 @@ SEED: dict[str, Any] = {
     "agents": [{"id": AGENT, "project_id": PROJECT}, {"id": "agent-2", "project_id": PROJECT}],
     "logfiles": [{"id": "lf-1", "agent_id": AGENT}],
     "configurations": [
-        {"id": "c1", "agent_id": AGENT, "name": "nightly", "enabled": True, "schedule": {"frequency": "daily"}}
+        {"id": "c1", "agent_id": AGENT, "name": "nightly", "enabled": True, "schedule": {"hour": 3}}
     ],
     "jobs": [
         {"type": "backup", "id": "b1", "agent_id": AGENT, "configuration_id": "c1",
@@ -105,8 +105,8 @@ def test_adding_to_a_stored_agent_takes_its_project(client: FlaskClient) -> None
         ({"jobs": [{"type": "backup", "agent_id": "nobody"}]}, "jobs.0.agent_id: no agent 'nobody'"),
         ({"configurations": [{"agent_id": "nobody"}]}, "configurations.0.agent_id: no agent"),
         ({"jobs": [{"type": "snapshot", "agent_id": AGENT}]}, "jobs.0.type: "),
-        ({"jobs": [{"type": "cleanup", "agent_id": AGENT, "state": "skipped"}]}, "jobs.0.state: a cleanup is in"),
-        ({"jobs": [{"type": "backup", "agent_id": AGENT, "backup_id": "b"}]}, "jobs.0.backup_id: only a restore"),
+        ({"jobs": [{"type": "cleanup", "agent_id": AGENT, "state": "skipped"}]}, "jobs.0.state: a cleanup"),
+        ({"jobs": [{"type": "backup", "agent_id": AGENT, "backup_id": "b"}]}, "jobs.0.backup_id: only"),
         ({"jobs": [{"type": "backup", "agent_id": AGENT, "last_updated_time": "yesterday"}]},
          "jobs.0.last_updated_time: "),
         ({"jobs": {"type": "backup"}}, "jobs: Not a valid list."),
