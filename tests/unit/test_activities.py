@@ -92,8 +92,9 @@ def test_filters_by_agent_and_configuration() -> None:
         [make("backup", "b1", 0), make("restore", "r1", 1, "a2"), make("cleanup", "k1", 2, config="c2")]
     )
 
-    def ids(**whose: str) -> list[str]:
-        return [job.id for job in list_activities(store.get, store.run, ActivityQuery("p", **whose)).items]
+    def ids(agent_id: str | None = None, configuration_id: str | None = None) -> list[str]:
+        query = ActivityQuery("p", agent_id, configuration_id)
+        return [job.id for job in list_activities(store.get, store.run, query).items]
 
     assert ids() == ["k1", "r1", "b1"]
     assert ids(agent_id="a1") == ["k1", "b1"]
