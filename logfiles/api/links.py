@@ -105,20 +105,13 @@ def logfile_links(
     return links
 
 
-def configuration_url(project_id: str, configuration_id: str) -> str:
-    return f"{host_url()}/v2/{segment(project_id)}/configurations/{segment(configuration_id)}"
-
-
 # A job kind's name -> its collection in the URL (the jobs' routes: /backups/<id>...).
 JOB_COLLECTIONS = {"backup": "backups", "restore": "restores", "cleanup": "cleanups"}
 
 
-def job_url(kind: str, project_id: str, job_id: str) -> str:
-    return f"{host_url()}/v2/{segment(project_id)}/{JOB_COLLECTIONS[kind]}/{segment(job_id)}"
-
-
 class ActivityUrls:
-    """activities.Urls from this request's host; the host is read once per page."""
+    """activities.Urls from this request's host (read once per page): the agent, the
+    configuration (`/v2/{p}/configurations/{id}`) and the job (`/v2/{p}/backups/{id}`...)."""
 
     def __init__(self) -> None:
         self.base = f"{host_url()}/v2/"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -64,7 +65,7 @@ def stub(server: LiveServer) -> StubClient:
 def test_an_agents_configurations_show_beside_its_log_files(
     server: LiveServer, page: Page, console: ConsoleLog
 ) -> None:
-    document = {
+    document: dict[str, Any] = {
         "agents": [{"id": "agent-1", "project_id": PROJECT}],
         "configurations": [
             {"id": "config-1", "agent_id": "agent-1", "name": "nightly", "enabled": True,
