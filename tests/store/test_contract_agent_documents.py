@@ -5,6 +5,7 @@ a reset clears them, and the time bound of a query (Query.start) that activities
 from __future__ import annotations
 
 import dataclasses
+import threading
 from datetime import timedelta
 
 import pytest
@@ -179,3 +180,32 @@ def test_query_start_bounds_the_sort_field_both_ways(store: FullStore) -> None:
 def test_query_start_needs_a_sort_field() -> None:
     with pytest.raises(ValueError, match="sort"):
         Query(BACKUP, PROJECT, start="x")
+
+
+def test_a_delete_racing_creates_leaves_no_document_of_the_agent(store: FullStore) -> None:
+    """Writers keep adding the agent's jobs while it is deleted: each either lands before the
+    delete (and goes with the agent) or finds no agent (404); none outlives it."""
+    store.add_agent(make_agent())
+    made = threading.Event()
+    outcomes: list[str] = []
+
+    def writer(name: str) -> None:
+        for n in range(200):
+            try:
+                store.documents.create(BACKUP, job(f"{name}-{n}", n=n))
+            except NotFound:
+                outcomes.append("refused")
+                return
+            made.set()
+        outcomes.append("finished")
+
+    threads = [threading.Thread(target=writer, args=(f"w{k}",)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    made.wait(timeout=30)
+    store.delete_agent(PROJECT, "agent-1")
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(not thread.is_alive() for thread in threads)
+    assert ids(store) == []
+    assert len(outcomes) == 2
