@@ -103,3 +103,48 @@ def logfile_links(
         links.append({"href": url, "rel": "logfile"})
         links.append({"href": temp_url(settings, url, now()), "rel": "logfile_temp_url"})
     return links
+
+
+# A job kind's name -> its collection in the URL (the jobs' routes: /backups/<id>...).
+JOB_COLLECTIONS = {"backup": "backups", "restore": "restores", "cleanup": "cleanups"}
+
+
+class ActivityUrls:
+    """activities.Urls from this request's host (read once per page): the agent, the
+    configuration (`/v2/{p}/configurations/{id}`) and the job (`/v2/{p}/backups/{id}`...)."""
+
+    def __init__(self) -> None:
+        self.base = f"{host_url()}/v2/"
+
+    def agent(self, project_id: str, agent_id: str) -> str:
+        return f"{self.base}{segment(project_id)}/agents/{segment(agent_id)}"
+
+    def configuration(self, project_id: str, configuration_id: str) -> str:
+        return f"{self.base}{segment(project_id)}/configurations/{segment(configuration_id)}"
+
+    def job(self, kind: str, project_id: str, job_id: str) -> str:
+        return f"{self.base}{segment(project_id)}/{JOB_COLLECTIONS[kind]}/{segment(job_id)}"
+
+
+def paging_links(
+    first: str | None, last: str | None, more: bool, had_marker: bool, limit: int | None, descending: bool
+) -> list[dict[str, str]]:
+    """`next` (when more follow: after the page's last item, the same way) and `previous`
+    (when the request had a marker: before its first item, the other way) of a list whose
+    default `sort_dir` is `desc`, as the activities pages show them. `limit` is repeated
+    only when the request gave one."""
+
+    def href(marker: str, desc: bool) -> str:
+        params = {"marker": marker}
+        if limit is not None:
+            params["limit"] = str(limit)
+        if not desc:
+            params["sort_dir"] = "asc"
+        return f"{request.base_url}?{urlencode(params)}"
+
+    links = []
+    if more and last is not None:
+        links.append({"href": href(last, descending), "rel": "next"})
+    if had_marker and first is not None:
+        links.append({"href": href(first, not descending), "rel": "previous"})
+    return links

@@ -11,6 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from .. import identity, schemas
+from ..schemas.activities import ActivityListSchema, ActivityQuerySchema
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
 
 MESSAGES = {
@@ -69,6 +70,7 @@ LOGFILES = AGENTS + "/{agent_id}/logfiles"
 # apispec expands the schema that validates the query into one parameter per field.
 PAGING = ({"in": "query", "schema": schemas.PageQuerySchema},)
 FEED = ({"in": "query", "schema": schemas.EventQuerySchema},)
+ACTIVITY_PAGING = ({"in": "query", "schema": ActivityQuerySchema},)
 AGENT_ID = ({"name": "X-Agent-Id", "in": "header", "required": False, "schema": {"type": "string"}},)
 
 OBJECT_STORE = "/cloudfiles/v1/MossoCloudFS_{project_id}"
@@ -146,6 +148,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("patch", LOGFILES + "/{logfile_id}", "update_logfile", 204, (400, 409, 413, 415),
               ("application/json-patch+json", "PatchDocument")),
     Operation("delete", LOGFILES + "/{logfile_id}", "delete_logfile", 204),
+    Operation("get", "/v2/{project_id}/activities", "project_activities", 200, (400,),
+              response="ActivityList", parameters=ACTIVITY_PAGING),
+    Operation("get", AGENTS + "/{agent_id}/activities", "agent_activities", 200, (400,),
+              response="ActivityList", parameters=ACTIVITY_PAGING),
+    Operation("get", "/v2/{project_id}/configurations/{configuration_id}/activities",
+              "configuration_activities", 200, (400,), response="ActivityList",
+              parameters=ACTIVITY_PAGING),
     # Identity v2.0, at the server's root: its own error bodies (SPEC).
     Operation("post", "/v2.0/tokens", "authenticate", 200, (400, 401, 413, 415),
               ("application/json", "AuthRequest"), "AccessDocument", secured=False,
@@ -216,6 +225,7 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("IdentityFault", IDENTITY_FAULT),
         ("ObjectBytes", {"type": "string", "format": "binary"}),
         ("ObjectListing", OBJECT_LISTING),
+        ("ActivityList", ActivityListSchema),
     ]
 
 

@@ -21,6 +21,7 @@ from ..faults import FaultRule
 from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState, needs_heard_update
 from .base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
+from .documents import remove_agent_documents
 from .memory_control import MemoryControl
 from .memory_documents import MemoryDocuments
 from .memory_events import MemoryEvents
@@ -156,6 +157,7 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
     def delete_agent(self, project_id: str, agent_id: str) -> None:
         with self._lock:
             self._rows.agent(project_id, agent_id)
+            remove_agent_documents(self.documents.rows, project_id, agent_id)
             del self._agents[agent_id]
             del self._logfiles[agent_id]
             for token_id in [t.id for t in self._tokens.values() if t.agent_id == agent_id]:

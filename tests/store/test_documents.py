@@ -410,6 +410,8 @@ _BACKUPS = st.lists(
     descending=st.booleans(),
     limit=st.integers(0, 4),
     marker_at=st.none() | st.integers(0, 7),
+    start_at=st.none() | st.integers(0, 3),
+    inclusive=st.booleans(),
 )
 def test_query_answers_what_the_reference_answers(
     store: FullStore,
@@ -420,6 +422,8 @@ def test_query_answers_what_the_reference_answers(
     descending: bool,
     limit: int,
     marker_at: int | None,
+    start_at: int | None,
+    inclusive: bool,
 ) -> None:
     store.reset()
     store.add_agent(make_agent())
@@ -428,7 +432,10 @@ def test_query_answers_what_the_reference_answers(
     made = [store.documents.create(BACKUP, backup(f"b{n}", *row)) for n, row in enumerate(plan)]
     marker = None if marker_at is None or marker_at >= len(made) else made[marker_at].id
     where = {} if state is None else {"state": state}
-    query = Query(BACKUP, PROJECT, parent, where, sort, descending, marker, limit)
+    start = None
+    if sort is not None and start_at is not None:  # Query.start: a bound on the sort field
+        start = time_key(T0 + timedelta(seconds=start_at)) if sort == "time" else "abcd"[start_at]
+    query = Query(BACKUP, PROJECT, parent, where, sort, descending, marker, limit, start, inclusive)
     assert store.documents.query(query) == select(query, enumerate(made))
 
 

@@ -15,12 +15,13 @@ from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from .. import sqlrows
 from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
+from ..documents import remove_agent_documents
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
 from .connection import RETRY_AFTER_SECONDS, Database
 from .control import PostgresControl
-from .documents import PostgresDocuments
+from .documents import PostgresDocuments, document_rows
 from .objects import PostgresObjects
 from .rows import enc
 from .schema import prepare_database
@@ -109,11 +110,15 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
         return bool(found[0][1])
 
     def delete_agent(self, project_id: str, agent_id: str) -> None:
-        """Its log files, tokens and events go in the same transaction, by ON DELETE CASCADE."""
+        """Its log files, tokens and events go in the same transaction, by ON DELETE CASCADE,
+        and its documents by the document store's rule: after the agent's row, whose delete
+        waits for the document writes that hold it (FOR SHARE) to commit, so the documents'
+        delete then sees theirs, and a later one finds no agent."""
 
         def run(db: _Db) -> None:
             _require_agent(db, project_id, agent_id)
             db.execute("DELETE FROM agents WHERE id = %s", (enc(agent_id),))
+            remove_agent_documents(document_rows(db), project_id, agent_id)
 
         self._db.write(run)
 
