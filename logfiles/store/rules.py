@@ -16,7 +16,7 @@ from ..pacing import Pause, no_pause, paced, pieces
 
 def agent_not_found(project_id: str, agent_id: str) -> NotFound:
     return NotFound(
-        "The agent does not exist.",
+        "Agent not found.",  # the PATCH page's message
         [f"agent_id: no agent '{agent_id}' in project '{project_id}'"],
     )
 

@@ -158,6 +158,20 @@ def add_token(execute: Execute, dialect: Dialect, token: IssuedToken) -> None:
     execute(f"INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({marks})", codec.token_values(token))  # noqa: S608 (our names)
 
 
+# An SQL test on a row and its parameters (read_page's `condition`).
+Condition = tuple[str, Sequence[Any]]
+
+
+def machine_condition(member: str, mark: str, machine_id: str) -> Condition:
+    """Only the agents whose registration's `host.machine.id` is `machine_id` (GET agents'
+    `host_machine_id`). `member` is the database's SQL for that member of the `registration`
+    column as JSON text, which is compared with the JSON text json.dumps writes for
+    `machine_id`: the column was written by json.dumps too (ASCII, every other character
+    escaped the one way it escapes it), so equal strings are equal texts, and a string no
+    database text could hold (a NUL) still compares."""
+    return f"{member} = {mark}", (json.dumps(machine_id),)
+
+
 def check_limit(limit: int) -> None:
     if limit < 0:
         raise ValueError(f"limit must be 0 or more, not {limit}")
@@ -182,10 +196,12 @@ def read_page(
     limit: int,
     marker: str | None,
     missing: Callable[[str], Exception],
+    condition: Condition | None = None,
 ) -> Page[_Item]:
     """A page of `listing` (within None: the whole table) after the item `marker` names, read
     inside the caller's snapshot; `missing(marker)` when the marker names none of the list
-    (a marker must name an item of the list, or the request is bad)."""
+    (a marker must name an item of the list, or the request is bad). `condition` (SQL with
+    its parameters) leaves out the rows it does not hold for; the marker need not meet it."""
     codec, mark = dialect.codec, dialect.mark
     where = "" if within is None else f"{listing.scope} = {mark} AND "
     scope = () if within is None else (codec.enc(within),)
@@ -196,10 +212,11 @@ def read_page(
         if row is None:
             raise missing(marker)
         after = int(row[0])
+    test, parameters = condition or ("", ())
     found = execute(
         f"SELECT {listing.columns} FROM {listing.table}"  # noqa: S608 (our names)
-        f" WHERE {where}seq > {mark} ORDER BY seq LIMIT {mark}",
-        (*scope, after, limit + 1),
+        f" WHERE {where}{test + ' AND ' if test else ''}seq > {mark} ORDER BY seq LIMIT {mark}",
+        (*scope, *parameters, after, limit + 1),
     ).fetchall()
     items = [listing.decode(codec, row) for row in found]
     return Page(items[:limit], len(items) > limit)

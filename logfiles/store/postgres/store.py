@@ -67,12 +67,28 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
             raise agent_not_found(project_id, agent_id)
         return rows.CODEC.agent(found[0])
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
         sqlrows.check_limit(limit)
+        condition = None
+        if host_machine_id is not None:
+            # `#>` of a `json` value (not `jsonb`) is the member's text as written; `#>>` would
+            # decode it, and fail on a `\u0000`.
+            condition = sqlrows.machine_condition(
+                "(registration::json #> '{host,machine,id}')::text", "%s", host_machine_id
+            )
 
         def run(db: _Db) -> Page[Agent]:
             return sqlrows.read_page(
-                db.execute, rows.DIALECT, sqlrows.AGENTS, project_id, limit, marker, agent_marker_not_found
+                db.execute,
+                rows.DIALECT,
+                sqlrows.AGENTS,
+                project_id,
+                limit,
+                marker,
+                agent_marker_not_found,
+                condition,
             )
 
         return self._db.read(run)
