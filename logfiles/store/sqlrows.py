@@ -162,14 +162,12 @@ def add_token(execute: Execute, dialect: Dialect, token: IssuedToken) -> None:
 Condition = tuple[str, Sequence[Any]]
 
 
-def machine_condition(member: str, mark: str, machine_id: str) -> Condition:
-    """Only the agents whose registration's `host.machine.id` is `machine_id` (GET agents'
-    `host_machine_id`). `member` is the database's SQL for that member of the `registration`
-    column as JSON text, which is compared with the JSON text json.dumps writes for
-    `machine_id`: the column was written by json.dumps too (ASCII, every other character
-    escaped the one way it escapes it), so equal strings are equal texts, and a string no
-    database text could hold (a NUL) still compares."""
-    return f"{member} = {mark}", (json.dumps(machine_id),)
+def machine_id_text(machine_id: str) -> str:
+    """`machine_id` as the `registration` column writes it: the column is json.dumps' text
+    (ASCII, every other character escaped the one way it escapes it), so an agent whose
+    `host.machine.id` is `machine_id` holds exactly this text, and one whose member is
+    another string holds another; a NUL is the six characters of its escape."""
+    return json.dumps(machine_id)
 
 
 def check_limit(limit: int) -> None:
@@ -197,11 +195,14 @@ def read_page(
     marker: str | None,
     missing: Callable[[str], Exception],
     condition: Condition | None = None,
+    keep: Callable[[_Item], bool] | None = None,
 ) -> Page[_Item]:
     """A page of `listing` (within None: the whole table) after the item `marker` names, read
     inside the caller's snapshot; `missing(marker)` when the marker names none of the list
     (a marker must name an item of the list, or the request is bad). `condition` (SQL with
-    its parameters) leaves out the rows it does not hold for; the marker need not meet it."""
+    its parameters) leaves out the rows it does not hold for, and `keep` the items it says
+    no to (a condition SQL can only approximate: rows are then read until the page is full);
+    the marker need not meet either."""
     codec, mark = dialect.codec, dialect.mark
     where = "" if within is None else f"{listing.scope} = {mark} AND "
     scope = () if within is None else (codec.enc(within),)
@@ -213,13 +214,18 @@ def read_page(
             raise missing(marker)
         after = int(row[0])
     test, parameters = condition or ("", ())
-    found = execute(
-        f"SELECT {listing.columns} FROM {listing.table}"  # noqa: S608 (our names)
-        f" WHERE {where}{test + ' AND ' if test else ''}seq > {mark} ORDER BY seq LIMIT {mark}",
-        (*scope, *parameters, after, limit + 1),
-    ).fetchall()
-    items = [listing.decode(codec, row) for row in found]
-    return Page(items[:limit], len(items) > limit)
+    sql = (
+        f"SELECT seq, {listing.columns} FROM {listing.table}"  # noqa: S608 (our names)
+        f" WHERE {where}{test + ' AND ' if test else ''}seq > {mark} ORDER BY seq LIMIT {mark}"
+    )
+    items: list[_Item] = []
+    while True:  # once, unless `keep` left out some of a full read: each round reads further on
+        found = execute(sql, (*scope, *parameters, after, limit + 1)).fetchall()
+        decoded = (listing.decode(codec, row[1:]) for row in found)
+        items.extend(decoded if keep is None else (item for item in decoded if keep(item)))
+        if len(items) > limit or len(found) <= limit:
+            return Page(items[:limit], len(items) > limit)
+        after = int(found[-1][0])
 
 
 def event_page(found: Iterable[Any], codec: RowCodec, limit: int) -> EventPage:

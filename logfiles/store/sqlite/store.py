@@ -67,9 +67,10 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
         sqlrows.check_limit(limit)
         condition = None
         if host_machine_id is not None:
-            # `->` gives the member's JSON text as written (json_extract would decode it, and
-            # end a string at a NUL).
-            condition = sqlrows.machine_condition("registration -> '$.host.machine.id'", "?", host_machine_id)
+            # Exact: `->` gives the member's JSON text as written (json_extract would decode
+            # it, and end a string at a NUL).
+            text = sqlrows.machine_id_text(host_machine_id)
+            condition = ("registration -> '$.host.machine.id' = ?", (text,))
         with self._db.read() as db:
             return sqlrows.read_page(
                 db.execute,
