@@ -184,7 +184,8 @@ def test_patched_agent_unknown_target_is_a_programming_error() -> None:
 def test_boolean_paths_take_only_booleans(path: str) -> None:
     assert agent_patch_value_problem(path, True) is None
     assert agent_patch_value_problem(path, False) is None
-    for value in (1, 0, "true", None, [], {}):
+    bad: tuple[Any, ...] = (1, 0, "true", None, [], {})
+    for value in bad:
         assert agent_patch_value_problem(path, value) == "must be true or false"
 
 
@@ -206,9 +207,11 @@ def test_region_path_takes_the_regions() -> None:
 
 @pytest.mark.parametrize("path", ["/name", "/vault", None, 7, ["/enabled"]])
 def test_other_paths_take_any_value_one_of_the_paths_would(path: Any) -> None:
-    for value in (True, "info", "LON"):
+    good: tuple[Any, ...] = (True, "info", "LON")
+    for value in good:
         assert agent_patch_value_problem(path, value) is None
-    for value in ("x", 1, None, {}):
+    bad: tuple[Any, ...] = ("x", 1, None, {})
+    for value in bad:
         assert agent_patch_value_problem(path, value) is not None
 
 
