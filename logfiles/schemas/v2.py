@@ -15,7 +15,7 @@ from marshmallow import (
 from ..config import REGIONS
 from ..errors import Invalid
 from ..events import AGENT_ACTIVATE
-from ..model import AGENT_PATCH_PATHS, STATES, TARGET_STATES, agent_patch_value_problem
+from ..model import AGENT_PATCH_PATHS, LOG_LEVELS, STATES, TARGET_STATES, agent_patch_value_problem
 from ..objects import check_container_name
 from .base import MAX_ID_LENGTH, BoundedList, IntegerOrString, Lenient, StrictBoolean, StrictInteger
 
@@ -145,7 +145,7 @@ class AgentSchema(Schema):
     enabled = fields.Boolean()
     rsa_public_key = fields.Nested(RsaPublicKeySchema)
     vault = fields.Nested(VaultBodySchema)
-    log_level = fields.String()
+    log_level = fields.String(metadata={"enum": list(LOG_LEVELS)})
     registered_time = fields.String()
     links = fields.List(fields.Nested(LinkSchema))
 
