@@ -649,3 +649,94 @@ def test_agent_ids_in_the_example_format(api: Api) -> None:
     body = registered(api)
     for value in (body["id"], body["vault"]["id"]):
         assert uuid.UUID(value).version == 4
+
+
+# Seeded and imported agents have a vault too (SPEC "The whole service"; docs/SPEC.md).
+
+
+def seed(api: Api, document: dict[str, Any], method: str = "post") -> None:
+    response = api.control(method, "state", document)
+    assert response.status_code == 200, response.get_json()
+
+
+def exported_agents(api: Api) -> list[dict[str, Any]]:
+    response = api.control("get", "state")
+    assert response.status_code == 200, response.get_json()
+    agents: list[dict[str, Any]] = response.get_json()["agents"]
+    return agents
+
+
+def test_a_seeded_agent_has_a_vault_the_same_on_every_read(api: Api) -> None:
+    seed(api, {"agents": [{"id": "seeded-1", "project_id": PROJECT}]})
+    body = details(api, "seeded-1")
+    assert set(body) == set(DETAILS_RESPONSE)
+    assert shape(body["vault"]) == shape(DETAILS_RESPONSE["vault"])
+    vault = body["vault"]
+    assert_uuid4(vault["id"])
+    assert vault["name"] == f"phoenix_{vault['id']}"
+    assert (vault["state"], vault["flavor"], vault["encrypted"], vault["region"]) == (
+        "created",
+        "swift",
+        False,
+        "DFW",
+    )
+    assert details(api, "seeded-1")["vault"] == vault
+    # The same agent id seeded again (after a reset) has the same vault.
+    api.reset()
+    seed(api, {"agents": [{"id": "seeded-1", "project_id": PROJECT}]})
+    assert details(api, "seeded-1")["vault"] == vault
+    seed(api, {"agents": [{"id": "seeded-2", "project_id": PROJECT}]})
+    assert details(api, "seeded-2")["vault"]["id"] != vault["id"]
+
+
+def test_a_seeded_vault_is_kept_as_given(api: Api) -> None:
+    registration = {
+        **REGISTRATION,
+        "vault": {"id": "v-1", "region": "LON", "use_internal": False, "encrypted": True},
+    }
+    seed(api, {"agents": [{"id": "seeded-1", "project_id": PROJECT, "registration": registration}]})
+    vault = details(api, "seeded-1")["vault"]
+    assert (vault["id"], vault["name"], vault["region"], vault["encrypted"]) == (
+        "v-1",
+        "phoenix_v-1",
+        "LON",
+        True,
+    )
+    assert vault["use_internal"] is False
+
+
+@pytest.mark.parametrize(
+    ("vault", "where"),
+    [({"region": "XYZ"}, "region"), ({"use_internal": "no"}, "use_internal"), ({"name": "a/b"}, "name")],
+)
+def test_a_seeded_vault_member_of_the_wrong_kind_is_400(api: Api, vault: dict[str, Any], where: str) -> None:
+    registration = {**REGISTRATION, "vault": vault}
+    response = api.control(
+        "post", "state", {"agents": [{"project_id": PROJECT, "registration": registration}]}
+    )
+    errors = assert_fault(response, 400)["errors"]
+    assert any(f"registration.vault.{where}" in entry for entry in errors), errors
+
+
+@pytest.mark.parametrize("method", ["put", "post"])
+def test_export_and_import_keep_a_registered_agents_vault(api: Api, method: str) -> None:
+    created = registered(api)
+    assert patch_as_written(api, created["id"], [op("/vault/region", "SYD")]).status_code == 204
+    before = details(api, created["id"])
+    exported = api.control("get", "state").get_json()
+    (item,) = exported["agents"]
+    assert item["registration"]["vault"]["id"] == created["vault"]["id"]
+    api.reset()
+    seed(api, exported, method)
+    assert details(api, created["id"]) == before
+    assert exported_agents(api) == exported["agents"]
+
+
+def test_a_patch_of_a_seeded_agents_vault_keeps_it(api: Api) -> None:
+    seed(api, {"agents": [{"id": "seeded-1", "project_id": PROJECT}]})
+    vault = details(api, "seeded-1")["vault"]
+    assert patch_as_written(api, "seeded-1", [op("/vault/use_internal", True)]).status_code == 204
+    after = details(api, "seeded-1")["vault"]
+    assert after == {**vault, "use_internal": True}
+    (item,) = exported_agents(api)
+    assert item["registration"]["vault"]["id"] == vault["id"]
