@@ -594,7 +594,7 @@ def test_delete_keeps_the_vaults_objects(api: Api) -> None:
     upload_into(api, created["vault"])
     assert api.delete_agent(created["id"]).status_code == 204
     public = urlsplit(created["vault"]["links"][0]["href"]).path
-    assert api.client.get(f"{public}/bundle-1", headers={"X-Auth-Token": TOKEN}).status_code == 200
+    assert api.client.head(f"{public}/bundle-1", headers={"X-Auth-Token": TOKEN}).status_code == 200
 
 
 # The pages' other statuses: rights (403) and the fault injection of 500 and 503.
