@@ -206,7 +206,7 @@ def test_event_naming_an_unknown_agent_is_404_and_nothing_is_written(docs: FullS
     docs.add_agent(make_agent("agent-2", OTHER_PROJECT))
     created = docs.documents.create(CONFIGURATION, configuration())
     bad = [event("ok"), event("bad", agent_id)]
-    with pytest.raises(NotFound, match="agent"):
+    with pytest.raises(NotFound, match=r"(?i)agent"):
         docs.documents.create(CONFIGURATION, configuration("c2"), bad)
     with pytest.raises(NotFound, match="agent"):
         docs.documents.put(CONFIGURATION, renamed(created, "x"), 1, bad)
