@@ -22,9 +22,10 @@ def host_url() -> str:
     return request.host_url.rstrip("/")
 
 
-def next_link(limit: int, marker: str) -> dict[str, str]:
-    """The `next` page of the list being answered: the same URL, the same limit, after `marker`."""
-    query = urlencode({"limit": limit, "marker": marker})
+def next_link(limit: int, marker: str, **keep: str) -> dict[str, str]:
+    """The `next` page of the list being answered: the same URL, the same limit (and the
+    filters in `keep`), after `marker`."""
+    query = urlencode({**keep, "limit": limit, "marker": marker})
     return {"href": f"{request.base_url}?{query}", "rel": "next"}
 
 
@@ -68,6 +69,31 @@ def segment(value: str) -> str:
 
 def agent_url(project_id: str, agent_id: str) -> str:
     return f"{host_url()}/v2/{segment(project_id)}/agents/{segment(agent_id)}"
+
+
+# The rels beside `self` that the agent pages show, each the agent's URL and itself.
+AGENT_RELS = ("activities", "configuration", "configurations", "events", "logfiles", "status")
+
+
+def agent_links(url: str) -> list[dict[str, str]]:
+    """An agent's `links`, from its URL: `self`, then its sub-resources as the pages list them."""
+    return [{"href": url, "rel": "self"}] + [{"href": f"{url}/{rel}", "rel": rel} for rel in AGENT_RELS]
+
+
+def machine_links(project_id: str, machine_id: str) -> list[dict[str, str]]:
+    """`host.machine.links`: (ours) the page's `full` link to the Cloud Servers server, on this
+    server (`/cloudservers/v2/{project_id}/servers/{id}`), which serves no Cloud Servers and so
+    answers 404 (SPEC: it may point nowhere), rather than at a real service."""
+    href = f"{host_url()}/cloudservers/v2/{segment(project_id)}/servers/{segment(machine_id)}"
+    return [{"href": href, "rel": "full"}]
+
+
+def vault_links(settings: Settings, project_id: str, vault_name: str) -> list[dict[str, str]]:
+    """The vault's `publicURL` and `internalURL`: its container in the object store that the
+    log files' links use (this server's unless LOGFILES_OBJECT_STORE_URL); one server, so the
+    internal URL is the public one (as Identity's catalog gives it)."""
+    url = f"{object_store_url(host_url(), project_id, settings.object_store_url)}/{segment(vault_name)}"
+    return [{"href": url, "rel": "publicURL"}, {"href": url, "rel": "internalURL"}]
 
 
 def logfile_url(logfile: LogFile, agent: str | None = None) -> str:

@@ -57,6 +57,7 @@ class Operation:
     fault: str = "Fault"  # the error body's schema: the guide's, or Identity's own
     response_media: str = "application/json"  # an object's bytes are any type
     agent_header: bool = True  # X-Agent-Id: what /v2 accepts, not Identity
+    also_media: tuple[str, ...] = ()  # other media types the request body may be sent as
 
     @property
     def statuses(self) -> list[int]:
@@ -125,12 +126,13 @@ OBJECT_LISTING = {
 OPERATIONS: tuple[Operation, ...] = (
     Operation("post", AGENTS, "register_agent", 201, (400, 413, 415),
               ("application/json", "AgentRegistration"), "Agent", ("Location",)),
-    Operation("get", AGENTS, "list_agents", 200, (400,), response="AgentList", parameters=PAGING),
+    Operation("get", AGENTS, "list_agents", 200, (400,), response="AgentList",
+              parameters=({"in": "query", "schema": schemas.AgentListQuerySchema},)),
     Operation("post", AGENTS + "/tokens", "authenticate_agent", 200, (400, 401, 409, 413, 415),
               ("application/json", "AgentCredentials"), "AgentToken", secured=False),
     Operation("get", AGENTS + "/{agent_id}", "get_agent", 200, response="Agent"),
     Operation("patch", AGENTS + "/{agent_id}", "update_agent", 204, (400, 413, 415),
-              ("application/json-patch+json", "AgentPatchDocument")),
+              ("application/json-patch+json", "AgentPatchDocument"), also_media=("application/json",)),
     Operation("delete", AGENTS + "/{agent_id}", "delete_agent", 204),
     Operation("get", AGENTS + "/{agent_id}/status", "agent_status", 200, response="AgentStatus"),
     Operation("get", AGENTS + "/{agent_id}/events", "agent_events", 200, (400,), response="EventList",
@@ -270,7 +272,7 @@ def build_spec() -> dict[str, Any]:
             media, schema = op.request
             operation["requestBody"] = {
                 "required": True,
-                "content": {media: {"schema": schema}},
+                "content": {name: {"schema": schema} for name in (media, *op.also_media)},
             }
         paths.setdefault(op.path, {})[op.method] = operation
     for path, operations in paths.items():

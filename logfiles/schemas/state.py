@@ -26,7 +26,7 @@ from ..model import STATES
 from ..objects import LOG_CONTAINER, MAX_CONTENT_TYPE_LENGTH, check_container_name, check_object_name
 from .base import MAX_ID_LENGTH, Base64Bytes, BoundedList, IsoTime, StrictBoolean, StrictInteger
 from .queries import EventMarker
-from .v2 import MAX_EVENT_NAME, AgentRegistrationSchema, LinkSchema
+from .v2 import MAX_EVENT_NAME, LinkSchema, StoredRegistrationSchema
 
 # (ours) What one state document may create, so that a document's cost is bounded before
 # anything is built; `generate` counts towards the log files.
@@ -73,7 +73,7 @@ class SeedAgentSchema(Schema):
     registered_time = IsoTime()
     enabled = StrictBoolean(load_default=True)
     log_level = fields.String(load_default="warn", validate=validate.Length(max=32))
-    registration = fields.Nested(AgentRegistrationSchema)
+    registration = fields.Nested(StoredRegistrationSchema)
     password = fields.String(load_only=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH))
     password_sha256 = fields.String(
         validate=validate.Regexp(r"\A([0-9a-f]{64})?\Z", error="must be 64 lower-case hex digits")

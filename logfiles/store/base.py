@@ -157,8 +157,11 @@ class Store(LogFileUpdates, Protocol):
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent: ...
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
-        """The project's agents in registration order, after `marker` (an agent id) when given."""
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
+        """The project's agents in registration order, after `marker` (an agent id of the
+        project) when given; with `host_machine_id`, only those whose `host.machine.id` it is."""
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         """Apply `change` (pure) to the current agent as one atomic check-and-set."""

@@ -112,7 +112,9 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
         with self._lock:
             return self._rows.agent(project_id, agent_id)
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
         """Walks every agent: the memory store is for a test's handful (SQLite has an index)."""
         with self._lock:
             if marker is not None:
@@ -124,7 +126,12 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
                 for agent in values:
                     if agent.id == marker:
                         break
-            ours = (agent for agent in values if agent.project_id == project_id)
+            ours = (
+                agent
+                for agent in values
+                if agent.project_id == project_id
+                and (host_machine_id is None or agent.machine_id == host_machine_id)
+            )
             items = list(itertools.islice(ours, limit + 1))
         return Page(items[:limit], len(items) > limit)
 

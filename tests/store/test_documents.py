@@ -90,7 +90,7 @@ def test_create_same_id_in_another_kind_or_project_is_another_document(docs: Ful
 @pytest.mark.parametrize("agent_id", ["agent-9", "agent-2"])
 def test_create_with_missing_agent_parent_is_404(docs: FullStore, agent_id: str) -> None:
     docs.add_agent(make_agent("agent-2", OTHER_PROJECT))  # another project's agent is not ours
-    with pytest.raises(NotFound, match="agent"):
+    with pytest.raises(NotFound, match=r"(?i)agent"):
         docs.documents.create(CONFIGURATION, configuration(agent_id=agent_id))
     assert docs.documents.export_documents() == []
 
@@ -143,7 +143,7 @@ def test_put_of_a_gone_document_is_404(docs: FullStore) -> None:
 
 def test_put_to_a_missing_parent_is_404_and_keeps_the_document(docs: FullStore) -> None:
     created = docs.documents.create(CONFIGURATION, configuration())
-    with pytest.raises(NotFound, match="agent"):
+    with pytest.raises(NotFound, match=r"(?i)agent"):
         docs.documents.put(CONFIGURATION, dataclasses.replace(created, parent="agent-9"), expected=1)
     assert docs.documents.get(CONFIGURATION, PROJECT, "c1") == created
 
@@ -206,11 +206,11 @@ def test_event_naming_an_unknown_agent_is_404_and_nothing_is_written(docs: FullS
     docs.add_agent(make_agent("agent-2", OTHER_PROJECT))
     created = docs.documents.create(CONFIGURATION, configuration())
     bad = [event("ok"), event("bad", agent_id)]
-    with pytest.raises(NotFound, match="agent"):
+    with pytest.raises(NotFound, match=r"(?i)agent"):
         docs.documents.create(CONFIGURATION, configuration("c2"), bad)
-    with pytest.raises(NotFound, match="agent"):
+    with pytest.raises(NotFound, match=r"(?i)agent"):
         docs.documents.put(CONFIGURATION, renamed(created, "x"), 1, bad)
-    with pytest.raises(NotFound, match="agent"):
+    with pytest.raises(NotFound, match=r"(?i)agent"):
         docs.documents.delete(CONFIGURATION, PROJECT, "c1", events=bad)
     assert docs.documents.export_documents() == [created]
     assert kept(docs) == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -68,12 +68,30 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
             raise agent_not_found(project_id, agent_id)
         return rows.CODEC.agent(found[0])
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
         sqlrows.check_limit(limit)
+        condition: sqlrows.Condition | None = None
+        keep: Callable[[Agent], bool] | None = None
+        if host_machine_id is not None:
+            # No JSON function: PostgreSQL's fail on a whole registration that holds a `\u0000`
+            # anywhere (its text cannot hold a NUL). The rows whose text holds the id's JSON
+            # text are a few more than the agents on that machine; `keep` makes it exact.
+            condition = ("strpos(registration, %s) > 0", (sqlrows.machine_id_text(host_machine_id),))
+            keep = lambda agent: agent.machine_id == host_machine_id  # noqa: E731 (one test)
 
         def run(db: _Db) -> Page[Agent]:
             return sqlrows.read_page(
-                db.execute, rows.DIALECT, sqlrows.AGENTS, project_id, limit, marker, agent_marker_not_found
+                db.execute,
+                rows.DIALECT,
+                sqlrows.AGENTS,
+                project_id,
+                limit,
+                marker,
+                agent_marker_not_found,
+                condition,
+                keep,
             )
 
         return self._db.read(run)

@@ -62,11 +62,26 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
             raise agent_not_found(project_id, agent_id)
         return rows.CODEC.agent(row)
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
         sqlrows.check_limit(limit)
+        condition = None
+        if host_machine_id is not None:
+            # Exact: `->` gives the member's JSON text as written (json_extract would decode
+            # it, and end a string at a NUL).
+            text = sqlrows.machine_id_text(host_machine_id)
+            condition = ("registration -> '$.host.machine.id' = ?", (text,))
         with self._db.read() as db:
             return sqlrows.read_page(
-                db.execute, rows.DIALECT, sqlrows.AGENTS, project_id, limit, marker, agent_marker_not_found
+                db.execute,
+                rows.DIALECT,
+                sqlrows.AGENTS,
+                project_id,
+                limit,
+                marker,
+                agent_marker_not_found,
+                condition,
             )
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
