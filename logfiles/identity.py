@@ -140,7 +140,8 @@ def _username_member(credentials: Credentials) -> str:
 def _check_usable_project(project: str, where: str) -> None:
     """Open mode's project must fit a `/v2/{project_id}` URL, or its token would work nowhere.
 
-    Not a `/`, not a `.xml` suffix (SPEC: an unknown route), and text a URL can carry.
+    Not a `/`, not a `.xml` suffix (SPEC: an unknown route) nor a `.json` one (the guide's
+    JSON suffix, which routing takes off), and text a URL can carry.
     """
     try:
         project.encode("utf-8")
@@ -149,8 +150,8 @@ def _check_usable_project(project: str, where: str) -> None:
     else:
         if "/" in project:
             problem = "holds a '/', which no project id in a URL can"
-        elif project.lower().endswith(".xml"):
-            problem = "ends in '.xml', which no project id in a URL can"
+        elif project.lower().endswith((".xml", ".json")):
+            problem = f"ends in '{project[project.rindex('.'):]}', which no project id in a URL can"
         else:
             return
     raise Invalid(f"{where} cannot be a project id: it {problem}.", [f"{where}: {problem}"])
