@@ -151,7 +151,7 @@ def _check_usable_project(project: str, where: str) -> None:
         if "/" in project:
             problem = "holds a '/', which no project id in a URL can"
         elif project.lower().endswith((".xml", ".json")):
-            problem = f"ends in '{project[project.rindex('.'):]}', which no project id in a URL can"
+            problem = f"ends in '{project[project.rindex('.') :]}', which no project id in a URL can"
         else:
             return
     raise Invalid(f"{where} cannot be a project id: it {problem}.", [f"{where}: {problem}"])

@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import logging
 import time
-
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -176,7 +175,8 @@ class SuffixRouting:
 
 def sent_path() -> str:
     """The request's path as the client sent it (step 3 may have taken a suffix off)."""
-    return request.path + request.environ.get(SENT_SUFFIX, "")
+    suffix: str = request.environ.get(SENT_SUFFIX, "")
+    return request.path + suffix
 
 
 def note_start() -> None:
