@@ -12,7 +12,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from ..events import AGENT_ACTIVATE
+from ..events import ACTIVATE_MODES, AGENT_ACTIVATE, AGENT_POSTED, PROJECT_POSTED
 from ..model import STATES, TARGET_STATES
 from .base import BoundedList, IntegerOrString, Lenient, StrictBoolean, StrictInteger
 
@@ -188,17 +188,33 @@ class AgentStatusSchema(Schema):
 MAX_EVENT_NAME = 255
 
 
-class PostedEventSchema(Lenient):
-    """POST .../events: the guide's examples are `{"event": "startup"}` and
-    `{"event": "agent_activate", "mode": "active"}`."""
+class ProjectEventSchema(Lenient):
+    """POST /v2/{p}/events: the page's `{"event": "agent_activate", "mode": "active"}`, whose
+    `mode` is one of the page's `idle`, `active`, `real_time`. Other members are ignored."""
 
-    event = fields.String(required=True, validate=validate.Length(min=1, max=MAX_EVENT_NAME))
-    mode = fields.String(validate=validate.OneOf(["active", "idle"], error="must be 'active' or 'idle'"))
+    event = fields.String(
+        required=True,
+        validate=validate.OneOf(PROJECT_POSTED, error=f"must be one of: {', '.join(PROJECT_POSTED)}"),
+    )
+    mode = fields.String(
+        validate=validate.OneOf(ACTIVATE_MODES, error=f"must be one of: {', '.join(ACTIVATE_MODES)}"),
+        metadata={"description": "Required with agent_activate; ignored with the other events."},
+    )
 
     @validates_schema
     def activate_has_mode(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("event") == AGENT_ACTIVATE and "mode" not in data:
-            raise ValidationError("agent_activate needs a mode, 'active' or 'idle'", "mode")
+            raise ValidationError(f"agent_activate needs a mode, one of: {', '.join(ACTIVATE_MODES)}", "mode")
+
+
+class AgentEventSchema(ProjectEventSchema):
+    """POST /v2/{p}/agents/{id}/events: the page's `startup` and `shutdown`, (ours) `heartbeat`,
+    and `agent_activate` for this agent alone (the page's note)."""
+
+    event = fields.String(
+        required=True,
+        validate=validate.OneOf(AGENT_POSTED, error=f"must be one of: {', '.join(AGENT_POSTED)}"),
+    )
 
 
 class EventSchema(Schema):
@@ -234,4 +250,5 @@ REGISTRATION = AgentRegistrationSchema()
 PATCH_OPERATION = PatchOperationSchema()
 AGENT_PATCH_OPERATION = AgentPatchOperationSchema()
 AGENT_AUTH = AgentAuthSchema()
-POSTED_EVENT = PostedEventSchema()
+AGENT_EVENT = AgentEventSchema()
+PROJECT_EVENT = ProjectEventSchema()
