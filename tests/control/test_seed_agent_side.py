@@ -46,7 +46,8 @@ def exported_agent(api: Api, agent_id: str) -> dict[str, Any]:
 
 
 def events_of(api: Api, agent_id: str | None = None, project_id: str | None = None) -> list[dict[str, Any]]:
-    response = api.list_events(agent_id, project_id=project_id)
+    """A feed oldest first (the project's is newest first by default)."""
+    response = api.list_events(agent_id, "sort_dir=asc", project_id=project_id)
     assert response.status_code == 200, response.get_data(as_text=True)
     events: list[dict[str, Any]] = response.get_json()["events"]
     return events
@@ -237,11 +238,11 @@ def test_seeded_events_for_an_existing_agent(api: Api) -> None:
 
 def test_export_shows_events_and_import_keeps_them_with_their_ids(api: Api) -> None:
     agent_id = api.agent()
-    api.post_event({"event": "startup"}, agent_id)
+    api.post_event({"event": "shutdown"}, agent_id)
     api.post_event({"event": "agent_activate", "mode": "active"})
     exported = export(api)
     items = exported["events"]
-    assert [e["event"] for e in items] == ["agent_registered", "startup", "agent_activate"]
+    assert [e["event"] for e in items] == ["agent_registered", "agent_shutdown", "agent_activate"]
     assert all(isinstance(e["id"], str) and e["id"].isdigit() for e in items), items
     listed = events_of(api)
     assert [e["id"] for e in items] == [e["id"] for e in listed]
