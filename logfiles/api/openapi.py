@@ -229,7 +229,10 @@ def build_spec() -> dict[str, Any]:
         version="2.0",
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "A test double of the Cloud Backup v2 agents and log files API."},
+        info={
+            "description": "A test double of the Cloud Backup v2 agents and log files API. Every "
+            "/v2 path also answers with one trailing `/` or a `.json` suffix (the guide's)."
+        },
         components={"securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
     )
     for name, component in _components():

@@ -198,7 +198,7 @@ class ProjectEventSchema(Lenient):
     )
     mode = fields.String(
         validate=validate.OneOf(ACTIVATE_MODES, error=f"must be one of: {', '.join(ACTIVATE_MODES)}"),
-        metadata={"description": "Required with agent_activate; ignored with the other events."},
+        metadata={"description": "Required with agent_activate, and shown on it only; checked when given."},
     )
 
     @validates_schema
