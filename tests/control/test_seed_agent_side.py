@@ -316,3 +316,16 @@ class TestWithTokensFile:
         token = api.agent_token(agent["id"], agent["password"])
         assert api.get_agent(agent["id"], token=token).status_code == 200
         assert_fault(api.delete_agent(agent["id"], token=token), 403)
+
+
+def test_export_of_an_agents_own_activation_imports_as_the_same_feed(api: Api) -> None:
+    """An `agent_activate` posted for one agent shows no `agent` (the feed pages' shape), and
+    an export of it imports as it was."""
+    agent_id = api.agent()
+    assert api.post_event({"event": "agent_activate", "mode": "idle"}, agent_id).status_code == 202
+    listed = events_of(api, agent_id)
+    assert "agent" not in listed[-1]
+    exported = export(api)
+    seed(api, exported, "put")
+    assert events_of(api, agent_id) == listed
+    assert export(api) == exported
