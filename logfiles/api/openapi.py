@@ -11,6 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from .. import identity, schemas
+from ..schemas.activities import ActivityListSchema, ActivityQuerySchema
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
 
 MESSAGES = {
@@ -56,6 +57,7 @@ class Operation:
     fault: str = "Fault"  # the error body's schema: the guide's, or Identity's own
     response_media: str = "application/json"  # an object's bytes are any type
     agent_header: bool = True  # X-Agent-Id: what /v2 accepts, not Identity
+    also_media: tuple[str, ...] = ()  # other media types the request body may be sent as
 
     @property
     def statuses(self) -> list[int]:
@@ -70,6 +72,7 @@ LOGFILES = AGENTS + "/{agent_id}/logfiles"
 PAGING = ({"in": "query", "schema": schemas.PageQuerySchema},)
 FEED = ({"in": "query", "schema": schemas.EventQuerySchema},)
 PROJECT_FEED = ({"in": "query", "schema": schemas.ProjectEventQuerySchema},)
+ACTIVITY_PAGING = ({"in": "query", "schema": ActivityQuerySchema},)
 AGENT_ID = ({"name": "X-Agent-Id", "in": "header", "required": False, "schema": {"type": "string"}},)
 
 OBJECT_STORE = "/cloudfiles/v1/MossoCloudFS_{project_id}"
@@ -124,12 +127,13 @@ OBJECT_LISTING = {
 OPERATIONS: tuple[Operation, ...] = (
     Operation("post", AGENTS, "register_agent", 201, (400, 413, 415),
               ("application/json", "AgentRegistration"), "Agent", ("Location",)),
-    Operation("get", AGENTS, "list_agents", 200, (400,), response="AgentList", parameters=PAGING),
+    Operation("get", AGENTS, "list_agents", 200, (400,), response="AgentList",
+              parameters=({"in": "query", "schema": schemas.AgentListQuerySchema},)),
     Operation("post", AGENTS + "/tokens", "authenticate_agent", 200, (400, 401, 409, 413, 415),
               ("application/json", "AgentCredentials"), "AgentToken", secured=False),
     Operation("get", AGENTS + "/{agent_id}", "get_agent", 200, response="Agent"),
     Operation("patch", AGENTS + "/{agent_id}", "update_agent", 204, (400, 413, 415),
-              ("application/json-patch+json", "AgentPatchDocument")),
+              ("application/json-patch+json", "AgentPatchDocument"), also_media=("application/json",)),
     Operation("delete", AGENTS + "/{agent_id}", "delete_agent", 204),
     Operation("get", AGENTS + "/{agent_id}/status", "agent_status", 200, response="AgentStatus"),
     Operation("get", AGENTS + "/{agent_id}/events", "agent_events", 200, (400,), response="EventList",
@@ -148,6 +152,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("patch", LOGFILES + "/{logfile_id}", "update_logfile", 204, (400, 409, 413, 415),
               ("application/json-patch+json", "PatchDocument")),
     Operation("delete", LOGFILES + "/{logfile_id}", "delete_logfile", 204),
+    Operation("get", "/v2/{project_id}/activities", "project_activities", 200, (400,),
+              response="ActivityList", parameters=ACTIVITY_PAGING),
+    Operation("get", AGENTS + "/{agent_id}/activities", "agent_activities", 200, (400,),
+              response="ActivityList", parameters=ACTIVITY_PAGING),
+    Operation("get", "/v2/{project_id}/configurations/{configuration_id}/activities",
+              "configuration_activities", 200, (400,), response="ActivityList",
+              parameters=ACTIVITY_PAGING),
     # Identity v2.0, at the server's root: its own error bodies (SPEC).
     Operation("post", "/v2.0/tokens", "authenticate", 200, (400, 401, 413, 415),
               ("application/json", "AuthRequest"), "AccessDocument", secured=False,
@@ -219,6 +230,7 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("IdentityFault", IDENTITY_FAULT),
         ("ObjectBytes", {"type": "string", "format": "binary"}),
         ("ObjectListing", OBJECT_LISTING),
+        ("ActivityList", ActivityListSchema),
     ]
 
 
@@ -266,7 +278,7 @@ def build_spec() -> dict[str, Any]:
             media, schema = op.request
             operation["requestBody"] = {
                 "required": True,
-                "content": {media: {"schema": schema}},
+                "content": {name: {"schema": schema} for name in (media, *op.also_media)},
             }
         paths.setdefault(op.path, {})[op.method] = operation
     for path, operations in paths.items():

@@ -30,6 +30,9 @@ SUCCESS = {
     ("/v2/{project_id}/agents/{agent_id}/events", "post"): "202",
     ("/v2/{project_id}/events", "get"): "200",
     ("/v2/{project_id}/events", "post"): "202",
+    ("/v2/{project_id}/activities", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/activities", "get"): "200",
+    ("/v2/{project_id}/configurations/{configuration_id}/activities", "get"): "200",
 }
 
 
