@@ -10,7 +10,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
-from .. import identity, schemas
+from .. import events, identity, schemas
+from ..events import AGENT_ACTIVATE
 from ..schemas.activities import ActivityListSchema, ActivityQuerySchema
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
 
@@ -205,6 +206,29 @@ def _array_of(name: str) -> dict[str, Any]:
     return {"type": "array", "minItems": 1, "items": {"$ref": f"#/components/schemas/{name}"}}
 
 
+_MODE = {"type": "string", "enum": list(events.ACTIVATE_MODES)}
+# agent_activate needs a mode (400 without): OpenAPI 3.0 says so with a oneOf, which
+# marshmallow's schema (a cross-field check) cannot give apispec.
+PROJECT_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {"event": {"type": "string", "enum": list(events.PROJECT_POSTED)}, "mode": _MODE},
+    "required": ["event", "mode"],
+}
+AGENT_EVENT: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {
+                "event": {"type": "string", "enum": [e for e in events.AGENT_POSTED if e != AGENT_ACTIVATE]},
+                "mode": _MODE,
+            },
+            "required": ["event"],
+        },
+        PROJECT_EVENT,
+    ]
+}
+
+
 def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
     """Each component schema by name, in the document's order: a marshmallow schema or a dict."""
     return [
@@ -222,8 +246,8 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("AgentPatchDocument", _array_of("AgentPatchOperation")),
         ("Event", schemas.EventSchema),
         ("EventList", schemas.EventListSchema),
-        ("AgentEvent", schemas.AgentEventSchema),
-        ("ProjectEvent", schemas.ProjectEventSchema),
+        ("AgentEvent", AGENT_EVENT),
+        ("ProjectEvent", PROJECT_EVENT),
         ("Fault", schemas.FaultSchema),
         ("AuthRequest", AuthRequestSchema),
         ("AccessDocument", AccessDocumentSchema),
