@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from .api import (
         agents,
+        configurations,
         control,
         cors,
         dashboard,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(logfiles.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(objects.bp)
+    app.register_blueprint(configurations.bp)
     app.register_blueprint(identity.bp)
     if settings.control:
         app.register_blueprint(control.bp)
