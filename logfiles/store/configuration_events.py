@@ -17,9 +17,10 @@ from .sqlrows import EVENT_COLUMNS, Dialect, event_page, feed_order, time_text
 
 # The details' `configuration.id` in each database's SQL, from the `details` column (JSON text).
 SQLITE_CONFIGURATION_ID = "json_extract(details, '$.configuration.id')"
-# `json`, not `jsonb`: json keeps the text as it is and only its path is read, so an event
-# whose other members hold a `\u0000` escape (which jsonb refuses) is still read past.
-POSTGRES_CONFIGURATION_ID = "(details::json -> 'configuration' ->> 'id')"
+# PostgreSQL's json types refuse the escape `\u0000` (its text cannot hold NUL), which a
+# registered name may hold in another event's details: it is read as U+FFFD first, which
+# keeps the text valid JSON (an escaped backslash before it stays one) and every id as is.
+POSTGRES_CONFIGURATION_ID = "(replace(details, '\\u0000', '\\ufffd')::jsonb -> 'configuration' ->> 'id')"
 
 
 def names_configuration(event: Event, configuration_id: str) -> bool:
