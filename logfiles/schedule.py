@@ -206,7 +206,7 @@ def next_times(
     for recurrence in recurrences:
         first = _moved_start(recurrence, anchor, now_wall)
         try:
-            walls = _rule(recurrence, first, anchor, now_wall + HORIZON)
+            walls = _rule(recurrence, first, anchor, max(now_wall, anchor) + HORIZON)
         except ValueError as exc:  # dateutil: "Invalid rrule byxxx generates an empty set."
             raise ValueError(f"the rule never runs ({exc})") from None
         times: list[datetime] = []
@@ -224,6 +224,6 @@ def next_times(
 def first_runs(
     recurrences: Sequence[Recurrence], zone: zoneinfo.ZoneInfo, start: datetime, now: datetime
 ) -> None:
-    """ValueError unless the rule runs at least once within HORIZON of now."""
+    """ValueError unless the rule runs at least once within HORIZON of now (or of a later start)."""
     if not next_times(recurrences, zone, start, now, 1):
         raise ValueError(f"the rule never runs in the {HORIZON.days} days after now")
