@@ -28,6 +28,7 @@ from .kinds import CONFIGURATION
 from .model import Agent
 from .schemas.base import flatten_messages
 from .schemas.configurations import CONFIGURATION as SCHEMA
+from .schemas.configurations import PATCH_PATHS
 
 # The guide's Limits page: the agent's whole configuration document is at most 1 MB (read
 # as 1 MiB, as SPEC reads the same limit on a body); past it a create or PATCH is a 400.
@@ -36,15 +37,6 @@ MAX_AGENT_DOCUMENT_BYTES = MAX_BODY_BYTES
 TIMES_SHOWN = 3
 # The PATCH page: only `replace`, only these paths.
 PATCH_OPS = ("replace",)
-PATCH_PATHS = (
-    "/name",
-    "/enabled",
-    "/schedule",
-    "/retention/days",
-    "/inclusions",
-    "/exclusions",
-    "/notifications",
-)
 MESSAGE = "The configuration is not valid."
 PATCH_MESSAGE = "The request body is not a JSON Patch document this configuration accepts."
 TOO_LARGE_MESSAGE = "The agent's configuration document would be over the guide's limit of 1 MB."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from .. import schedule
 from ..events import EventQuery
@@ -134,6 +134,129 @@ class ConfigurationEventQuerySchema(Lenient):
             marker=None if marker is None else int(marker),
             descending=data["sort_dir"] == "desc",
         )
+
+
+# The answers, as the pages show them (the core builds them; these document them in OpenAPI).
+
+PATCH_PATHS = (
+    "/name",
+    "/enabled",
+    "/schedule",
+    "/retention/days",
+    "/inclusions",
+    "/exclusions",
+    "/notifications",
+)
+
+
+class ConfigurationPatchOperationSchema(Lenient):
+    """One operation of the PATCH page: `replace` of one of its paths; the value is checked
+    with the whole result, by the create rules."""
+
+    op = fields.String(required=True, validate=validate.Equal("replace"))
+    path = fields.String(required=True, validate=validate.OneOf(PATCH_PATHS))
+    value = fields.Raw(required=True, allow_none=True)
+
+
+class _Link(Schema):
+    href = fields.String()
+    rel = fields.String()
+
+
+class _Linked(Schema):
+    id = fields.String()
+    links = fields.List(fields.Nested(_Link))
+
+
+class _ShownSchedule(Schema):
+    start = fields.String(metadata={"description": "Whole seconds, e.g. 2014-08-05T18:22:21Z."})
+    recurrence = fields.List(fields.String())
+    time_zone = fields.String()
+
+
+class _ShownPath(Schema):
+    type = fields.String()
+    path = fields.String()
+
+
+class _ShownNotification(Schema):
+    type = fields.String()
+    destination = fields.String()
+    on_success = fields.Boolean()
+    on_failure = fields.Boolean()
+
+
+class _Next(Schema):
+    scheduled_time = fields.String()
+
+
+class _Backups(Schema):
+    last_completed = fields.Nested(_Linked, allow_none=True)
+    next = fields.Nested(_Next, allow_none=True, metadata={"description": "null: manual or disabled."})
+
+
+class _Retention(Schema):
+    days = fields.Integer()
+
+
+class ConfigurationSummarySchema(Schema):
+    """A configuration in a list (both list pages): its first link's rel is `full`."""
+
+    project_id = fields.String()
+    id = fields.String()
+    agent = fields.Nested(_Linked)
+    name = fields.String()
+    enabled = fields.Boolean()
+    schedule = fields.Nested(_ShownSchedule, allow_none=True)
+    retention = fields.Nested(_Retention)
+    backups = fields.Nested(_Backups)
+    links = fields.List(fields.Nested(_Link))
+
+
+class ConfigurationDetailsSchema(ConfigurationSummarySchema):
+    """The details page's body (`backups.next` inside `backups`)."""
+
+    inclusions = fields.List(fields.Nested(_ShownPath))
+    exclusions = fields.List(fields.Nested(_ShownPath))
+    notifications = fields.List(fields.Nested(_ShownNotification))
+    deleted = fields.Boolean()
+
+
+class CreatedConfigurationSchema(ConfigurationDetailsSchema):
+    """The create page's 201 body: its example puts `next` beside `backups`."""
+
+    next = fields.Nested(_Next, allow_none=True)
+
+
+class ConfigurationListSchema(Schema):
+    configurations = fields.List(fields.Nested(ConfigurationSummarySchema))
+    links = fields.List(fields.Nested(_Link))
+
+
+class _Vault(Schema):
+    id = fields.String()
+    use_internal = fields.Boolean()
+    encrypted = fields.Boolean()
+    links = fields.List(fields.Nested(_Link))
+
+
+class _AgentConfigurationEntry(Schema):
+    id = fields.String()
+    name = fields.String()
+    enabled = fields.Boolean()
+    vault_id = fields.String()
+    retention = fields.Nested(_Retention)
+    times = fields.List(fields.String(), allow_none=True, metadata={"description": "null: manual only."})
+    inclusions = fields.List(fields.Nested(_ShownPath))
+    exclusions = fields.List(fields.Nested(_ShownPath))
+
+
+class AgentConfigurationSchema(Schema):
+    """GET /v2/{p}/agents/{id}/configuration: what the agent reads (at most 1 MiB)."""
+
+    system_preferences = fields.Dict()
+    vaults = fields.List(fields.Nested(_Vault))
+    configurations = fields.List(fields.Nested(_AgentConfigurationEntry))
 
 
 CONFIGURATION = ConfigurationSchema()

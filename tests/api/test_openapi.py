@@ -30,6 +30,14 @@ SUCCESS = {
     ("/v2/{project_id}/agents/{agent_id}/events", "post"): "202",
     ("/v2/{project_id}/events", "get"): "200",
     ("/v2/{project_id}/events", "post"): "202",
+    ("/v2/{project_id}/configurations", "post"): "201",
+    ("/v2/{project_id}/configurations", "get"): "200",
+    ("/v2/{project_id}/configurations/{configuration_id}", "get"): "200",
+    ("/v2/{project_id}/configurations/{configuration_id}", "patch"): "204",
+    ("/v2/{project_id}/configurations/{configuration_id}", "delete"): "204",
+    ("/v2/{project_id}/configurations/{configuration_id}/events", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/configurations", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/configuration", "get"): "200",
 }
 
 
