@@ -9,7 +9,6 @@ the `<scheme>://<host>` the caller gives.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import uuid
@@ -190,14 +189,16 @@ def patched(document: Document, operations: Sequence[tuple[str, Any]], now: date
     `document` itself when nothing changes (a same-value retry writes nothing)."""
     body = document.body
     target: dict[str, Any] = {"agent_id": body["agent_id"]}
+    # Nothing here is changed in place (`load` builds its answer anew), so nothing is copied:
+    # a value nested as deep as the JSON reader allows must not meet a recursive copy.
     for name in _MEMBERS:
-        target[name] = copy.deepcopy(body[name])
+        target[name] = body[name]
     for path, value in operations:
         if path == "/retention/days":
             retention = target["retention"] if isinstance(target["retention"], dict) else {}
             target["retention"] = {**retention, "days": value}
         else:
-            target[path[1:]] = copy.deepcopy(value)
+            target[path[1:]] = value
     old_plan = body["schedule"]
     start = old_plan["start"] if old_plan is not None else None
     loaded = load(target, now, start)

@@ -512,3 +512,20 @@ def test_tokens_and_roles(strict: Api) -> None:
     # 403 comes before 404: an unknown configuration is not disclosed to who may not see it.
     assert_fault(strict._call("delete", ("configurations", "nope"), token=CREATOR), 403)
     assert strict._call("delete", ("configurations", config_id)).status_code == 204
+
+
+# Bounds: any JSON the reader takes is a 4xx at worst.
+
+DEEP = "[" * 900 + "]" * 900  # as deep as the JSON reader allows, about
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/name", "/enabled", "/schedule", "/retention/days", "/inclusions", "/exclusions", "/notifications"],
+)
+def test_a_deeply_nested_value_is_a_400(api: Api, config: dict[str, Any], path: str) -> None:
+    data = '[{"op": "replace", "path": "' + path + '", "value": ' + DEEP + "}]"
+    assert_fault(patch(api, config["id"], None, data=data), 400)
+    member = path.split("/")[1]
+    body = json.dumps(request_body(config["agent"]["id"], **{member: "DEEP"})).replace('"DEEP"', DEEP)
+    assert_fault(create(api, None, data=body), 400)
