@@ -8,9 +8,13 @@
 4. Poll its events feed with `marker` until a `logfile_upload` event (a control panel asked
    for its log), gzip the log and upload it to the event's link, `ETag` included.
 5. PATCH the log file `started`, then `completed`.
+Meanwhile, on a `configuration_changed` event (a panel created, changed or deleted one of its
+backup configurations), read its whole configuration (`GET .../agents/{id}/configuration`),
+as a real agent does before it schedules its backups.
 
 It prints one line per milestone on standard output, so a test (or a person) can follow it:
-`registered <agent id>`, `uploading <log file id>`, `completed <log file id> <md5 of the gzip>`.
+`registered <agent id>`, `configuration <log level> <ids of its configurations, comma-separated,
+or ->`, `uploading <log file id>`, `completed <log file id> <md5 of the gzip>`.
 Against the stub: `python examples/reference_agent.py --url https://127.0.0.1:8443 --cafile
 <CA file> --username alice --password secret --log /var/log/syslog`. Exit status 0 when one
 log was delivered, 1 on an HTTP error (its status and body printed on standard error),
@@ -141,12 +145,23 @@ def run(args: argparse.Namespace) -> int:
         feed = me.json("GET", f"{backup}/agents/{agent_id}/events{query}")
         for event in feed["events"]:
             marker = event["id"]
-            if event["event"] == "logfile_upload":
+            if event["event"] == "configuration_changed":
+                configure(me, backup, agent_id)
+            elif event["event"] == "logfile_upload":
                 deliver(me, backup, agent_id, event, args.log)
                 return 0
         time.sleep(args.poll)
     print(f"no logfile_upload event within {args.timeout} s", file=sys.stderr)
     return 2
+
+
+def configure(me: Client, backup: str, agent_id: str) -> dict[str, Any]:
+    """Read the agent's whole configuration: its settings, its vault and its configurations."""
+    document: dict[str, Any] = me.json("GET", f"{backup}/agents/{agent_id}/configuration")
+    level = document["system_preferences"]["logging"]["level"]
+    ids = ",".join(configuration["id"] for configuration in document["configurations"]) or "-"
+    say(f"configuration {level} {ids}")
+    return document
 
 
 def deliver(me: Client, backup: str, agent_id: str, event: dict[str, Any], log_path: str) -> None:

@@ -16,7 +16,7 @@ from ..pacing import Pause, no_pause, paced, pieces
 
 def agent_not_found(project_id: str, agent_id: str) -> NotFound:
     return NotFound(
-        "The agent does not exist.",
+        "Agent not found.",  # the update-an-agent page's 404 message, on every route
         [f"agent_id: no agent '{agent_id}' in project '{project_id}'"],
     )
 

@@ -197,7 +197,7 @@ def test_agents_filter_problems_are_400(client: FlaskClient, query: str, problem
 def test_a_chosen_agent_that_is_not_there_is_404(api: Api, client: FlaskClient) -> None:
     seed(api, {"agents": [{"id": "a", "project_id": "p"}]})
     body = assert_fault(fragment(client, "agents?project=q&agent=a"), 404)
-    assert body["message"] == "The agent does not exist."
+    assert body["message"] == "Agent not found."
 
 
 def test_logfiles_are_paged_by_marker(api: Api, client: FlaskClient) -> None:

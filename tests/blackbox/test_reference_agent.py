@@ -48,6 +48,22 @@ def strict_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+def configuration(agent_id: str) -> dict[str, Any]:
+    """The create-a-configuration page's example body, for this agent."""
+    return {
+        "agent_id": agent_id,
+        "name": "Every Other Hour Configuration",
+        "enabled": True,
+        "schedule": {"recurrence": ["RRULE:FREQ=HOURLY;INTERVAL=2"], "time_zone": "US/Central"},
+        "retention": {"days": 30},
+        "inclusions": [{"type": "folder", "path": "/web/"}, {"type": "file", "path": "/etc/web/app.conf"}],
+        "exclusions": [{"type": "folder", "path": "/web/cache/"}, {"type": "file", "path": "/web/cache.jpg"}],
+        "notifications": [
+            {"type": "email", "destination": "email@example.com", "on_success": True, "on_failure": True}
+        ],
+    }
+
+
 def read_line(stream: IO[str] | None) -> str:
     assert stream is not None
     return stream.readline().strip()
@@ -92,6 +108,16 @@ def test_the_reference_agent_delivers_its_log_over_https(
         registered = read_line(agent.stdout)
         assert registered.startswith("registered "), (registered, agent.stderr)
         agent_id = registered.split()[1]
+        # The control panel gives the agent a backup configuration: the agent reads its own.
+        configured = requests.post(
+            f"{server.url}/v2/{PROJECT}/configurations",
+            json=configuration(agent_id),
+            headers=PANEL,
+            verify=ca,
+            timeout=10,
+        )
+        assert configured.status_code == 201, configured.text
+        assert read_line(agent.stdout) == f"configuration warn {configured.json()['id']}"
         # The control panel asks for the agent's log.
         requested = requests.post(
             f"{server.url}/v2/{PROJECT}/agents/{agent_id}/logfiles", headers=PANEL, verify=ca, timeout=10
@@ -127,7 +153,7 @@ def test_the_reference_agent_delivers_its_log_over_https(
         f"{server.url}/v2/{PROJECT}/agents/{agent_id}/events", headers=PANEL, verify=ca, timeout=10
     ).json()["events"]
     names = [event["event"] for event in feed]
-    assert names[-3:] == ["logfile_upload", "logfile_started", "logfile_completed"]
+    assert names[-4:] == ["configuration_changed", "logfile_upload", "logfile_started", "logfile_completed"]
     # A tampered temp URL is 401; the real one, once the service clock passes its expiry, too.
     url = links["logfile_temp_url"]
     tampered = url.replace("temp_url_sig=", "temp_url_sig=0", 1)

@@ -1,0 +1,405 @@
+"""The guide's own examples, sent to the app: each page's example request as written, ids
+substituted, gets the page's example status, Content-Type, Location and JSON shape.
+
+The operations come from tests/data/guide_operations.json (tools/guide_operations.py made it
+from the guide's pages; see docs/development.md). Nothing here is written from the
+implementation: the requests and the expected answers are the pages'. What the test adds:
+- ids: the example's ids (agent, its password, log file, configuration, project) are replaced
+  by those of resources the test created first, through the API (an agent registered from
+  tests/data/agent-register-example.json, a log file it requested, a configuration created
+  from the create page's own example body);
+- `Host` is left out (the test client's own host makes the absolute URLs);
+- for a 404 example, the id of the last resource in the path is a new random UUID (a missing
+  resource under existing parents);
+- a configuration is created first only for the operations about configurations, so that the
+  feeds' examples still run where configurations are not served.
+The answer: the example's status; a fault body (and the page's message, which SPEC says wins)
+for an error; `application/json` whenever the example shows a body, and no body where it shows
+none on a 202 or 204 (a `Content-Type` a page writes on a 204 is not asked: no content has no
+type); a `Location` where the page shows one, absolute and leading (GET, 200) to the resource
+the body shows; and the body's shape (tests/guide_shape.py). Only the 2xx and 404 examples run:
+the pages' other error examples need a state they do not give (a vault holding backups).
+
+The tables below say what is expected to fail today; `strict=True`, so an operation that starts
+to pass fails the run until its line is removed:
+- NOT_SERVED: issue 22's operations not served yet;
+- MISMATCHES: served operations where the page and the service disagree (the exact mismatch);
+- ISSUE_23: the operations of the next issue (only `test_every_documented_route_answers` sends
+  them: their examples need backups, restores and requests to exist first).
+ALLOWED lists the differences of shape that are not failures, each with the SPEC rule or the
+page's erratum that excuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from werkzeug.test import TestResponse
+
+from tests.conftest import PROJECT, REGISTRATION, Api, assert_fault
+from tests.guide_shape import Allowed, differences
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+OPERATIONS: list[dict[str, Any]] = json.loads((DATA / "guide_operations.json").read_text())["operations"]
+Key = tuple[str, str]  # (method, path template)
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+BY_KEY: dict[Key, dict[str, Any]] = {(op["method"], op["path"]): op for op in OPERATIONS}
+
+P = "/v2/{project_id}"
+AGENT = f"{P}/agents/{{agent_id}}"
+CONFIGURATION = f"{P}/configurations/{{configuration_id}}"
+
+# Issue 22's scope: these sections of the API reference, bar the requests that come with issue 23.
+SCOPE_SECTIONS = {
+    "bu2-agent-operations",
+    "bu2-config-operations",
+    "bu2-activity-operations",
+    "bu2-event-operations",
+}
+LATER_IN_SECTION = ("/browse-requests", "/vault-encryption-requests", "/vault-password-verification-requests")
+
+NOT_SERVED_REASON = "issue 22: not served yet"
+NOT_SERVED: set[Key] = {
+    ("GET", f"{P}/activities"),
+    ("GET", f"{AGENT}/activities"),
+    ("GET", f"{AGENT}/configuration"),
+    ("GET", f"{AGENT}/configurations"),
+    ("POST", f"{P}/configurations"),
+    ("GET", f"{P}/configurations"),
+    ("GET", CONFIGURATION),
+    ("PATCH", CONFIGURATION),
+    ("DELETE", CONFIGURATION),
+    ("GET", f"{CONFIGURATION}/activities"),
+    ("GET", f"{CONFIGURATION}/events"),
+}
+
+# (method, path, example status) -> the exact mismatch between the page and today's service.
+AGENT_BODY_MISMATCH = (
+    "the agent body lacks host.machine.links and vault.id, .name, .state, .flavor, .encrypted, "
+    ".region, .links, and shows host.fingerprint, which the page's body does not"
+)
+MISMATCHES: dict[tuple[str, str, int], str] = {
+    ("POST", f"{P}/agents", 201): AGENT_BODY_MISMATCH,
+    ("GET", f"{P}/agents", 200): f"agents[*]: {AGENT_BODY_MISMATCH}",
+    ("GET", AGENT, 200): AGENT_BODY_MISMATCH,
+    ("GET", f"{P}/events", 200): (
+        "the project feed's agent_registered event carries request_id; the page's does not "
+        "(the agent feed's page shows one)"
+    ),
+}
+
+ISSUE_23_REASON = "issue 23: not served yet"
+ISSUE_23: set[Key] = {
+    *((m, p) for (m, p) in BY_KEY if p.startswith((f"{P}/backups", f"{P}/restores", f"{P}/cleanups"))),
+    ("POST", f"{AGENT}/browse-requests"),
+    ("GET", f"{AGENT}/browse-requests/{{request_id}}"),
+    ("POST", f"{AGENT}/vault"),
+    ("POST", f"{AGENT}/vault-encryption-requests"),
+    ("POST", f"{AGENT}/vault-encryption-requests/{{request_id}}"),
+    ("GET", f"{AGENT}/vault-encryption-requests/{{request_id}}"),
+    ("POST", f"{AGENT}/vault-password-verification-requests"),
+    ("POST", f"{AGENT}/vault-password-verification-requests/{{request_id}}"),
+    ("GET", f"{AGENT}/vault-password-verification-requests/{{request_id}}"),
+    ("GET", f"{P}/health"),
+    ("GET", f"{P}/health/{{dependent_system}}"),
+    ("GET", f"{P}/ping"),
+    ("GET", f"{P}/settings/summaries"),
+    ("PUT", f"{P}/settings/summaries"),
+}
+
+# Differences of shape that are not failures: (method, path or "*" for every operation, allowance).
+# Values are never compared, so the errata in the examples' values need no line here: the apiary
+# hosts and the links without the project id, the `Location`s with singular names (the answer's
+# own `Location` is checked against the route table instead).
+FAULT_ERRORS = Allowed(
+    "errors",
+    "SPEC 'Common to every /v2 route': the fault body is the page's message and `errors`",
+    problem="not in the example",
+)
+ALLOWED: list[tuple[str, str, Allowed]] = [
+    (
+        "POST",
+        f"{P}/configurations",
+        Allowed(
+            "next",
+            "erratum: the create page shows `next` at the top level; the details, list and agent "
+            "pages show it as `backups.next`",
+        ),
+    ),
+    (
+        "POST",
+        f"{P}/configurations",
+        Allowed("backups.next", "erratum: see `next` (the create page's top-level `next`)", problem="not in"),
+    ),
+]
+
+
+def allowed_for(op: dict[str, Any], status: int) -> list[Allowed]:
+    found = [a for m, p, a in ALLOWED if p == "*" or (m, p) == (op["method"], op["path"])]
+    return [*found, FAULT_ERRORS] if status >= 400 else found
+
+
+def in_scope(op: dict[str, Any]) -> bool:
+    return (
+        op["section"] in SCOPE_SECTIONS
+        and not any(part in op["path"] for part in LATER_IN_SECTION)
+        and not op["path"].endswith("/vault")
+    )
+
+
+def key_name(key: Key) -> str:
+    return f"{key[0]} {key[1]}"
+
+
+# The ids of the guide's examples, read from its pages, so that they are replaced wherever they show.
+def _example_body(method: str, path: str) -> dict[str, Any]:
+    body: dict[str, Any] = BY_KEY[(method, path)]["responses"][0]["body"]
+    return body
+
+
+EXAMPLE_AGENT = _example_body("POST", f"{P}/agents")
+EXAMPLE_LOGFILE_ID = _example_body("POST", f"{AGENT}/logfiles")["id"]
+EXAMPLE_CONFIGURATION_ID = _example_body("POST", f"{P}/configurations")["id"]
+EXAMPLE_PROJECT_IDS = ("110011", EXAMPLE_AGENT["project_id"])  # URLs say 110011, bodies 123456
+
+
+@dataclass
+class World:
+    """What a test created first, and how the example's ids map onto it."""
+
+    api: Api
+    agent: dict[str, Any]
+    logfile: dict[str, Any]
+    configuration: dict[str, Any] | None = None
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def placeholders(self) -> dict[str, str]:
+        values = {"project_id": PROJECT, "agent_id": self.agent["id"], "logfile_id": self.logfile["id"]}
+        if self.configuration is not None:
+            values["configuration_id"] = self.configuration["id"]
+        return values
+
+
+def needs_configuration(op: dict[str, Any]) -> bool:
+    """Whether the operation is about configurations (then one exists first, so that a list or
+    the agent's configuration document shows one) or its example names one."""
+    return "configuration" in op["path"] or EXAMPLE_CONFIGURATION_ID in json.dumps(op["requests"])
+
+
+def create_configuration(api: Api, agent_id: str) -> dict[str, Any]:
+    """A configuration from the create page's own example request, for our agent."""
+    (request,) = BY_KEY[("POST", f"{P}/configurations")]["requests"]
+    body = dict(request["body"], agent_id=agent_id)
+    response = api.client.post(
+        api.url("configurations"),
+        data=json.dumps(body),
+        headers=api.headers(**{"Content-Type": "application/json"}),
+    )
+    assert response.status_code == 201, (response.status_code, response.get_data(as_text=True))
+    created: dict[str, Any] = response.get_json()
+    return created
+
+
+def make_world(api: Api, op: dict[str, Any]) -> World:
+    agent = api.registered()
+    response = api.request_logfile(agent["id"])
+    assert response.status_code == 202, response.get_json()
+    world = World(api, agent, response.get_json())
+    world.ids = {
+        EXAMPLE_AGENT["id"]: agent["id"],
+        EXAMPLE_AGENT["password"]: agent["password"],
+        EXAMPLE_LOGFILE_ID: world.logfile["id"],
+        **dict.fromkeys(EXAMPLE_PROJECT_IDS, PROJECT),
+    }
+    if needs_configuration(op):
+        world.configuration = create_configuration(api, agent["id"])
+        world.ids[EXAMPLE_CONFIGURATION_ID] = world.configuration["id"]
+    return world
+
+
+def substitute(value: Any, ids: dict[str, str]) -> Any:
+    """The value with every example id (a whole string) replaced by the test's."""
+    if isinstance(value, dict):
+        return {k: substitute(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, ids) for v in value]
+    if isinstance(value, str):
+        return ids.get(value, value)
+    return value
+
+
+# Query parameters whose example value is not the id of what the test made under that value.
+QUERY_VALUES = {"host_machine_id": str(REGISTRATION["host"]["machine"]["id"])}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    data: str | None
+
+
+def build(
+    op: dict[str, Any], request: dict[str, Any], values: dict[str, str], ids: dict[str, str]
+) -> Outgoing:
+    """The page's request as written: the path from the route block with `values`, the query,
+    headers (bar `Host`) and body with the example's ids replaced by `ids`."""
+    path = op["path"].format(**values)
+    query = [
+        (name, QUERY_VALUES.get(name) or substitute(value, ids))
+        for name, value in parse_qsl(request["query"], keep_blank_values=True)
+    ]
+    url = path + (f"?{urlencode(query)}" if query else "")
+    headers = [(name, substitute(value, ids)) for name, value in request["headers"] if name.lower() != "host"]
+    data = None if request["body"] is None else json.dumps(substitute(request["body"], ids))
+    return Outgoing(request["method"], url, headers, data)
+
+
+def send(
+    world: World, op: dict[str, Any], request: dict[str, Any], missing: str | None = None
+) -> TestResponse:
+    """The page's request for `world` (`missing`: that placeholder a new UUID)."""
+    values = world.placeholders()
+    if missing is not None:
+        values[missing] = str(uuid.uuid4())
+    out = build(op, request, values, world.ids)
+    return world.api.client.open(out.url, method=out.method, headers=out.headers, data=out.data)
+
+
+def header(headers: list[list[str]], name: str) -> str | None:
+    return next((value for n, value in headers if n.lower() == name.lower()), None)
+
+
+def example_cases() -> Iterator[Any]:
+    for op in OPERATIONS:
+        if not in_scope(op):
+            continue
+        key = (op["method"], op["path"])
+        for response in op["responses"]:
+            status = response["status"]
+            if not (200 <= status < 300 or status == 404):
+                continue  # other errors need a state the example does not give (a full vault)
+            marks = []
+            if key in NOT_SERVED:
+                marks.append(pytest.mark.xfail(strict=True, reason=NOT_SERVED_REASON))
+            elif (*key, status) in MISMATCHES:
+                marks.append(pytest.mark.xfail(strict=True, reason=MISMATCHES[(*key, status)]))
+            yield pytest.param(op, response, id=f"{key_name(key)} {status}", marks=marks)
+
+
+@pytest.mark.parametrize(("op", "example"), list(example_cases()))
+def test_the_page_example_gets_the_page_answer(api: Api, op: dict[str, Any], example: dict[str, Any]) -> None:
+    world = make_world(api, op)
+    (request,) = op["requests"]
+    status = example["status"]
+    missing = op["path"].rsplit("{", 1)[1].rstrip("}") if status == 404 else None
+    response = send(world, op, request, missing)
+    assert response.status_code == status, response.get_data(as_text=True)
+    if header(example["headers"], "Location") is not None:
+        assert_location(world.api, response)
+    expected_body = example["body"]
+    if status >= 400:
+        fault = assert_fault(response, status)
+        if isinstance(expected_body, dict) and "message" in expected_body:
+            # SPEC "The whole service": a page wins on the messages it states.
+            assert fault["message"] == expected_body["message"]
+    if expected_body is not None:
+        assert response.mimetype == "application/json", response.headers
+        found = differences(response.get_json(), expected_body, allowed_for(op, status))
+        assert not found, "the answer's shape differs from the page's example:\n" + "\n".join(found)
+    elif status in (202, 204):
+        assert response.get_data() == b"", "the page shows no body"
+
+
+def assert_location(api: Api, response: TestResponse) -> None:
+    """The page shows a Location: absolute, and it leads to the resource the body shows."""
+    location = response.headers.get("Location")
+    assert location, response.headers
+    parts = urlsplit(location)
+    assert parts.scheme in ("http", "https") and parts.netloc, location
+    assert parts.path.startswith(f"/v2/{PROJECT}/"), location
+    body = response.get_json(silent=True)
+    if isinstance(body, dict) and "id" in body:
+        assert parts.path.rsplit("/", 1)[1] == body["id"], (location, body["id"])
+    target = api.client.get(parts.path, headers=api.headers())
+    assert target.status_code == 200, (location, target.get_data(as_text=True))
+
+
+# Every route of the guide exists: the answer is not "no such route" nor "method not allowed".
+
+
+def unknown_route(response: TestResponse) -> bool:
+    """Whether the service says the route does not exist (not that a resource is missing).
+
+    The service words an unknown route's 404 `<path>: no such route` (logfiles/api/errors.py);
+    a missing agent or log file is a 404 with its own message.
+    """
+    if response.status_code != 404:
+        return False
+    body = response.get_json(silent=True) or {}
+    return any(str(e).endswith(": no such route") for e in body.get("errors", []))
+
+
+def route_cases() -> Iterator[Any]:
+    for key in BY_KEY:
+        marks = []
+        if key in ISSUE_23:
+            marks.append(pytest.mark.xfail(strict=True, reason=ISSUE_23_REASON))
+        elif key in NOT_SERVED:
+            marks.append(pytest.mark.xfail(strict=True, reason=NOT_SERVED_REASON))
+        yield pytest.param(key, id=key_name(key), marks=marks)
+
+
+@pytest.mark.parametrize("key", list(route_cases()))
+def test_every_documented_route_answers(api: Api, key: Key) -> None:
+    method, template = key
+    fixed = {"project_id": PROJECT, "dependent_system": "storage"}
+    path = PLACEHOLDER.sub(lambda m: fixed.get(m.group(1)) or str(uuid.uuid4()), template)
+    response = api.client.open(path, method=method, headers=api.headers())
+    assert response.status_code != 405, response.get_data(as_text=True)
+    assert not unknown_route(response), response.get_data(as_text=True)
+
+
+SCOPE = [op for op in OPERATIONS if in_scope(op)]
+
+
+@pytest.mark.parametrize("op", SCOPE, ids=[key_name((op["method"], op["path"])) for op in SCOPE])
+def test_every_example_id_is_replaced_in_what_is_sent(op: dict[str, Any]) -> None:
+    """The harness itself: no id of the guide's examples reaches the app, whatever the operation
+    (so an operation that is not served yet is sent right once it is)."""
+    created = {"project_id": "P", "agent_id": "A", "logfile_id": "L", "configuration_id": "C"}
+    ids = {
+        EXAMPLE_AGENT["id"]: "A",
+        EXAMPLE_AGENT["password"]: "W",
+        EXAMPLE_LOGFILE_ID: "L",
+        EXAMPLE_CONFIGURATION_ID: "C",
+        **dict.fromkeys(EXAMPLE_PROJECT_IDS, "P"),
+    }
+    (request,) = op["requests"]
+    out = build(op, request, created, ids)
+    assert out.method == op["method"]
+    assert out.url.startswith("/v2/P/") and "{" not in out.url and "//" not in out.url
+    assert not any(name.lower() == "host" for name, _ in out.headers)
+    sent = json.dumps([out.url, out.headers, out.data])
+    assert not [example for example in ids if example in sent]
+    if request["body"] is not None:
+        assert out.data is not None and json.loads(out.data) is not None
+
+
+def test_the_tables_name_only_documented_operations() -> None:
+    """A typo in a table would excuse nothing and hide nothing: every key is a guide operation."""
+    assert set(BY_KEY) >= NOT_SERVED | ISSUE_23
+    assert {(m, p) for m, p, _ in MISMATCHES} <= set(BY_KEY)
+    assert {(m, p) for m, p, _ in ALLOWED if p != "*"} <= set(BY_KEY)
+    assert all(in_scope(BY_KEY[key]) for key in NOT_SERVED)
+    assert not any(in_scope(BY_KEY[key]) for key in ISSUE_23)
+    assert len(BY_KEY) == 62
