@@ -289,10 +289,16 @@ def _paths(document: Document) -> dict[str, Any]:
 
 
 def created_body(host: str, document: Document, now: datetime) -> dict[str, Any]:
-    """The create page's 201 body: its example puts `next` beside `backups`, not in it."""
+    """The create page's 201 body. Its example puts `next` beside `backups`, its own response
+    table (and the details page) inside it as `backups.next`: both are shown, the same value,
+    so a client written from either finds it."""
     shown = _head(host, document) | _paths(document)
-    shown["backups"] = {"last_completed": _last_completed(host, document.project_id, document.body)}
-    shown["next"] = next_run(document.body, now)
+    upcoming = next_run(document.body, now)
+    shown["backups"] = {
+        "last_completed": _last_completed(host, document.project_id, document.body),
+        "next": upcoming,
+    }
+    shown["next"] = upcoming
     shown["links"] = _links(host, document, "self")
     return shown
 

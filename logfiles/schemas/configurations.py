@@ -223,7 +223,7 @@ class ConfigurationDetailsSchema(ConfigurationSummarySchema):
 
 
 class CreatedConfigurationSchema(ConfigurationDetailsSchema):
-    """The create page's 201 body: its example puts `next` beside `backups`."""
+    """The create page's 201 body: `next` beside `backups` (its example) and in it (its table)."""
 
     next = fields.Nested(_Next, allow_none=True)
 

@@ -101,7 +101,11 @@ def test_create_the_pages_example(api: Api, agent_id: str) -> None:
     assert response.mimetype == "application/json"
     body = response.get_json()
     example = GUIDE["create_response"]
-    assert shape(body) == shape(example) | {"backups": {"last_completed": "NoneType"}}
+    # The example's shape, and `backups.next` too: the create page's own response table and the
+    # details page put `next` there (the example beside `backups`): both are shown.
+    assert shape(body) == shape(example) | {
+        "backups": {"last_completed": "NoneType", "next": shape(example["next"])}
+    }
     url = f"http://localhost/v2/{PROJECT}/configurations/{body['id']}"
     assert response.headers["Location"] == url
     assert body["links"] == [
@@ -117,7 +121,7 @@ def test_create_the_pages_example(api: Api, agent_id: str) -> None:
     # Everything the page's example shows that the service does not make is as the example says.
     for name in ("name", "enabled", "schedule", "retention", "inclusions", "exclusions", "notifications"):
         assert body[name] == example[name], name
-    assert body["deleted"] is False and body["backups"] == {"last_completed": None}
+    assert body["deleted"] is False and body["backups"] == {"last_completed": None, "next": body["next"]}
     assert body["next"] == example["next"] == {"scheduled_time": "2014-08-05T20:22:21Z"}
 
 
@@ -178,7 +182,7 @@ def test_a_body_that_is_not_an_object_is_400(api: Api, agent_id: str, body: Any)
 def test_create_for_an_unknown_agent_is_404(api: Api, agent_id: str) -> None:
     fault = assert_fault(create(api, request_body("8f135b4f-7a69-4b8a-947f-5e80d772fd97")), 404)
     assert fault == {
-        "message": "The agent does not exist.",
+        "message": "Agent not found.",
         "errors": ["agent_id: no agent '8f135b4f-7a69-4b8a-947f-5e80d772fd97' in project '110011'"],
     }
     other = api.agent(project_id="220022")

@@ -70,15 +70,7 @@ NOT_SERVED_REASON = "issue 22: not served yet"
 NOT_SERVED: set[Key] = {
     ("GET", f"{P}/activities"),
     ("GET", f"{AGENT}/activities"),
-    ("GET", f"{AGENT}/configuration"),
-    ("GET", f"{AGENT}/configurations"),
-    ("POST", f"{P}/configurations"),
-    ("GET", f"{P}/configurations"),
-    ("GET", CONFIGURATION),
-    ("PATCH", CONFIGURATION),
-    ("DELETE", CONFIGURATION),
     ("GET", f"{CONFIGURATION}/activities"),
-    ("GET", f"{CONFIGURATION}/events"),
 }
 
 # (method, path, example status) -> the exact mismatch between the page and today's service.

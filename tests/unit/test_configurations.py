@@ -364,11 +364,11 @@ def test_a_patch_is_checked_whole_by_the_create_rules() -> None:
 HOST = "https://dfw.backup.api.rackspacecloud.com"
 
 
-def test_the_create_answer_puts_next_beside_backups_and_details_inside() -> None:
+def test_the_create_answer_shows_next_beside_backups_and_in_it_details_only_in_it() -> None:
     document = stored()
     created = configurations.created_body(HOST, document, NOW)
     assert created["next"] == {"scheduled_time": "2014-08-05T20:22:21Z"}
-    assert created["backups"] == {"last_completed": None}
+    assert created["backups"] == {"last_completed": None, "next": created["next"]}
     details = configurations.details_body(HOST, document, NOW)
     assert "next" not in details
     assert details["backups"] == {"last_completed": None, "next": {"scheduled_time": "2014-08-05T20:22:21Z"}}
