@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask
 
     from .api import (
+        activities,
         agents,
         configurations,
         control,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(events.bp)
     app.register_blueprint(objects.bp)
     app.register_blueprint(configurations.bp)
+    app.register_blueprint(activities.bp)
     app.register_blueprint(identity.bp)
     if settings.control:
         app.register_blueprint(control.bp)

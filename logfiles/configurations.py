@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,7 +23,7 @@ from .config import MAX_BODY_BYTES
 from .documents import Document
 from .errors import MAX_LISTED_ERRORS, Invalid
 from .kinds import CONFIGURATION
-from .model import Agent
+from .model import Agent, Vault
 from .schemas.base import flatten_messages
 from .schemas.configurations import CONFIGURATION as SCHEMA
 from .schemas.configurations import PATCH_PATHS
@@ -51,7 +50,6 @@ _HEARTBEAT = {
     "interval_ms": {"idle": 3600000, "active": 1000, "real_time": 1000},
     "timeout_ms": {"idle": 0, "active": 75000, "real_time": 75000},
 }
-_VAULT_NAMESPACE = uuid.UUID("9f0b7c1e-3c2a-4a57-9f0e-6a1f0c2d5b11")
 
 
 # The create page's rules.
@@ -153,6 +151,20 @@ def new_configuration(project_id: str, configuration_id: str, body: Mapping[str,
     return Document(CONFIGURATION.name, project_id, configuration_id, dict(body), parent=body["agent_id"])
 
 
+# Reading a kept body. A configuration made by the routes has every member; one seeded or
+# imported through the control plane holds what the test gave (any JSON object), so what is
+# shown is read leniently: a missing member shows as null, a schedule that cannot run as none.
+
+
+def _member(document: Document, name: str) -> Any:
+    return document.body.get(name)
+
+
+def agent_of(document: Document) -> str:
+    """The configuration's agent: its document's parent (always kept)."""
+    return document.parent or str(document.body.get("agent_id", ""))
+
+
 # The PATCH page.
 
 
@@ -188,21 +200,25 @@ def patched(document: Document, operations: Sequence[tuple[str, Any]], now: date
     """The configuration after the operations, checked whole by the create rules (Invalid);
     `document` itself when nothing changes (a same-value retry writes nothing)."""
     body = document.body
-    target: dict[str, Any] = {"agent_id": body["agent_id"]}
+    target: dict[str, Any] = {"agent_id": agent_of(document)}
     # Nothing here is changed in place (`load` builds its answer anew), so nothing is copied:
     # a value nested as deep as the JSON reader allows must not meet a recursive copy.
     for name in _MEMBERS:
-        target[name] = body[name]
+        if name in body:
+            target[name] = body[name]
     for path, value in operations:
         if path == "/retention/days":
-            retention = target["retention"] if isinstance(target["retention"], dict) else {}
+            retention = target.get("retention")
+            retention = retention if isinstance(retention, dict) else {}
             target["retention"] = {**retention, "days": value}
         else:
             target[path[1:]] = value
-    old_plan = body["schedule"]
-    start = old_plan["start"] if old_plan is not None else None
+    old_plan = body.get("schedule")
+    start = old_plan.get("start") if isinstance(old_plan, Mapping) else None
+    start = start if isinstance(start, str) and _readable(start) else None
     loaded = load(target, now, start)
-    loaded["backups"] = body.get("backups", {"last_completed": None})
+    backups = body.get("backups")
+    loaded["backups"] = backups if isinstance(backups, dict) else {"last_completed": None}
     if loaded == dict(body):
         return document
     return dataclasses.replace(document, body=loaded)
@@ -227,34 +243,52 @@ def backup_url(host: str, project_id: str, backup_id: str) -> str:
     return f"{host}/v2/{_segment(project_id)}/backups/{_segment(backup_id)}"
 
 
+def _readable(text: str) -> bool:
+    try:
+        schedule.parse_start(text)
+    except ValueError:
+        return False
+    return True
+
+
 def run_times(body: Mapping[str, Any], now: datetime, count: int) -> list[datetime] | None:
-    """The next `count` run times of the schedule after now; None for a manual configuration."""
-    plan = body["schedule"]
-    if plan is None:
+    """The next `count` run times of the schedule after now; None for a manual configuration
+    (or a kept schedule that cannot run: one seeded with members the create page refuses).
+    A schedule kept without a readable `start` runs from now."""
+    plan = body.get("schedule")
+    if not isinstance(plan, Mapping):
         return None
-    start = schedule.parse_start(plan["start"])
-    return schedule.next_times(_recurrences(plan), schedule.time_zone(plan["time_zone"]), start, now, count)
+    try:
+        start_text = plan.get("start")
+        start = schedule.parse_start(start_text) if isinstance(start_text, str) else now
+        rules = plan["recurrence"]
+        if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
+            return None
+        zone = schedule.time_zone(str(plan["time_zone"]))
+        return schedule.next_times([schedule.parse_recurrence(r) for r in rules], zone, start, now, count)
+    except (KeyError, ValueError, OverflowError):
+        return None
 
 
 def next_run(body: Mapping[str, Any], now: datetime) -> dict[str, str] | None:
     """`{"scheduled_time": ...}`, or None when no backup is scheduled: a manual configuration,
     or a disabled one (ours: it runs nothing until enabled again)."""
-    if not body["enabled"]:
+    if body.get("enabled") is not True:
         return None
     times = run_times(body, now, 1)
     return {"scheduled_time": schedule.format_schedule_time(times[0])} if times else None
 
 
 def _last_completed(host: str, project_id: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
-    last = (body.get("backups") or {}).get("last_completed")
-    if last is None:
+    backups = body.get("backups")
+    last = backups.get("last_completed") if isinstance(backups, Mapping) else None
+    if not isinstance(last, Mapping) or not isinstance(last.get("id"), str):
         return None
     return {"id": last["id"], "links": [{"href": backup_url(host, project_id, last["id"]), "rel": "full"}]}
 
 
 def _head(host: str, document: Document) -> dict[str, Any]:
-    body = document.body
-    agent_id = body["agent_id"]
+    agent_id = agent_of(document)
     return {
         "project_id": document.project_id,
         "id": document.id,
@@ -262,10 +296,10 @@ def _head(host: str, document: Document) -> dict[str, Any]:
             "id": agent_id,
             "links": [{"href": agent_url(host, document.project_id, agent_id), "rel": "full"}],
         },
-        "name": body["name"],
-        "enabled": body["enabled"],
-        "schedule": body["schedule"],
-        "retention": body["retention"],
+        "name": _member(document, "name"),
+        "enabled": _member(document, "enabled"),
+        "schedule": _member(document, "schedule"),
+        "retention": _member(document, "retention"),
     }
 
 
@@ -279,11 +313,10 @@ def _links(host: str, document: Document, first: str) -> list[dict[str, str]]:
 
 
 def _paths(document: Document) -> dict[str, Any]:
-    body = document.body
     return {
-        "inclusions": body["inclusions"],
-        "exclusions": body["exclusions"],
-        "notifications": body["notifications"],
+        "inclusions": _member(document, "inclusions"),
+        "exclusions": _member(document, "exclusions"),
+        "notifications": _member(document, "notifications"),
         "deleted": False,
     }
 
@@ -334,27 +367,15 @@ def restorable(document: Document) -> bool:
 # The agent's configuration document (GET /v2/{p}/agents/{id}/configuration).
 
 
-def agent_vault(agent: Agent, object_store_base: str, host: str) -> dict[str, Any]:
-    """The agent's vault as the agent configuration page shows it.
-
-    Reads the vault kept in the registration (`id`, `name`, `encrypted`, `use_internal`);
-    where none of it is kept yet, its id is derived from the agent's (the same on every call)
-    and its name is `phoenix_<id>` (SPEC). Its links are its container in the object store.
-    """
-    vault = agent.registration.get("vault")
-    kept: Mapping[str, Any] = vault if isinstance(vault, Mapping) else {}
-    vault_id = str(kept.get("id") or uuid.uuid5(_VAULT_NAMESPACE, f"{agent.project_id}/{agent.id}"))
-    name = str(kept.get("name") or f"phoenix_{vault_id}")
-    container = f"{object_store_base}/{_segment(name)}"
+def vault_entry(vault: Vault, links: Sequence[Mapping[str, str]], host: str) -> dict[str, Any]:
+    """The agent's vault as the agent configuration page shows it: the agent's own vault
+    (model.agent_vault: kept with the agent, or its defaults), its container's links, and
+    `data_services` (this server: the stub has no separate data service)."""
     return {
-        "id": vault_id,
-        "use_internal": bool(kept.get("use_internal", False)),
-        "encrypted": bool(kept.get("encrypted", False)),
-        "links": [
-            {"href": container, "rel": "publicURL"},
-            {"href": container, "rel": "internalURL"},
-            {"href": host, "rel": "data_services"},
-        ],
+        "id": vault.id,
+        "use_internal": vault.use_internal,
+        "encrypted": vault.encrypted,
+        "links": [*links, {"href": host, "rel": "data_services"}],
     }
 
 
@@ -375,22 +396,21 @@ def agent_configuration_entry(document: Document, vault_id: str, now: datetime) 
     times = run_times(body, now, TIMES_SHOWN)
     return {
         "id": document.id,
-        "name": body["name"],
-        "enabled": body["enabled"],
+        "name": body.get("name"),
+        "enabled": body.get("enabled"),
         "vault_id": vault_id,
-        "retention": body["retention"],
+        "retention": body.get("retention"),
         "times": None if times is None else [schedule.format_schedule_time(t) for t in times],
-        "inclusions": body["inclusions"],
-        "exclusions": body["exclusions"],
+        "inclusions": body.get("inclusions"),
+        "exclusions": body.get("exclusions"),
     }
 
 
 def agent_document(
-    agent: Agent, documents: Sequence[Document], object_store_base: str, host: str, now: datetime
+    agent: Agent, vault: dict[str, Any], documents: Sequence[Document], host: str, now: datetime
 ) -> dict[str, Any]:
-    """The agent's whole configuration: preferences, its vault, every configuration of it
-    (enabled or not: each says which), in creation order."""
-    vault = agent_vault(agent, object_store_base, host)
+    """The agent's whole configuration: preferences, its vault (`vault_entry`), every
+    configuration of it (enabled or not: each says which), in creation order."""
     return {
         "system_preferences": system_preferences(agent, host),
         "vaults": [vault],

@@ -84,6 +84,9 @@ class Query:
     `sort`: an indexed field, else creation order; ties go by creation order, so a page is
     stable. `marker`: a document id of the kind and project; the page starts past it in the
     chosen order (with `descending`, before it), as the log-file and event lists do.
+    `start` (with `sort` only): the page holds only documents whose sort value is past it in
+    the chosen order, or equal to it with `start_inclusive`: a merge of several kinds' pages
+    by time (activities.py) places the kinds that do not hold the marker by its time.
     """
 
     kind: Kind
@@ -94,6 +97,20 @@ class Query:
     descending: bool = False
     marker: str | None = None
     limit: int = 100
+    start: str | None = None
+    start_inclusive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.sort is None:
+            raise ValueError("a query's `start` bounds its sort field: give `sort` too")
+
+    def past_start(self, value: str) -> bool:
+        """Whether a sort value is within the page's `start` bound (always, without one)."""
+        if self.start is None:
+            return True
+        if value == self.start:
+            return self.start_inclusive
+        return value < self.start if self.descending else value > self.start
 
     def slots(self) -> list[tuple[int, str]]:
         """(slot, value) of every `where` field; ValueError for a field the kind does not index."""
@@ -187,7 +204,11 @@ def select(query: Query, numbered: Iterable[tuple[int, Document]]) -> DocumentPa
     query.slots()
     query.sort_slot()  # undeclared fields are the caller's bug, whatever the documents
     ours = [(seq, d) for seq, d in numbered if d.kind == query.kind.name and d.project_id == query.project_id]
-    keyed = sorted((order_key(query, d, seq), d) for seq, d in ours if query.matches(d))
+    keyed = sorted(
+        (order_key(query, d, seq), d)
+        for seq, d in ours
+        if query.matches(d) and query.past_start(order_key(query, d, seq)[0])
+    )
     keys = [key for key, _ in keyed]
     if query.marker is None:
         start, end = 0, len(keyed)

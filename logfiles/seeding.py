@@ -9,6 +9,7 @@ agents the document names but does not hold) it asks for through a callable, for
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -19,6 +20,8 @@ from typing import Any
 import ijson
 from marshmallow import Schema, ValidationError
 
+from .activities import Job, job_document
+from .documents import Document
 from .errors import Invalid
 from .events import DETAIL_ORDER, Event
 from .ids import IdSource
@@ -37,6 +40,12 @@ from .schemas import (
     SeedLogFileSchema,
     SeedObjectSchema,
     flatten_messages,
+)
+from .schemas.state import (
+    MAX_SEEDED_DOCUMENTS,
+    SeedConfigurationSchema,
+    SeedDocumentSchema,
+    SeedJobSchema,
 )
 from .strictjson import check_text, may_hold_surrogates
 
@@ -89,6 +98,10 @@ class StateDocument:
     generate: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
+    # Documents: as exported (`documents`), or as a test seeds them (`configurations`, `jobs`).
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    configurations: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
 
 
 _SCHEMAS: dict[str, Schema] = {
@@ -97,14 +110,20 @@ _SCHEMAS: dict[str, Schema] = {
     "generate": GenerateSchema(many=True),
     "events": SeedEventSchema(many=True),
     "objects": SeedObjectSchema(many=True),
+    "documents": SeedDocumentSchema(many=True),
+    "configurations": SeedConfigurationSchema(many=True),
+    "jobs": SeedJobSchema(many=True),
 }
+# The sections that hold documents, counted together against MAX_SEEDED_DOCUMENTS.
+_DOCUMENT_SECTIONS = ("documents", "configurations", "jobs")
 
 
 def read_state_document(data: bytes, pause: Pause = no_pause) -> StateDocument:
     """Parse and validate a state document: Invalid listing its problems, or its content.
 
     JSON as strictly as the contract's bodies (UTF-8, no NaN, no duplicate members); the
-    members are `agents`, `logfiles`, `generate`, `events` and `objects`, each a list; at
+    members are `agents`, `logfiles`, `generate`, `events`, `objects`, `documents`,
+    `configurations` and `jobs`, each a list; at
     most MAX_SEEDED_AGENTS agents and MAX_SEEDED_LOGFILES log files, listed and generated
     together, checked while reading, so an oversized document stops early. `pause` is
     called after each batch (pacing.py).
@@ -139,6 +158,7 @@ class _Reader:
         self.problems: list[str] = []
         self.more_problems = 0
         self.logfile_count = 0
+        self.document_count = 0
         self.offsets = dict.fromkeys(_SCHEMAS, 0)
 
     def add(self, section: str, batch: list[Any]) -> None:
@@ -161,6 +181,15 @@ class _Reader:
             return
         if section == "events":
             self.document.events.extend(loaded)
+            return
+        if section in _DOCUMENT_SECTIONS:
+            self.document_count += len(batch)
+            if self.document_count > MAX_SEEDED_DOCUMENTS:
+                raise Invalid(
+                    MESSAGE,
+                    [f"{section}: at most {MAX_SEEDED_DOCUMENTS} documents in one, its sections together"],
+                )
+            getattr(self.document, section).extend(loaded)
             return
         if section == "logfiles":
             self.document.logfiles.extend(
@@ -271,6 +300,8 @@ class Seed:
     logfiles: list[LogFile]
     events: list[Event] = field(default_factory=list)
     objects: list[tuple[ObjectInfo, bytes]] = field(default_factory=list)
+    # `documents` as given, then `configurations`, then `jobs`, each in document order.
+    documents: list[Document] = field(default_factory=list)
 
 
 def build_seed(
@@ -291,6 +322,7 @@ def build_seed(
     projects = {agent.id: agent.project_id for agent in agents}
     named = {item.agent_id for item in document.logfiles} | {item["agent_id"] for item in document.generate}
     named |= {item["agent_id"] for item in document.events if item.get("agent_id") is not None}
+    named |= {item["agent_id"] for item in [*document.configurations, *document.jobs]}
     outside = named - projects.keys()
     if outside and stored_projects is not None:
         projects = {**stored_projects(outside), **projects}
@@ -310,6 +342,12 @@ def build_seed(
             problems.append(f"events.{index}.{event}")
         else:
             events.append(event)
+    for section in ("configurations", "jobs"):
+        problems += [
+            f"{section}.{index}.agent_id: no agent '{item['agent_id']}' in the state"
+            for index, item in enumerate(getattr(document, section))
+            if item["agent_id"] not in projects
+        ]
     if problems:
         raise Invalid(MESSAGE, problems)
     logfiles = [
@@ -332,7 +370,47 @@ def build_seed(
             for n in paced(range(item["count"]), pause)
         )
     objects = [_object(item, moment) for item in document.objects]
-    return Seed(agents, logfiles, events, objects)
+    return Seed(agents, logfiles, events, objects, _documents(document, projects, moment, new_id))
+
+
+def _documents(
+    document: StateDocument, projects: Mapping[str, str], moment: datetime, new_id: IdSource
+) -> list[Document]:
+    """The documents a state document seeds, each at version 1 unless exported with its own.
+
+    A seeded configuration is a plain document whose body is the create page's body plus
+    `project_id` and `id` (the configurations' model refines it at integration); a seeded
+    job is the minimal body its activity shows (activities.job_document).
+    """
+    documents = [
+        Document(
+            item["kind"],
+            item["project_id"],
+            item["id"],
+            item["body"],
+            parent=item["parent"],
+            keys=item["keys"],
+            version=item["version"],
+        )
+        for item in document.documents
+    ]
+    for item in document.configurations:
+        project_id, config_id = projects[item["agent_id"]], item.get("id") or new_id()
+        body = {**item, "id": config_id, "project_id": project_id}
+        documents.append(Document("configuration", project_id, config_id, body, item["agent_id"], version=1))
+    for item in document.jobs:
+        job = Job(
+            kind=item["type"],
+            project_id=projects[item["agent_id"]],
+            id=item.get("id") or new_id(),
+            agent_id=item["agent_id"],
+            state=item["state"],
+            last_updated_time=item.get("last_updated_time") or moment,
+            configuration_id=item.get("configuration_id"),
+            backup_id=item.get("backup_id"),
+        )
+        documents.append(dataclasses.replace(job_document(job), version=1))
+    return documents
 
 
 def _object(item: Mapping[str, Any], moment: datetime) -> tuple[ObjectInfo, bytes]:

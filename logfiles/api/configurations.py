@@ -16,14 +16,13 @@ from .. import configurations, events
 from ..auth import Action
 from ..documents import Document, DocumentPage, Query
 from ..errors import UnsupportedMediaType
-from ..identity import object_store_url
 from ..kinds import CONFIGURATION
-from ..model import Agent
+from ..model import Agent, agent_vault
 from ..schemas import MAX_ID_LENGTH, PAGE_QUERY
 from ..schemas.configurations import CONFIGURATION_EVENT_QUERY, CONFIGURATION_LIST_QUERY
 from ..store.documents import update
 from . import checks, no_content, now, runtime
-from .links import feed_links, host_url
+from .links import feed_links, host_url, vault_links
 
 bp = Blueprint("configurations", __name__, url_prefix="/v2/<id:project_id>")
 # A whole agent's configurations are read in pages of this many (the document's bound, 1 MiB,
@@ -46,9 +45,10 @@ def _agent_configurations(project_id: str, agent_id: str) -> list[Document]:
 
 
 def _agent_document(agent: Agent, documents: list[Document]) -> dict[str, Any]:
-    host = host_url()
-    base = object_store_url(host, agent.project_id, runtime().settings.object_store_url)
-    return configurations.agent_document(agent, documents, base, host, now())
+    settings = runtime().settings
+    vault = agent_vault(agent, settings.region)
+    shown = configurations.vault_entry(vault, vault_links(settings, agent.project_id, vault.name), host_url())
+    return configurations.agent_document(agent, shown, documents, host_url(), now())
 
 
 def _check_size(agent: Agent, document: Document) -> None:
@@ -60,7 +60,7 @@ def _check_size(agent: Agent, document: Document) -> None:
 def _changed(document: Document, request_id: str) -> list[events.Event]:
     return [
         events.configuration_changed(
-            document.project_id, document.body["agent_id"], document.id, now(), request_id
+            document.project_id, configurations.agent_of(document), document.id, now(), request_id
         )
     ]
 
@@ -185,7 +185,7 @@ def update_configuration(project_id: str, configuration_id: str) -> Response:
     result = change(current)
     if result is current:
         return no_content()
-    _check_size(store.get_agent(project_id, current.body["agent_id"]), result)
+    _check_size(store.get_agent(project_id, configurations.agent_of(current)), result)
     request_id = runtime().new_id()
     update(
         store.documents,

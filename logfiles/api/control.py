@@ -18,6 +18,7 @@ from ..config import bind_address
 from ..errors import Conflict, Forbidden, Invalid, TimedOut, Unauthorized
 from ..faults import ACTIONS
 from ..journal import JournalEntry, JournalFilter, clip
+from ..kinds import ALL_KINDS
 from ..model import format_time
 from ..pacing import Pause, pieces
 from ..schemas import (
@@ -29,6 +30,7 @@ from ..schemas import (
 )
 from ..seeding import Seed, build_seed, read_state_document
 from ..store.base import check_events, check_import
+from ..store.documents import check_documents_import
 from . import checks, no_content, now, runtime
 from .links import host_url
 from .wire import client_socket
@@ -134,6 +136,8 @@ def reset() -> Response:
     # What the store would check, on an empty store: only the document's own clashes.
     check_import(seed.agents, seed.logfiles, frozenset(), frozenset(), rt.pause)
     check_events(seed.events, {agent.id for agent in seed.agents}, frozenset(), frozenset())
+    agents = {agent.id: agent.project_id for agent in seed.agents}
+    check_documents_import(ALL_KINDS, seed.documents, True, None, agents)
     rt.store.reset()
     return _seeded(seed, replace=True)
 
@@ -167,6 +171,7 @@ def export_state() -> Response:
     snapshot = rt.store.export_state(rt.pause)
     members: dict[str, Sequence[Any]] = {
         "agents": snapshot.agents,
+        "documents": snapshot.documents,
         "events": snapshot.events,
         "logfiles": snapshot.logfiles,
         "objects": [dataclasses.asdict(info) for info in rt.store.export_objects()],
@@ -201,7 +206,14 @@ def _seeded(seed: Seed, replace: bool) -> Response:
     if seed.objects:
         # Before anything changes: a seed past the memory store's quota is a 413 that seeds nothing.
         rt.store.check_seed_room(seed.objects)
-    rt.store.import_state(seed.agents, seed.logfiles, replace=replace, events=seed.events, pause=rt.pause)
+    rt.store.import_state(
+        seed.agents,
+        seed.logfiles,
+        replace=replace,
+        events=seed.events,
+        pause=rt.pause,
+        documents=seed.documents,
+    )
     # After the import's checks: a document refused for a taken id seeds no object either.
     if seed.objects:
         rt.store.seed_objects(seed.objects)
@@ -215,6 +227,7 @@ def _seeded(seed: Seed, replace: bool) -> Response:
                 "logfiles": len(seed.logfiles),
                 "events": len(seed.events),
                 "objects": len(seed.objects),
+                "documents": len(seed.documents),
             },
         }
     )

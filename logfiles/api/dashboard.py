@@ -19,8 +19,10 @@ from flask import Blueprint, Response, render_template, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from .. import dashboard
-from ..dashboard import states, timeline
+from ..dashboard import configurations, states, timeline
+from ..documents import Query
 from ..errors import Invalid, NotFound
+from ..kinds import CONFIGURATION
 from ..model import LogFileState, format_time
 from ..schemas import FAULT_RULE, JOURNAL_QUERY, MAX_ID_LENGTH, MAX_LIMIT, QueryInteger
 from ..store.base import no_states
@@ -38,6 +40,7 @@ bp = Blueprint(
 
 AGENTS_PER_PAGE = 20
 LOGFILES_PER_PAGE = 25
+CONFIGURATIONS_SHOWN = 50
 TAIL_ROWS = 100
 # The page's own files only: no inline script, no other origin (the sandbox may have no
 # internet, and a journal entry that escaped its escaping could still run nothing).
@@ -199,11 +202,21 @@ def _scope_counts(
 def logfiles() -> Response:
     """One page of an agent's log files: the store's keyset paging, whatever their number."""
     query = checks.load_query(LOGFILES_QUERY, "The log files filter is not valid.")
-    page = runtime().store.list_logfiles(
-        query["project"], query["agent"], query["limit"], query.get("marker")
+    store = runtime().store
+    page = store.list_logfiles(query["project"], query["agent"], query["limit"], query.get("marker"))
+    # Beside them, the agent's configurations (their documents), the first few.
+    found = store.documents.query(
+        Query(CONFIGURATION, query["project"], parent=query["agent"], limit=CONFIGURATIONS_SHOWN)
     )
     return fragment(
-        "logfiles.html", logfiles=page.items, more=page.more, project=query["project"], agent=query["agent"]
+        "logfiles.html",
+        logfiles=page.items,
+        more=page.more,
+        project=query["project"],
+        agent=query["agent"],
+        configurations=[configurations.row(document) for document in found.items],
+        more_configurations=found.more,
+        schedule_length=configurations.MAX_SCHEDULE_TEXT,
     )
 
 

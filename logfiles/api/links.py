@@ -22,9 +22,10 @@ def host_url() -> str:
     return request.host_url.rstrip("/")
 
 
-def next_link(limit: int, marker: str) -> dict[str, str]:
-    """The `next` page of the list being answered: the same URL, the same limit, after `marker`."""
-    query = urlencode({"limit": limit, "marker": marker})
+def next_link(limit: int, marker: str, **keep: str) -> dict[str, str]:
+    """The `next` page of the list being answered: the same URL, the same limit (and the
+    filters in `keep`), after `marker`."""
+    query = urlencode({**keep, "limit": limit, "marker": marker})
     return {"href": f"{request.base_url}?{query}", "rel": "next"}
 
 
@@ -70,6 +71,31 @@ def agent_url(project_id: str, agent_id: str) -> str:
     return f"{host_url()}/v2/{segment(project_id)}/agents/{segment(agent_id)}"
 
 
+# The rels beside `self` that the agent pages show, each the agent's URL and itself.
+AGENT_RELS = ("activities", "configuration", "configurations", "events", "logfiles", "status")
+
+
+def agent_links(url: str) -> list[dict[str, str]]:
+    """An agent's `links`, from its URL: `self`, then its sub-resources as the pages list them."""
+    return [{"href": url, "rel": "self"}] + [{"href": f"{url}/{rel}", "rel": rel} for rel in AGENT_RELS]
+
+
+def machine_links(project_id: str, machine_id: str) -> list[dict[str, str]]:
+    """`host.machine.links`: (ours) the page's `full` link to the Cloud Servers server, on this
+    server (`/cloudservers/v2/{project_id}/servers/{id}`), which serves no Cloud Servers and so
+    answers 404 (SPEC: it may point nowhere), rather than at a real service."""
+    href = f"{host_url()}/cloudservers/v2/{segment(project_id)}/servers/{segment(machine_id)}"
+    return [{"href": href, "rel": "full"}]
+
+
+def vault_links(settings: Settings, project_id: str, vault_name: str) -> list[dict[str, str]]:
+    """The vault's `publicURL` and `internalURL`: its container in the object store that the
+    log files' links use (this server's unless LOGFILES_OBJECT_STORE_URL); one server, so the
+    internal URL is the public one (as Identity's catalog gives it)."""
+    url = f"{object_store_url(host_url(), project_id, settings.object_store_url)}/{segment(vault_name)}"
+    return [{"href": url, "rel": "publicURL"}, {"href": url, "rel": "internalURL"}]
+
+
 def logfile_url(logfile: LogFile, agent: str | None = None) -> str:
     """`agent` is the agent's URL when the caller has it already (a list page)."""
     agent = agent or agent_url(logfile.project_id, logfile.agent_id)
@@ -102,4 +128,49 @@ def logfile_links(
         url = object_url(settings, logfile)
         links.append({"href": url, "rel": "logfile"})
         links.append({"href": temp_url(settings, url, now()), "rel": "logfile_temp_url"})
+    return links
+
+
+# A job kind's name -> its collection in the URL (the jobs' routes: /backups/<id>...).
+JOB_COLLECTIONS = {"backup": "backups", "restore": "restores", "cleanup": "cleanups"}
+
+
+class ActivityUrls:
+    """activities.Urls from this request's host (read once per page): the agent, the
+    configuration (`/v2/{p}/configurations/{id}`) and the job (`/v2/{p}/backups/{id}`...)."""
+
+    def __init__(self) -> None:
+        self.base = f"{host_url()}/v2/"
+
+    def agent(self, project_id: str, agent_id: str) -> str:
+        return f"{self.base}{segment(project_id)}/agents/{segment(agent_id)}"
+
+    def configuration(self, project_id: str, configuration_id: str) -> str:
+        return f"{self.base}{segment(project_id)}/configurations/{segment(configuration_id)}"
+
+    def job(self, kind: str, project_id: str, job_id: str) -> str:
+        return f"{self.base}{segment(project_id)}/{JOB_COLLECTIONS[kind]}/{segment(job_id)}"
+
+
+def paging_links(
+    first: str | None, last: str | None, more: bool, had_marker: bool, limit: int | None, descending: bool
+) -> list[dict[str, str]]:
+    """`next` (when more follow: after the page's last item, the same way) and `previous`
+    (when the request had a marker: before its first item, the other way) of a list whose
+    default `sort_dir` is `desc`, as the activities pages show them. `limit` is repeated
+    only when the request gave one."""
+
+    def href(marker: str, desc: bool) -> str:
+        params = {"marker": marker}
+        if limit is not None:
+            params["limit"] = str(limit)
+        if not desc:
+            params["sort_dir"] = "asc"
+        return f"{request.base_url}?{urlencode(params)}"
+
+    links = []
+    if more and last is not None:
+        links.append({"href": href(last, descending), "rel": "next"})
+    if had_marker and first is not None:
+        links.append({"href": href(first, not descending), "rel": "previous"})
     return links

@@ -12,6 +12,7 @@ from marshmallow import Schema
 
 from .. import identity, schemas
 from ..schemas import configurations as config_schemas
+from ..schemas.activities import ActivityListSchema, ActivityQuerySchema
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
 
 MESSAGES = {
@@ -57,6 +58,7 @@ class Operation:
     fault: str = "Fault"  # the error body's schema: the guide's, or Identity's own
     response_media: str = "application/json"  # an object's bytes are any type
     agent_header: bool = True  # X-Agent-Id: what /v2 accepts, not Identity
+    also_media: tuple[str, ...] = ()  # other media types the request body may be sent as
 
     @property
     def statuses(self) -> list[int]:
@@ -73,6 +75,7 @@ FEED = ({"in": "query", "schema": schemas.EventQuerySchema},)
 CONFIGURATIONS = "/v2/{project_id}/configurations"
 CONFIGURATION_LIST = ({"in": "query", "schema": config_schemas.RestorableQuerySchema},)
 CONFIGURATION_FEED = ({"in": "query", "schema": config_schemas.ConfigurationEventQuerySchema},)
+ACTIVITY_PAGING = ({"in": "query", "schema": ActivityQuerySchema},)
 AGENT_ID = ({"name": "X-Agent-Id", "in": "header", "required": False, "schema": {"type": "string"}},)
 
 OBJECT_STORE = "/cloudfiles/v1/MossoCloudFS_{project_id}"
@@ -127,12 +130,13 @@ OBJECT_LISTING = {
 OPERATIONS: tuple[Operation, ...] = (
     Operation("post", AGENTS, "register_agent", 201, (400, 413, 415),
               ("application/json", "AgentRegistration"), "Agent", ("Location",)),
-    Operation("get", AGENTS, "list_agents", 200, (400,), response="AgentList", parameters=PAGING),
+    Operation("get", AGENTS, "list_agents", 200, (400,), response="AgentList",
+              parameters=({"in": "query", "schema": schemas.AgentListQuerySchema},)),
     Operation("post", AGENTS + "/tokens", "authenticate_agent", 200, (400, 401, 409, 413, 415),
               ("application/json", "AgentCredentials"), "AgentToken", secured=False),
     Operation("get", AGENTS + "/{agent_id}", "get_agent", 200, response="Agent"),
     Operation("patch", AGENTS + "/{agent_id}", "update_agent", 204, (400, 413, 415),
-              ("application/json-patch+json", "AgentPatchDocument")),
+              ("application/json-patch+json", "AgentPatchDocument"), also_media=("application/json",)),
     Operation("delete", AGENTS + "/{agent_id}", "delete_agent", 204),
     Operation("get", AGENTS + "/{agent_id}/status", "agent_status", 200, response="AgentStatus"),
     Operation("get", AGENTS + "/{agent_id}/events", "agent_events", 200, (400,), response="EventList",
@@ -166,6 +170,13 @@ OPERATIONS: tuple[Operation, ...] = (
               response="ConfigurationList", parameters=PAGING),
     Operation("get", AGENTS + "/{agent_id}/configuration", "agent_configuration", 200,
               response="AgentConfiguration"),
+    Operation("get", "/v2/{project_id}/activities", "project_activities", 200, (400,),
+              response="ActivityList", parameters=ACTIVITY_PAGING),
+    Operation("get", AGENTS + "/{agent_id}/activities", "agent_activities", 200, (400,),
+              response="ActivityList", parameters=ACTIVITY_PAGING),
+    Operation("get", "/v2/{project_id}/configurations/{configuration_id}/activities",
+              "configuration_activities", 200, (400,), response="ActivityList",
+              parameters=ACTIVITY_PAGING),
     # Identity v2.0, at the server's root: its own error bodies (SPEC).
     Operation("post", "/v2.0/tokens", "authenticate", 200, (400, 401, 413, 415),
               ("application/json", "AuthRequest"), "AccessDocument", secured=False,
@@ -243,6 +254,7 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("ConfigurationPatchOperation", config_schemas.ConfigurationPatchOperationSchema),
         ("ConfigurationPatchDocument", _array_of("ConfigurationPatchOperation")),
         ("AgentConfiguration", config_schemas.AgentConfigurationSchema),
+        ("ActivityList", ActivityListSchema),
     ]
 
 
@@ -287,7 +299,7 @@ def build_spec() -> dict[str, Any]:
             media, schema = op.request
             operation["requestBody"] = {
                 "required": True,
-                "content": {media: {"schema": schema}},
+                "content": {name: {"schema": schema} for name in (media, *op.also_media)},
             }
         paths.setdefault(op.path, {})[op.method] = operation
     for path, operations in paths.items():

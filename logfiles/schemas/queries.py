@@ -55,6 +55,15 @@ class PageQuerySchema(Lenient):
     )
 
 
+class AgentListQuerySchema(PageQuerySchema):
+    """`GET /v2/{project_id}/agents`: paging, and the page's `host_machine_id` filter."""
+
+    host_machine_id = fields.String(
+        validate=validate.Length(min=1, max=MAX_ID_LENGTH),
+        metadata={"description": "Only the agents whose `host.machine.id` is exactly this."},
+    )
+
+
 MAX_MARKER_DIGITS = 18  # an event number fits a signed 64-bit integer
 
 
@@ -157,6 +166,7 @@ class JournalWaitSchema(JournalQuerySchema):
 
 
 PAGE_QUERY = PageQuerySchema()
+AGENT_LIST_QUERY = AgentListQuerySchema()
 JOURNAL_QUERY = JournalQuerySchema()
 JOURNAL_WAIT = JournalWaitSchema()
 EVENT_QUERY = EventQuerySchema()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from marshmallow import (
+    INCLUDE,
     Schema,
     ValidationError,
     fields,
@@ -15,14 +16,17 @@ from marshmallow import (
     validates_schema,
 )
 
+from ..activities import JOB_STATES
+from ..documents import MAX_INDEXED
 from ..errors import Invalid
 from ..events import MAX_SEEDED_EVENT_ID, Event
 from ..ids import unreachable
+from ..kinds import ALL_KINDS
 from ..model import STATES
 from ..objects import LOG_CONTAINER, MAX_CONTENT_TYPE_LENGTH, check_container_name, check_object_name
 from .base import MAX_ID_LENGTH, Base64Bytes, BoundedList, IsoTime, StrictBoolean, StrictInteger
 from .queries import EventMarker
-from .v2 import MAX_EVENT_NAME, AgentRegistrationSchema, LinkSchema
+from .v2 import MAX_EVENT_NAME, LinkSchema, StoredRegistrationSchema
 
 # (ours) What one state document may create, so that a document's cost is bounded before
 # anything is built; `generate` counts towards the log files.
@@ -69,7 +73,7 @@ class SeedAgentSchema(Schema):
     registered_time = IsoTime()
     enabled = StrictBoolean(load_default=True)
     log_level = fields.String(load_default="warn", validate=validate.Length(max=32))
-    registration = fields.Nested(AgentRegistrationSchema)
+    registration = fields.Nested(StoredRegistrationSchema)
     password = fields.String(load_only=True, validate=validate.Length(min=1, max=MAX_ID_LENGTH))
     password_sha256 = fields.String(
         validate=validate.Regexp(r"\A([0-9a-f]{64})?\Z", error="must be 64 lower-case hex digits")
@@ -185,6 +189,75 @@ class SeedObjectSchema(Schema):
             raise ValidationError(f"the content's MD5 is {digest}", "hash")
 
 
+# (ours) Documents one state document may hold: `documents`, `configurations` and `jobs`
+# together; an indexed value (a job's time, state, configuration) is short: an index entry.
+MAX_SEEDED_DOCUMENTS = 100_000
+MAX_KEY_VALUE_LENGTH = 255
+MAX_SEEDED_BODY_MEMBERS = 100
+_KINDS = [kind.name for kind in ALL_KINDS]
+
+
+class SeedDocumentSchema(Schema):
+    """A document as exported (store.documents.export_documents): any kind of kinds.ALL_KINDS,
+    imported as it is, version and all, so that an export imported again is the same store."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(_KINDS))
+    project_id = fields.String(required=True, validate=_URL_ID)
+    id = fields.String(required=True, validate=_URL_ID)
+    parent = fields.String(required=True, allow_none=True, validate=_ID)
+    version = StrictInteger(required=True, validate=validate.Range(1, 2**53))
+    keys = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=64)),
+        values=fields.String(validate=validate.Length(max=MAX_KEY_VALUE_LENGTH)),
+        validate=validate.Length(max=MAX_INDEXED),
+        load_default=dict,
+    )
+    body = fields.Dict(keys=fields.String(), required=True)
+
+
+class SeedConfigurationSchema(Schema):
+    """A configuration as a test seeds it: the create page's body (its other members are kept
+    as given, at most MAX_SEEDED_BODY_MEMBERS), `agent_id` required, `id` optional. Kept as
+    a plain document of kind `configuration`; the configurations' own schema checks the
+    body once it is part of the service (to be refined at integration)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    id = fields.String(validate=_URL_ID)
+    agent_id = fields.String(required=True, validate=_ID)
+    name = fields.String(validate=validate.Length(min=1, max=MAX_ID_LENGTH))
+
+    @validates_schema(pass_original=True)
+    def bounded(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+        if isinstance(original, dict) and len(original) > MAX_SEEDED_BODY_MEMBERS:
+            raise ValidationError(f"at most {MAX_SEEDED_BODY_MEMBERS} members", "_schema")
+
+
+class SeedJobSchema(Schema):
+    """A backup, restore or cleanup as a test seeds it: what its activity shows (activities.Job).
+    `state` is one of its kind's (default `completed`); `last_updated_time` the seed's moment
+    unless given; `backup_id` only for a restore."""
+
+    type = fields.String(required=True, validate=validate.OneOf(list(JOB_STATES)))
+    id = fields.String(validate=_URL_ID)
+    agent_id = fields.String(required=True, validate=_ID)
+    configuration_id = fields.String(allow_none=True, validate=_ID)
+    backup_id = fields.String(allow_none=True, validate=_ID)
+    state = fields.String(load_default="completed", validate=validate.Length(min=1, max=64))
+    last_updated_time = IsoTime()
+
+    @validates_schema
+    def fits_its_kind(self, data: dict[str, Any], **kwargs: Any) -> None:
+        states = JOB_STATES.get(data.get("type", ""))
+        if states is None:
+            return
+        if data["state"] not in states:
+            raise ValidationError(f"a {data['type']} is in one of {', '.join(states)}", "state")
+        if data.get("backup_id") is not None and data["type"] != "restore":
+            raise ValidationError("only a restore names a backup", "backup_id")
+
+
 class StateDocumentSchema(Schema):
     """GET /_control/state: everything the service holds, in the form PUT and POST take back.
 
@@ -198,6 +271,9 @@ class StateDocumentSchema(Schema):
     generate = fields.List(fields.Nested(GenerateSchema), load_default=list, load_only=True)
     events = fields.List(fields.Nested(SeedEventSchema), load_default=list)
     objects = fields.List(fields.Nested(SeedObjectSchema), load_default=list)
+    documents = fields.List(fields.Nested(SeedDocumentSchema), load_default=list)
+    configurations = fields.List(fields.Nested(SeedConfigurationSchema), load_default=list, load_only=True)
+    jobs = fields.List(fields.Nested(SeedJobSchema), load_default=list, load_only=True)
 
 
 STATE_DOCUMENT = StateDocumentSchema()

@@ -12,9 +12,12 @@ from marshmallow import (
     validates_schema,
 )
 
+from ..config import REGIONS
+from ..errors import Invalid
 from ..events import AGENT_ACTIVATE
-from ..model import STATES, TARGET_STATES
-from .base import BoundedList, IntegerOrString, Lenient, StrictBoolean, StrictInteger
+from ..model import AGENT_PATCH_PATHS, LOG_LEVELS, STATES, TARGET_STATES, agent_patch_value_problem
+from ..objects import check_container_name
+from .base import MAX_ID_LENGTH, BoundedList, IntegerOrString, Lenient, StrictBoolean, StrictInteger
 
 MAX_ADDRESSES = 256
 
@@ -54,7 +57,10 @@ class RsaPublicKeySchema(Lenient):
 
 
 class VaultSchema(Lenient):
-    use_internal = StrictBoolean(load_default=False)
+    """A registration's `vault`: the register page's default `use_internal` depends on the
+    host's flavor (model.default_use_internal), so an absent one stays absent here."""
+
+    use_internal = StrictBoolean()
 
 
 class AgentRegistrationSchema(Lenient):
@@ -64,7 +70,33 @@ class AgentRegistrationSchema(Lenient):
     version = _text()
     host = fields.Nested(HostSchema, required=True)
     rsa_public_key = fields.Nested(RsaPublicKeySchema, required=True)
-    vault = fields.Nested(VaultSchema, load_default=lambda: {"use_internal": False})
+    vault = fields.Nested(VaultSchema)
+
+
+def _container_name(value: str) -> None:
+    try:
+        check_container_name(value)
+    except Invalid as exc:
+        raise ValidationError(exc.errors[0].split(": ", 1)[-1]) from None
+
+
+class StoredVaultSchema(Lenient):
+    """The vault as an agent's stored registration keeps it, and as a state document gives it:
+    every member optional (model.agent_vault fills in what is missing)."""
+
+    id = fields.String(validate=validate.Length(min=1, max=MAX_ID_LENGTH))
+    name = fields.String(validate=_container_name)
+    state = fields.String(validate=validate.Length(min=1, max=64))
+    flavor = fields.String(validate=validate.Length(min=1, max=64))
+    encrypted = StrictBoolean()
+    region = fields.String(validate=validate.OneOf(REGIONS, error=f"must be one of {', '.join(REGIONS)}"))
+    use_internal = StrictBoolean()
+
+
+class StoredRegistrationSchema(AgentRegistrationSchema):
+    """A registration as the service keeps it (a state document's agents): its whole vault."""
+
+    vault = fields.Nested(StoredVaultSchema)
 
 
 class LinkSchema(Schema):
@@ -72,20 +104,49 @@ class LinkSchema(Schema):
     rel = fields.String(required=True)
 
 
+class MachineBodySchema(Schema):
+    id = fields.String()
+    links = fields.List(fields.Nested(LinkSchema))
+
+
+class HostBodySchema(Schema):
+    """The host as the agent's body shows it: the registration's, without its `fingerprint`
+    (the pages' bodies do not show it) and with the machine's links."""
+
+    flavor = fields.String()
+    region = fields.String(allow_none=True)
+    machine = fields.Nested(MachineBodySchema)
+    os = fields.Nested(OperatingSystemSchema)
+    addresses = fields.List(fields.Nested(AddressSchema))
+
+
+class VaultBodySchema(Schema):
+    """The agent's vault as the pages show it (model.Vault and its links)."""
+
+    id = fields.String()
+    name = fields.String()
+    state = fields.String()
+    flavor = fields.String()
+    encrypted = fields.Boolean()
+    region = fields.String()
+    use_internal = fields.Boolean()
+    links = fields.List(fields.Nested(LinkSchema), metadata={"description": "publicURL and internalURL"})
+
+
 class AgentSchema(Schema):
     """An agent as the service shows it; `password` only in the 201 of its registration."""
 
-    id = fields.String()
     project_id = fields.String()
+    id = fields.String()
+    password = fields.String()
     name = fields.String()
     version = fields.String()
-    host = fields.Nested(HostSchema)
-    rsa_public_key = fields.Nested(RsaPublicKeySchema)
-    vault = fields.Dict()
+    host = fields.Nested(HostBodySchema)
     enabled = fields.Boolean()
-    log_level = fields.String()
+    rsa_public_key = fields.Nested(RsaPublicKeySchema)
+    vault = fields.Nested(VaultBodySchema)
+    log_level = fields.String(metadata={"enum": list(LOG_LEVELS)})
     registered_time = fields.String()
-    password = fields.String()
     links = fields.List(fields.Nested(LinkSchema))
 
 
@@ -131,18 +192,40 @@ class PatchOperationSchema(Lenient):
     )
 
 
-def _boolean_only(value: Any) -> None:
-    # OneOf([True, False]) would take 1 and 0, which compare equal to them.
-    if not isinstance(value, bool):
-        raise ValidationError("must be true or false")
+AGENT_PATCH_OPS = ("add", "replace")
 
 
 class AgentPatchOperationSchema(Lenient):
-    """One operation of an agent PATCH: the guide lets a client change only `enabled`."""
+    """One operation of an agent PATCH: `add` or `replace` (the page: interpreted alike) of a
+    path the page lists, with a value that path takes (model.AGENT_PATCH_VALUES)."""
 
-    op = _only_replace()
-    path = _only_path("/enabled")
-    value = fields.Raw(required=True, validate=_boolean_only, metadata={"type": "boolean"})
+    op = fields.String(
+        required=True,
+        validate=validate.OneOf(AGENT_PATCH_OPS, error="must be 'add' or 'replace', the operations allowed"),
+    )
+    path = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            list(AGENT_PATCH_PATHS),
+            error=f"must be one of {', '.join(AGENT_PATCH_PATHS)}, the paths that can change",
+        ),
+    )
+    value = fields.Raw(
+        required=True,
+        metadata={
+            "description": "As the path says: true or false (/enabled, /vault/use_internal), a log level "
+            "(all, trace, debug, info, warn, error, fatal) or a region (DFW, ORD, IAD, LON, SYD, HKG).",
+            "oneOf": [{"type": "boolean"}, {"type": "string"}],
+        },
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def value_for_path(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "value" not in data:
+            return  # missing: the field's own `required` said so
+        problem = agent_patch_value_problem(data.get("path"), data["value"])
+        if problem is not None:
+            raise ValidationError(problem, "value")
 
 
 class AuthOperatingSystemSchema(Lenient):

@@ -7,12 +7,13 @@ both are re-exported here, so `from logfiles.store.base import ...` finds them.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Generic, Protocol, TypeVar
 
 from ..auth import IssuedToken
 from ..clock import ClockSetting
+from ..documents import Document
 from ..events import Event, EventPage, EventQuery
 from ..faults import FaultRule, HeaderSource
 from ..journal import JournalEntry
@@ -66,6 +67,9 @@ class Snapshot:
     agents: list[Agent]
     logfiles: list[LogFile]
     events: list[Event]
+    # Every document of every kind, in creation order, read in the same snapshot as the
+    # agents, so that none names an agent the export does not hold.
+    documents: list[Document] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +127,16 @@ class Imports(Protocol):
         replace: bool,
         events: Sequence[Event] = (),
         pause: Pause = no_pause,
+        documents: Sequence[Document] = (),
     ) -> None:
-        """Add (or, with `replace`, swap in) agents, log files and events at once; Conflict on a
-        taken id, Invalid for a log file or event whose agent is in neither; nothing changes on
-        an error. An event keeps its number if it has one, else gets a new one.
+        """Add (or, with `replace`, swap in) agents, log files, events and documents at once;
+        Conflict on a taken id, Invalid for a log file, event or document whose agent is in
+        neither; nothing changes on an error. An event keeps its number if it has one, else
+        gets a new one; a document keeps its version.
 
         Its cost follows the import, not the store: only the imported ids are looked up.
         """
-        self._import_state(Import(agents, logfiles, replace, events, pause))
+        self._import_state(Import(agents, logfiles, replace, events, pause, documents))
 
     def _import_state(self, request: Import) -> None:
         """The store's own step of `import_state` (most run `rules.import_into` in a transaction)."""
@@ -151,8 +157,11 @@ class Store(LogFileUpdates, Protocol):
 
     def get_agent(self, project_id: str, agent_id: str) -> Agent: ...
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
-        """The project's agents in registration order, after `marker` (an agent id) when given."""
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
+        """The project's agents in registration order, after `marker` (an agent id of the
+        project) when given; with `host_machine_id`, only those whose `host.machine.id` it is."""
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         """Apply `change` (pure) to the current agent as one atomic check-and-set."""
@@ -167,7 +176,8 @@ class Store(LogFileUpdates, Protocol):
         """Whether one of the agent's log files is `started`; NotFound for an unknown agent."""
 
     def delete_agent(self, project_id: str, agent_id: str) -> None:
-        """Remove the agent with all its log files, tokens and events, at once."""
+        """Remove the agent with all its log files, tokens, events and documents (of every
+        kind in kinds.AGENT_KINDS: its configurations and jobs), at once."""
 
     def add_logfile(self, logfile: LogFile, events: Sequence[Event] = ()) -> None:
         """Add a log file; NotFound if its agent is gone by now."""
@@ -224,7 +234,8 @@ class ControlState(Imports, Protocol):
     """What the control plane keeps; in the store so that every worker sees the same."""
 
     def export_state(self, pause: Pause = no_pause) -> Snapshot:
-        """Every agent, every log file and every event kept; `pause` between pieces (pacing.py)."""
+        """Every agent, every log file and every event kept; `pause` between pieces (pacing.py).
+        Documents are exported by `documents.export_documents`."""
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         """The project of each of these agents that the store holds (the others are left out)."""

@@ -8,7 +8,7 @@ here, so they hold the same on memory, SQLite and PostgreSQL. The design: docs/s
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from ..documents import (
@@ -26,7 +26,8 @@ from ..documents import (
 )
 from ..errors import Invalid, Unavailable
 from ..events import Event
-from .rules import agent_not_found
+from ..kinds import AGENT_KINDS, ALL_KINDS
+from .rules import Import, agent_not_found
 
 # A pure change of a document (the kind's JSON Patch, a job's move), and the events it emits.
 DocumentChange = Callable[[Document], Document]
@@ -212,6 +213,22 @@ def delete_matching(rows: DocumentRows, queries: Sequence[Query], events: Sequen
 def import_documents(
     rows: DocumentRows, kinds: Collection[Kind], documents: Sequence[Document], replace: bool
 ) -> None:
+    declared = check_documents_import(kinds, documents, replace, rows)
+    write_documents_import(rows, declared, documents, replace)
+
+
+def check_documents_import(
+    kinds: Collection[Kind],
+    documents: Sequence[Document],
+    replace: bool,
+    rows: DocumentRows | None,
+    agents: Mapping[str, str] | None = None,
+) -> dict[str, Kind]:
+    """Every check of an import, before anything is written (memory cannot take a write
+    back): declared kinds, the documents' fit, taken ids and, given `agents` (the imported
+    agents' projects, by id: a state document's import), parents in the import or, when
+    adding, in the store. `rows` None: an empty store (a reset's check before it resets).
+    The kinds by name."""
     declared = {kind.name: kind for kind in kinds}
     for document in documents:
         kind = declared.get(document.kind)
@@ -222,12 +239,72 @@ def import_documents(
         except ValueError as exc:
             raise Invalid("The state document is not valid.", [f"documents: {exc}"]) from None
     keys = [(d.kind, d.project_id, d.id) for d in documents]
-    check_import(documents, () if replace else rows.stored_ids(set(keys)))
+    stored = rows if rows is not None and not replace else None
+    check_import(documents, () if stored is None else stored.stored_ids(set(keys)))
+    if agents is not None:
+        imported = set(keys)
+        for document in documents:
+            _check_imported_parent(declared[document.kind], document, agents, imported, stored)
+    return declared
+
+
+def _check_imported_parent(
+    kind: Kind,
+    document: Document,
+    agents: Mapping[str, str],
+    imported: Collection[tuple[str, str, str]],
+    stored: DocumentRows | None,
+) -> None:
+    parent = document.parent
+    if kind.parent is None or parent is None:
+        return
+    if kind.parent == AGENT:
+        found = agents.get(parent) == document.project_id
+        found = found or (stored is not None and stored.has_agent(document.project_id, parent))
+    else:
+        found = (kind.parent, document.project_id, parent) in imported
+        found = found or (
+            stored is not None and stored.has_document(kind.parent, document.project_id, parent)
+        )
+    if not found:
+        raise Invalid(
+            "The state document is not valid.",
+            [
+                f"documents: {kind.label} '{document.id}' names {kind.parent.replace('_', ' ')} "
+                f"'{parent}', which project '{document.project_id}' has not in the state"
+            ],
+        )
+
+
+def write_documents_import(
+    rows: DocumentRows, declared: Mapping[str, Kind], documents: Sequence[Document], replace: bool
+) -> None:
+    """The writes of a checked import (check_documents_import)."""
     if replace:
         rows.clear()
     for document in documents:
         if not rows.insert(declared[document.kind], document):  # pragma: no cover (checked above)
             raise id_taken(document.kind, document.id)
+
+
+def checked_state_documents(rows: DocumentRows, request: Import) -> Callable[[], None]:
+    """Check a state import's documents (every kind of kinds.ALL_KINDS) now, before the store
+    writes anything; the call returned writes them, in the same transaction (or under the
+    same lock) after the agents, so that the whole import is all or nothing."""
+    agents = {agent.id: agent.project_id for agent in request.agents}
+    declared = check_documents_import(ALL_KINDS, request.documents, request.replace, rows, agents)
+    return lambda: write_documents_import(rows, declared, request.documents, request.replace)
+
+
+def agent_queries(project_id: str, agent_id: str) -> list[Query]:
+    """An agent's documents, of every kind that goes with it (kinds.AGENT_KINDS)."""
+    return [Query(kind, project_id, parent=agent_id) for kind in AGENT_KINDS]
+
+
+def remove_agent_documents(rows: DocumentRows, project_id: str, agent_id: str) -> int:
+    """Inside the store's delete_agent, in its transaction (or under its lock): so an agent
+    and its documents go at once, or neither does."""
+    return delete_matching(rows, agent_queries(project_id, agent_id), ())
 
 
 def update(

@@ -22,6 +22,7 @@ from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState, needs_heard_update
 from . import configuration_events
 from .base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
+from .documents import remove_agent_documents
 from .memory_control import MemoryControl
 from .memory_documents import MemoryDocuments
 from .memory_events import MemoryEvents
@@ -112,7 +113,9 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
         with self._lock:
             return self._rows.agent(project_id, agent_id)
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
         """Walks every agent: the memory store is for a test's handful (SQLite has an index)."""
         with self._lock:
             if marker is not None:
@@ -124,7 +127,12 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
                 for agent in values:
                     if agent.id == marker:
                         break
-            ours = (agent for agent in values if agent.project_id == project_id)
+            ours = (
+                agent
+                for agent in values
+                if agent.project_id == project_id
+                and (host_machine_id is None or agent.machine_id == host_machine_id)
+            )
             items = list(itertools.islice(ours, limit + 1))
         return Page(items[:limit], len(items) > limit)
 
@@ -157,6 +165,7 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
     def delete_agent(self, project_id: str, agent_id: str) -> None:
         with self._lock:
             self._rows.agent(project_id, agent_id)
+            remove_agent_documents(self.documents.rows, project_id, agent_id)
             del self._agents[agent_id]
             del self._logfiles[agent_id]
             for token_id in [t.id for t in self._tokens.values() if t.agent_id == agent_id]:

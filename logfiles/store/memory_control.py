@@ -15,6 +15,8 @@ from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState
 from ..pacing import Pause, no_pause
 from .base import Import, Page, Snapshot
+from .documents import checked_state_documents
+from .memory_documents import MemoryDocuments
 from .memory_events import MemoryEvents
 from .memory_rows import MemoryRows, page_after
 from .rules import any_agent_marker_not_found, fault_not_found, import_into, no_states
@@ -32,18 +34,22 @@ class MemoryControl:
     _journal_seq: int
     _faults: list[FaultRule]
     _clock: ClockSetting
+    documents: MemoryDocuments
 
     def export_state(self, pause: Pause = no_pause) -> Snapshot:
         with self._lock:
             agents = list(self._agents.values())
             logfiles = [lf for per_agent in self._logfiles.values() for lf in per_agent.values()]
             events = list(self._events.all)
-        return Snapshot(agents, logfiles, events)
+            documents = self.documents.exported()
+        return Snapshot(agents, logfiles, events, documents)
 
     def _import_state(self, request: Import) -> None:
         with self._lock:
             self._events.check_room(request.events)  # before a replace clears anything
+            write_documents = checked_state_documents(self.documents.rows, request)
             import_into(self._rows, request)
+            write_documents()
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._lock:

@@ -33,6 +33,11 @@ class MemoryDocuments(DocumentStore):
         self._lock = lock
         self._rows = _Rows(events, has_agent)
 
+    @property
+    def rows(self) -> DocumentRows:
+        """The rows, for a step of the store's own under its lock (delete_agent, import_state)."""
+        return self._rows
+
     def swap(self) -> object:
         """Forget every document; the caller holds the store's lock (its reset) and frees what is
         returned outside it, as the store's other containers are (`dispose`)."""
@@ -57,7 +62,11 @@ class MemoryDocuments(DocumentStore):
 
     def export_documents(self) -> list[Document]:
         with self._lock:
-            numbered = [pair for group in self._rows.groups.values() for pair in group.values()]
+            return self.exported()
+
+    def exported(self) -> list[Document]:
+        """Every document in creation order; the caller holds the store's lock."""
+        numbered = [pair for group in self._rows.groups.values() for pair in group.values()]
         return [document for _, document in sorted(numbered, key=lambda pair: pair[0])]
 
 

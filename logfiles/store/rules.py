@@ -7,6 +7,7 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..documents import Document
 from ..errors import Conflict, Invalid, NotFound
 from ..events import Event
 from ..model import Agent, LogFile, LogFileState
@@ -90,6 +91,9 @@ class Import:
     replace: bool
     events: Sequence[Event] = ()
     pause: Pause = no_pause
+    # Documents of every kind (kinds.ALL_KINDS), as exported: written in the same
+    # transaction (store/documents.py: checked_state_documents).
+    documents: Sequence[Document] = ()
 
 
 class ImportRows(AgentRows, Protocol):

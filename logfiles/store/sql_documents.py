@@ -173,6 +173,10 @@ class DocumentSql:
                 where += f" AND ({column}, seq) {after} ({m}, {m})"
                 parameters.extend([place[1], place[0]])
             ordering = f"{column} {order}, seq {order}"
+            if query.start is not None:
+                bound = (after + "=") if query.start_inclusive else after
+                where += f" AND {column} {bound} {m}"
+                parameters.append(self.text(query.start))
         parameters.append(query.limit + 1)
         return f"SELECT {COLUMNS} FROM documents WHERE {where} ORDER BY {ordering} LIMIT {m}", parameters
 

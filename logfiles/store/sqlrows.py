@@ -158,6 +158,18 @@ def add_token(execute: Execute, dialect: Dialect, token: IssuedToken) -> None:
     execute(f"INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({marks})", codec.token_values(token))  # noqa: S608 (our names)
 
 
+# An SQL test on a row and its parameters (read_page's `condition`).
+Condition = tuple[str, Sequence[Any]]
+
+
+def machine_id_text(machine_id: str) -> str:
+    """`machine_id` as the `registration` column writes it: the column is json.dumps' text
+    (ASCII, every other character escaped the one way it escapes it), so an agent whose
+    `host.machine.id` is `machine_id` holds exactly this text, and one whose member is
+    another string holds another; a NUL is the six characters of its escape."""
+    return json.dumps(machine_id)
+
+
 def check_limit(limit: int) -> None:
     if limit < 0:
         raise ValueError(f"limit must be 0 or more, not {limit}")
@@ -182,10 +194,15 @@ def read_page(
     limit: int,
     marker: str | None,
     missing: Callable[[str], Exception],
+    condition: Condition | None = None,
+    keep: Callable[[_Item], bool] | None = None,
 ) -> Page[_Item]:
     """A page of `listing` (within None: the whole table) after the item `marker` names, read
     inside the caller's snapshot; `missing(marker)` when the marker names none of the list
-    (a marker must name an item of the list, or the request is bad)."""
+    (a marker must name an item of the list, or the request is bad). `condition` (SQL with
+    its parameters) leaves out the rows it does not hold for, and `keep` the items it says
+    no to (a condition SQL can only approximate: rows are then read until the page is full);
+    the marker need not meet either."""
     codec, mark = dialect.codec, dialect.mark
     where = "" if within is None else f"{listing.scope} = {mark} AND "
     scope = () if within is None else (codec.enc(within),)
@@ -196,13 +213,19 @@ def read_page(
         if row is None:
             raise missing(marker)
         after = int(row[0])
-    found = execute(
-        f"SELECT {listing.columns} FROM {listing.table}"  # noqa: S608 (our names)
-        f" WHERE {where}seq > {mark} ORDER BY seq LIMIT {mark}",
-        (*scope, after, limit + 1),
-    ).fetchall()
-    items = [listing.decode(codec, row) for row in found]
-    return Page(items[:limit], len(items) > limit)
+    test, parameters = condition or ("", ())
+    sql = (
+        f"SELECT seq, {listing.columns} FROM {listing.table}"  # noqa: S608 (our names)
+        f" WHERE {where}{test + ' AND ' if test else ''}seq > {mark} ORDER BY seq LIMIT {mark}"
+    )
+    items: list[_Item] = []
+    while True:  # once, unless `keep` left out some of a full read: each round reads further on
+        found = execute(sql, (*scope, *parameters, after, limit + 1)).fetchall()
+        decoded = (listing.decode(codec, row[1:]) for row in found)
+        items.extend(decoded if keep is None else (item for item in decoded if keep(item)))
+        if len(items) > limit or len(found) <= limit:
+            return Page(items[:limit], len(items) > limit)
+        after = int(found[-1][0])
 
 
 def event_page(found: Iterable[Any], codec: RowCodec, limit: int) -> EventPage:

@@ -136,6 +136,8 @@ OPERATIONS = [
         lambda: state_patch("started"),
     ),
     Operation("delete_logfile", "DELETE", "agents/{agent_id}/logfiles/{logfile_id}", 204, "delete"),
+    Operation("project_activities", "GET", "activities", 200, "read"),
+    Operation("agent_activities", "GET", "agents/{agent_id}/activities", 200, "read"),
 ]
 OPERATION_IDS = [op.name for op in OPERATIONS]
 # The operations on one agent (their URL names it): an agent of another project is not found.
@@ -151,6 +153,8 @@ ROUTE_METHODS = {
     "events": {"GET", "POST"},
     "agents/{agent_id}/logfiles": {"GET", "POST"},
     "agents/{agent_id}/logfiles/{logfile_id}": {"GET", "PATCH", "DELETE"},
+    "activities": {"GET"},
+    "agents/{agent_id}/activities": {"GET"},
 }
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WRONG_METHODS = [

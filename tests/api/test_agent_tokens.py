@@ -12,7 +12,7 @@ import pytest
 
 from logfiles import Settings, create_app
 from tests.api.support import MIB, assert_time, assert_uuid4, padded
-from tests.conftest import PROJECT, TOKEN, Api, assert_fault, registration, state_patch
+from tests.conftest import PROJECT, REGISTRATION, TOKEN, Api, assert_fault, registration, state_patch
 
 OTHER_PROJECT = "220022"
 WHEN = "2030-01-02T03:04:05.123456Z"
@@ -56,7 +56,9 @@ def issue(api: Api, agent: dict[str, Any], project_id: str | None = None) -> str
 
 
 def fingerprint_of(agent: dict[str, Any]) -> str:
-    return str(agent["host"]["fingerprint"])
+    """The fingerprint the agent registered with (its body does not show it: the pages' have none)."""
+    assert "fingerprint" not in agent["host"]
+    return str(REGISTRATION["host"]["fingerprint"])
 
 
 # Success.

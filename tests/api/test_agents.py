@@ -41,8 +41,14 @@ def test_register_agent_example_is_201_with_agent_body(api: Api) -> None:
     assert response.mimetype == "application/json"
     body = response.get_json()
     assert set(body) >= REQUEST_FIELDS | ADDED_FIELDS
-    for field in ("name", "version", "host"):
+    for field in ("name", "version"):
         assert body[field] == REGISTRATION[field]
+    # The pages' bodies show the host without its fingerprint, and with the machine's links.
+    host = {k: v for k, v in REGISTRATION["host"].items() if k != "fingerprint"}
+    assert {k: v for k, v in body["host"].items() if k != "machine"} == {
+        k: v for k, v in host.items() if k != "machine"
+    }
+    assert body["host"]["machine"]["id"] == REGISTRATION["host"]["machine"]["id"]
     assert body["rsa_public_key"]["modulus"] == REGISTRATION["rsa_public_key"]["modulus"]
     assert body["project_id"] == PROJECT
     assert_uuid4(body["id"])
@@ -60,7 +66,7 @@ def test_register_agent_location_equals_absolute_self_link(api: Api) -> None:
     body = response.get_json()
     expected = f"http://localhost/v2/{PROJECT}/agents/{body['id']}"
     assert response.headers["Location"] == expected
-    assert links_by_rel(body) == {"self": expected}
+    assert links_by_rel(body)["self"] == expected
 
 
 def test_register_agent_other_host_and_scheme_in_self_link(api: Api) -> None:

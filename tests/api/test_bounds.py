@@ -107,6 +107,7 @@ def test_seed_date_out_of_range_is_400(client: FlaskClient, date: str) -> None:
     assert body["errors"][0].startswith("logfiles.0.date: ")
     assert client.get("/_control/state").get_json() == {
         "agents": [],
+        "documents": [],
         "logfiles": [],
         "events": [],
         "objects": [],

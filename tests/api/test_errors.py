@@ -110,8 +110,9 @@ def test_update_agent_other_member_is_400_and_changes_nothing(api: Api, ids: tup
         headers=api.headers(**{"Content-Type": JSON_PATCH}),
     )
     assert assert_fault(response, 400)["errors"] == [
-        "/0/path: must be '/enabled', the only path that can change",
-        "/0/value: must be true or false",
+        "/0/path: must be one of /enabled, /log_level, /log-level, /vault/region, /vault/use_internal,"
+        " the paths that can change",
+        "/0/value: must be a value one of the paths takes: true or false, a log level or a region",
     ]
     assert api.get_agent(agent_id).get_json() == before
 

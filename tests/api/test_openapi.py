@@ -38,6 +38,9 @@ SUCCESS = {
     ("/v2/{project_id}/configurations/{configuration_id}/events", "get"): "200",
     ("/v2/{project_id}/agents/{agent_id}/configurations", "get"): "200",
     ("/v2/{project_id}/agents/{agent_id}/configuration", "get"): "200",
+    ("/v2/{project_id}/activities", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/activities", "get"): "200",
+    ("/v2/{project_id}/configurations/{configuration_id}/activities", "get"): "200",
 }
 
 

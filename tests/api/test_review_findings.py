@@ -32,7 +32,7 @@ def test_register_agent_location_and_self_link_are_the_same_encoded_url(
 ) -> None:
     created = api.register_agent(project_id=encoded)
     assert created.status_code == 201
-    (self_link,) = created.get_json()["links"]
+    (self_link,) = [link for link in created.get_json()["links"] if link["rel"] == "self"]
     assert created.headers["Location"] == self_link["href"]
     assert f"/v2/{encoded}/agents/" in self_link["href"]
     agent_id = created.get_json()["id"]

@@ -53,6 +53,7 @@ def test_cli_serve_seed_export_requests_reset(launch: Callable[..., LiveServer],
     assert cli("reset", "--url", server.url).returncode == 0
     assert json.loads(cli("export", "--url", server.url).stdout) == {
         "agents": [],
+        "documents": [],
         "logfiles": [],
         "events": [],
         "objects": [],

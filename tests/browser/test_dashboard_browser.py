@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -59,6 +60,25 @@ def stub(server: LiveServer) -> StubClient:
         generate=[{"agent_id": "agent-2", "count": 40, "state": "requested"}],
     )
     return client
+
+
+def test_an_agents_configurations_show_beside_its_log_files(
+    server: LiveServer, page: Page, console: ConsoleLog
+) -> None:
+    document: dict[str, Any] = {
+        "agents": [{"id": "agent-1", "project_id": PROJECT}],
+        "configurations": [
+            {"id": "config-1", "agent_id": "agent-1", "name": "nightly", "enabled": True,
+             "schedule": {"recurrence": ["RRULE:FREQ=DAILY"], "time_zone": "UTC"}},
+        ],
+    }  # fmt: skip
+    assert requests.post(f"{server.url}/_control/state", json=document, timeout=10).status_code == 200
+    page.goto(dashboard(server))
+    page.get_by_role("button", name="agent-1", exact=True).click()
+    row = page.locator('#logfiles-panel tr[data-configuration="config-1"]')
+    expect(row).to_contain_text("nightly", timeout=WAIT_MS)
+    expect(row).to_contain_text("RRULE:FREQ=DAILY · UTC")
+    assert console.errors == []
 
 
 @pytest.mark.parametrize("server", ["memory", "sqlite"], indirect=True)

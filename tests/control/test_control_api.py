@@ -268,7 +268,7 @@ def test_state_generate_adds_logfiles_in_bulk(api: Api, client: FlaskClient) -> 
         "generate": [{"agent_id": "bulk", "count": 2500, "state": "started", "date": WHEN}],
     }
     answer = control(client, "post", "state", document).get_json()
-    assert answer["counts"] == {"agents": 1, "logfiles": 2500, "events": 0, "objects": 0}
+    assert answer["counts"] == {"agents": 1, "logfiles": 2500, "events": 0, "objects": 0, "documents": 0}
     assert len(answer["logfiles"]) == 1000
     page = api.list_logfiles("bulk", "limit=1000").get_json()
     assert len(page["logfiles"]) == 1000 and page["links"][0]["rel"] == "next"

@@ -65,7 +65,8 @@ def test_agent_retries_a_503_and_completes(logfiles_stub):
 
 
 def test_state_is_reset_between_tests(logfiles_stub):
-    assert logfiles_stub.state() == {"agents": [], "logfiles": [], "events": [], "objects": []}
+    empty = {"agents": [], "documents": [], "logfiles": [], "events": [], "objects": []}
+    assert logfiles_stub.state() == empty
     assert logfiles_stub.requests() == []
 
 

@@ -41,7 +41,8 @@ def test_an_agent_talks_https_trusting_the_stubs_ca(logfiles_stub_https):
 
 
 def test_state_is_reset_between_tests(logfiles_stub_https):
-    assert logfiles_stub_https.state() == {"agents": [], "logfiles": [], "events": [], "objects": []}
+    empty = {"agents": [], "documents": [], "logfiles": [], "events": [], "objects": []}
+    assert logfiles_stub_https.state() == empty
 
 
 def test_requests_verifies_with_the_ca_file(logfiles_stub_https):

@@ -25,7 +25,7 @@ def test_reset_with_a_document_forgets_everything_then_seeds_it(api: Api, client
     body = answer.get_json()
     assert body["agents"] == [{"id": "agent-1", "project_id": "110011"}]
     assert body["logfiles"] == [{"id": "log-1", "agent_id": "agent-1"}]
-    assert body["counts"] == {"agents": 1, "logfiles": 1, "events": 0, "objects": 0}
+    assert body["counts"] == {"agents": 1, "logfiles": 1, "events": 0, "objects": 0, "documents": 0}
     assert api.get_agent(old_agent).status_code == 404
     assert client.get("/_control/faults").get_json() == {"faults": []}
     assert client.get("/_control/clock").get_json()["frozen"] is False

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from logfiles import Settings
-from tests.conftest import PROJECT, TOKEN, Api, assert_fault
+from tests.conftest import PROJECT, REGISTRATION, TOKEN, Api, assert_fault
 
 OTHER_PROJECT = "220022"
 WHEN = "2030-01-02T03:04:05.123456Z"
@@ -72,7 +72,9 @@ def test_seeded_agent_with_password_authenticates_at_once(api: Api) -> None:
 
 def test_seeded_fingerprint_is_the_registered_one(api: Api) -> None:
     seed(api, {"agents": [agent_item(password="s3cret", fingerprint="fp-1")]})
-    assert api.get_agent("agent-1").get_json()["host"]["fingerprint"] == "fp-1"
+    # The agent's body does not show the fingerprint (the pages' bodies have none); its export does.
+    assert "fingerprint" not in api.get_agent("agent-1").get_json()["host"]
+    assert exported_agent(api, "agent-1")["registration"]["host"]["fingerprint"] == "fp-1"
     response = api.authenticate({"id": "agent-1", "password": "s3cret", "host": {"fingerprint": "fp-2"}})
     assert "two agents" in assert_fault(response, 409)["message"].lower()
 
@@ -143,7 +145,7 @@ def test_export_import_round_trip_keeps_authentication(api: Api, method: str) ->
     assert authenticate(api, registered["id"], registered["password"]) == 200
     assert authenticate(api, "agent-1", "s3cret") == 200
     assert authenticate(api, "agent-1", "s3cret", host={"fingerprint": "fp-2"}) == 409
-    fingerprint = registered["host"]["fingerprint"]
+    fingerprint = REGISTRATION["host"]["fingerprint"]
     assert (
         authenticate(api, registered["id"], registered["password"], host={"fingerprint": fingerprint}) == 200
     )

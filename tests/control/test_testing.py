@@ -49,7 +49,9 @@ class RunningStubTest(unittest.TestCase):
         self.assertEqual(body["id"], "a1")  # type: ignore[index]
 
     def test_reset_in_set_up_gives_each_test_an_empty_stub(self) -> None:
-        self.assertEqual(self.stub.state(), {"agents": [], "logfiles": [], "events": [], "objects": []})
+        self.assertEqual(
+            self.stub.state(), {"agents": [], "documents": [], "logfiles": [], "events": [], "objects": []}
+        )
         self.stub.seed(agents=[{"id": "a2", "project_id": "p"}])
 
 
@@ -72,7 +74,7 @@ def test_running_stub_takes_settings_and_its_client_carries_the_control_token() 
 def test_running_stub_default_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGFILES_CONTROL", "off")
     with running_stub() as stub:
-        assert stub.state() == {"agents": [], "logfiles": [], "events": [], "objects": []}
+        assert stub.state() == {"agents": [], "documents": [], "logfiles": [], "events": [], "objects": []}
 
 
 @pytest.mark.slow  # `python -m unittest` in a subprocess

@@ -15,7 +15,7 @@ from logfiles import configurations
 from logfiles.configurations import load, parse_patch, patched, problems
 from logfiles.documents import Document
 from logfiles.errors import Invalid
-from logfiles.model import Agent
+from logfiles.model import Agent, Vault
 from logfiles.schemas.configurations import MAX_NAME_LENGTH, MAX_NOTIFICATIONS, MAX_PATH_LENGTH, MAX_PATHS
 
 NOW = datetime(2014, 8, 5, 18, 22, 21, 238641, tzinfo=UTC)
@@ -401,32 +401,63 @@ def agent(**registration: Any) -> Agent:
     )
 
 
-def test_the_agent_document_reads_the_vault_kept_with_the_agent() -> None:
-    vault = {
-        "id": "7cd999c3-a0c3-4985-99d4-42b544685456",
-        "name": "phoenix_7cd",
-        "encrypted": True,
-        "use_internal": False,
-    }
-    shown = configurations.agent_document(
-        agent(vault=vault), [stored()], "https://files/v1/MossoCloudFS_110011", HOST, NOW
+def test_the_agent_document_shows_the_agents_vault() -> None:
+    vault = Vault(
+        id="7cd999c3-a0c3-4985-99d4-42b544685456",
+        name="phoenix_7cd",
+        region="DFW",
+        use_internal=False,
+        encrypted=True,
     )
-    assert shown["system_preferences"]["logging"] == {"level": "debug"}
-    assert shown["vaults"][0]["id"] == vault["id"] and shown["vaults"][0]["encrypted"] is True
-    assert shown["vaults"][0]["links"][0] == {
-        "href": "https://files/v1/MossoCloudFS_110011/phoenix_7cd",
-        "rel": "publicURL",
+    links = [{"href": "https://files/v1/MossoCloudFS_110011/phoenix_7cd", "rel": "publicURL"}]
+    entry = configurations.vault_entry(vault, links, HOST)
+    assert entry == {
+        "id": vault.id,
+        "use_internal": False,
+        "encrypted": True,
+        "links": [*links, {"href": HOST, "rel": "data_services"}],
     }
-    entry = shown["configurations"][0]
-    assert entry["vault_id"] == vault["id"]
-    assert entry["times"] == ["2014-08-05T20:22:21Z", "2014-08-05T22:22:21Z", "2014-08-06T00:22:21Z"]
+    shown = configurations.agent_document(agent(), entry, [stored()], HOST, NOW)
+    assert shown["system_preferences"]["logging"] == {"level": "debug"}
+    assert shown["system_preferences"]["events"]["rse"]["channel"] == f"/v2/110011/agents/{AGENT_ID}/events"
+    (configuration,) = shown["configurations"]
+    assert configuration["vault_id"] == vault.id
+    assert configuration["times"] == ["2014-08-05T20:22:21Z", "2014-08-05T22:22:21Z", "2014-08-06T00:22:21Z"]
 
 
-def test_without_a_kept_vault_its_id_is_derived_from_the_agents() -> None:
-    first = configurations.agent_vault(agent(vault={"use_internal": True}), "b", HOST)
-    again = configurations.agent_vault(agent(), "b", HOST)
-    assert first["id"] == again["id"] and first["use_internal"] is True and again["use_internal"] is False
-    assert first["links"][0]["href"] == f"b/phoenix_{first['id']}"
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"name": 7, "enabled": "yes", "schedule": "hourly"},
+        {"schedule": {"recurrence": ["RRULE:FREQ=DAILY;COUNT=2"], "time_zone": "UTC"}, "enabled": True},
+        {
+            "schedule": {"recurrence": "RRULE:FREQ=DAILY", "time_zone": "Mars/Base", "start": "soon"},
+            "enabled": True,
+        },
+        {"schedule": {"recurrence": ["RRULE:FREQ=DAILY"]}, "enabled": True, "backups": {"last_completed": 3}},
+    ],
+)
+def test_a_seeded_body_of_any_members_is_shown_not_a_crash(body: dict[str, Any]) -> None:
+    """The control plane seeds (and imports) configurations with whatever members a test gives."""
+    document = Document("configuration", "110011", "c1", body, parent=AGENT_ID, version=1)
+    details = configurations.details_body(HOST, document, NOW)
+    assert details["agent"]["id"] == AGENT_ID and details["backups"]["next"] is None
+    assert details["backups"]["last_completed"] is None
+    configurations.list_item(HOST, document, NOW)
+    configurations.created_body(HOST, document, NOW)
+    assert configurations.agent_configuration_entry(document, "v", NOW)["times"] is None
+    # A PATCH checks the whole result by the create rules: each problem named, never a crash.
+    with pytest.raises(Invalid):
+        patched(document, parse_patch([{"op": "replace", "path": "/retention/days", "value": 1}]), NOW)
+
+
+def test_a_seeded_schedule_without_a_start_runs_from_now() -> None:
+    body = {"enabled": True, "schedule": {"recurrence": ["RRULE:FREQ=HOURLY"], "time_zone": "UTC"}}
+    document = Document("configuration", "110011", "c1", body, parent=AGENT_ID, version=1)
+    assert configurations.details_body(HOST, document, NOW)["backups"]["next"] == {
+        "scheduled_time": "2014-08-05T19:22:21Z"
+    }
 
 
 def test_the_document_limit() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from logfiles.errors import MAX_LISTED_ERRORS, Invalid
 from logfiles.model import LogFileState
-from logfiles.patch import parse_enabled_patch, parse_state_patch
+from logfiles.patch import parse_agent_patch, parse_state_patch
 from logfiles.schemas import AGENT_PATCH_OPERATION, PATCH_OPERATION, flatten_messages
 
 OK = {"op": "replace", "path": "/state", "value": "started"}
@@ -102,16 +102,16 @@ def test_parse_state_patch_describes_100_problems_and_counts_every_other() -> No
     assert len(listed) + unlisted == 2 * 20_000
 
 
-def test_parse_enabled_patch_10000_operations_keep_their_order() -> None:
+def test_parse_agent_patch_10000_operations_keep_their_order() -> None:
     document = [{"op": "replace", "path": "/enabled", "value": i % 3 == 0} for i in range(10_000)]
-    assert parse_enabled_patch(document) == [i % 3 == 0 for i in range(10_000)]
+    assert parse_agent_patch(document) == [("enabled", i % 3 == 0) for i in range(10_000)]
 
 
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
-    | st.sampled_from(["replace", "/state", "started", "completed"]),
+    | st.sampled_from(["replace", "add", "/state", "started", "completed", "warn", "LON", "/log-level"]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=5,
 )
@@ -119,8 +119,14 @@ operations = st.fixed_dictionaries(
     {},
     optional={
         "op": st.sampled_from(["replace", "add", "test"]) | json_values,
-        "path": st.sampled_from(["/state", "/enabled", "/id"]) | json_values,
-        "value": st.sampled_from(["started", "completed", "requested", True, False]) | json_values,
+        "path": st.sampled_from(
+            ["/state", "/enabled", "/id", "/log_level", "/vault/region", "/vault/use_internal"]
+        )
+        | json_values,
+        "value": st.sampled_from(
+            ["started", "completed", "requested", True, False, "info", "fatal", "IAD", "dfw"]
+        )
+        | json_values,
     },
 )
 
@@ -131,7 +137,7 @@ def test_problems_of_a_long_document_are_what_marshmallow_gives_each_operation(
 ) -> None:
     # Each operation alone, described by the schema, against the document repeated past 100
     # entries, where the rest are counted: the same problems, and so the same total.
-    for schema, parse in ((PATCH_OPERATION, parse_state_patch), (AGENT_PATCH_OPERATION, parse_enabled_patch)):
+    for schema, parse in ((PATCH_OPERATION, parse_state_patch), (AGENT_PATCH_OPERATION, parse_agent_patch)):
         expected = sum(len(flatten_messages(schema.validate(op), style="pointer")) for op in document)
         long = document * repeat
         if expected == 0:

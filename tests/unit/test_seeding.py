@@ -196,3 +196,42 @@ def test_read_state_document_keeps_log_files_compact() -> None:
     document = read(json.dumps({"logfiles": [{"agent_id": "a", "id": "l", "state": "started"}]}))
     (item,) = document.logfiles
     assert (item.id, item.agent_id, item.date, item.state) == ("l", "a", None, LogFileState.STARTED)
+
+
+# Documents: as exported, and configurations and jobs as a test seeds them.
+
+
+def test_build_seed_makes_documents_in_section_order() -> None:
+    exported = {
+        "kind": "cleanup", "project_id": "p", "id": "k0", "parent": "a", "version": 7,
+        "keys": {"configuration_id": "", "state": "queued", "time": "x"}, "body": {"any": [1]},
+    }  # fmt: skip
+    built = seed(
+        {
+            "agents": [{"id": "a", "project_id": "p"}],
+            "jobs": [{"type": "restore", "agent_id": "a", "backup_id": "b", "last_updated_time": WHEN}],
+            "configurations": [{"agent_id": "a", "name": "n", "schedule": {"x": 1}}],
+            "documents": [exported],
+        }
+    )
+    cleanup, config, restore = built.documents
+    assert (cleanup.kind, cleanup.version, cleanup.body) == ("cleanup", 7, {"any": [1]})
+    assert config.kind == "configuration" and config.version == 1 and config.parent == "a"
+    assert config.body == {
+        "agent_id": "a",
+        "name": "n",
+        "schedule": {"x": 1},
+        "id": "id-1",
+        "project_id": "p",
+    }
+    assert restore.id == "id-2" and restore.parent == "a" and restore.version == 1
+    assert restore.keys == {"backup_id": "b", "configuration_id": "", "state": "completed", "time": WHEN}
+    assert restore.body["last_updated_time"] == WHEN
+
+
+def test_build_seed_takes_a_stored_agents_project_for_jobs() -> None:
+    lookup = Lookup({"stored": "q"})
+    built = seed({"jobs": [{"type": "backup", "agent_id": "stored"}]}, lookup)
+    assert lookup.asked == [{"stored"}]
+    assert built.documents[0].project_id == "q"
+    assert built.documents[0].keys["time"] == "2014-09-23T12:22:40.606703Z"  # the seed's moment

@@ -5,6 +5,7 @@ In the database, so that the control plane acts on every instance on every host 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Collection
 from datetime import timedelta
@@ -19,10 +20,12 @@ from ...model import Agent, LogFileState
 from ...pacing import Pause, no_pause
 from .. import sqlrows
 from ..base import Import, Page, Snapshot
+from ..documents import checked_state_documents
 from ..rules import any_agent_marker_not_found, fault_not_found, import_into, no_states
 from ..sql_control import fire_fault
 from . import rows
 from .connection import Database
+from .documents import PostgresDocuments, document_rows
 from .rows import dec, dec_opt, enc, enc_opt
 
 _Db = psycopg.Connection[Any]
@@ -54,9 +57,15 @@ class PostgresControl:
         """As in memory: agents in the order added, log files agent by agent, each in request
         order, and events in number order. Read whole within one snapshot, not paced (the
         pauses would hold a pooled connection meanwhile)."""
-        return self._db.read(
-            lambda db: sqlrows.export_snapshot(lambda sql: db.execute(sql).fetchall(), rows.CODEC, no_pause)
-        )
+
+        def run(db: _Db) -> Snapshot:
+            snapshot = sqlrows.export_snapshot(lambda sql: db.execute(sql).fetchall(), rows.CODEC, no_pause)
+            found = db.execute(PostgresDocuments.SQL.export()).fetchall()
+            return dataclasses.replace(
+                snapshot, documents=[PostgresDocuments.SQL.document(row) for row in found]
+            )
+
+        return self._db.read(run)
 
     def _import_state(self, request: Import) -> None:
         """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
@@ -65,7 +74,9 @@ class PostgresControl:
             # The event counter first: a PATCH taking new numbers cannot slip in between the
             # check that an imported number is free and its insert.
             db.execute("SELECT value FROM counters WHERE name = 'events' FOR UPDATE")
+            write_documents = checked_state_documents(document_rows(db), request)
             import_into(rows.PgRows(db), request)
+            write_documents()
 
         self._db.write(run)
 

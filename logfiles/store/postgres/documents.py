@@ -24,6 +24,11 @@ from .connection import Database
 _T = TypeVar("_T")
 
 
+def document_rows(db: Connection) -> SqlDocumentRows:
+    """The rows inside a write transaction of the store's own (delete_agent, import_state)."""
+    return SqlDocumentRows(db, PostgresDocuments.SQL, rows.insert_events)
+
+
 @guarded
 class PostgresDocuments(SqlDocuments[Database]):
     """Documents in the store's schema, beside its agents and events."""
@@ -31,9 +36,7 @@ class PostgresDocuments(SqlDocuments[Database]):
     SQL = DocumentSql("%s", rows.enc, rows.dec, lock=" FOR UPDATE", share=" FOR SHARE")
 
     def _write(self, step: Callable[[DocumentRows], _T], structural: bool = False) -> _T:
-        return self._db.write(
-            lambda db: step(SqlDocumentRows(db, self.SQL, rows.insert_events)), locked=structural
-        )
+        return self._db.write(lambda db: step(document_rows(db)), locked=structural)
 
     def _read(self, step: Callable[[Connection], _T]) -> _T:
         return self._db.read(step)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +15,13 @@ from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from .. import configuration_events, sqlrows
 from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
+from ..documents import remove_agent_documents
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
 from .connection import RETRY_AFTER_SECONDS, Database
 from .control import PostgresControl
-from .documents import PostgresDocuments
+from .documents import PostgresDocuments, document_rows
 from .objects import PostgresObjects
 from .rows import enc
 from .schema import prepare_database
@@ -67,12 +68,30 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
             raise agent_not_found(project_id, agent_id)
         return rows.CODEC.agent(found[0])
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
         sqlrows.check_limit(limit)
+        condition: sqlrows.Condition | None = None
+        keep: Callable[[Agent], bool] | None = None
+        if host_machine_id is not None:
+            # No JSON function: PostgreSQL's fail on a whole registration that holds a `\u0000`
+            # anywhere (its text cannot hold a NUL). The rows whose text holds the id's JSON
+            # text are a few more than the agents on that machine; `keep` makes it exact.
+            condition = ("strpos(registration, %s) > 0", (sqlrows.machine_id_text(host_machine_id),))
+            keep = lambda agent: agent.machine_id == host_machine_id  # noqa: E731 (one test)
 
         def run(db: _Db) -> Page[Agent]:
             return sqlrows.read_page(
-                db.execute, rows.DIALECT, sqlrows.AGENTS, project_id, limit, marker, agent_marker_not_found
+                db.execute,
+                rows.DIALECT,
+                sqlrows.AGENTS,
+                project_id,
+                limit,
+                marker,
+                agent_marker_not_found,
+                condition,
+                keep,
             )
 
         return self._db.read(run)
@@ -109,11 +128,15 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
         return bool(found[0][1])
 
     def delete_agent(self, project_id: str, agent_id: str) -> None:
-        """Its log files, tokens and events go in the same transaction, by ON DELETE CASCADE."""
+        """Its log files, tokens and events go in the same transaction, by ON DELETE CASCADE,
+        and its documents by the document store's rule: after the agent's row, whose delete
+        waits for the document writes that hold it (FOR SHARE) to commit, so the documents'
+        delete then sees theirs, and a later one finds no agent."""
 
         def run(db: _Db) -> None:
             _require_agent(db, project_id, agent_id)
             db.execute("DELETE FROM agents WHERE id = %s", (enc(agent_id),))
+            remove_agent_documents(document_rows(db), project_id, agent_id)
 
         self._db.write(run)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Collection
 from datetime import timedelta
@@ -13,10 +14,12 @@ from ...model import Agent, LogFileState
 from ...pacing import Pause, no_pause
 from .. import sqlrows
 from ..base import Import, Page, Snapshot
+from ..documents import checked_state_documents
 from ..rules import any_agent_marker_not_found, fault_not_found, import_into, no_states
 from ..sql_control import fire_fault
 from . import rows
 from .connection import Connections
+from .documents import SqliteDocuments, document_rows
 
 _JOURNAL_COLUMNS = (
     "seq, time, method, path, query, headers, body, status, fault, latency_ms, response_bytes, response_body"
@@ -32,12 +35,19 @@ class SqliteControl:
         """As in memory: agents in the order added, log files agent by agent, each in request
         order, and events in number order."""
         with self._db.read() as db:
-            return sqlrows.export_snapshot(db.execute, rows.CODEC, pause)
+            snapshot = sqlrows.export_snapshot(db.execute, rows.CODEC, pause)
+            documents = [
+                SqliteDocuments.SQL.document(row) for row in db.execute(SqliteDocuments.SQL.export())
+            ]
+        return dataclasses.replace(snapshot, documents=documents)
 
     def _import_state(self, request: Import) -> None:
-        """All or nothing: a taken id rolls back the whole import, the `replace` deletions too."""
+        """All or nothing: a taken id rolls back the whole import, the `replace` deletions too;
+        the documents are written in the same transaction."""
         with self._db.write() as db:
+            write_documents = checked_state_documents(document_rows(db), request)
             import_into(rows.SqlRows(db), request)
+            write_documents()
 
     def agent_projects(self, agent_ids: Collection[str]) -> dict[str, str]:
         with self._db.read() as db:

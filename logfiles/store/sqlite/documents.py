@@ -19,6 +19,11 @@ from .connection import Connections
 _T = TypeVar("_T")
 
 
+def document_rows(db: Connection) -> SqlDocumentRows:
+    """The rows inside a write transaction of the store's own (delete_agent, import_state)."""
+    return SqlDocumentRows(db, SqliteDocuments.SQL, rows.insert_events)
+
+
 @guarded
 class SqliteDocuments(SqlDocuments[Connections]):
     """Documents in the store's file, beside its agents and events."""
@@ -27,7 +32,7 @@ class SqliteDocuments(SqlDocuments[Connections]):
 
     def _write(self, step: Callable[[DocumentRows], _T], structural: bool = False) -> _T:
         with self._db.write() as db:
-            return step(SqlDocumentRows(db, self.SQL, rows.insert_events))
+            return step(document_rows(db))
 
     def _read(self, step: Callable[[Connection], _T]) -> _T:
         with self._db.read() as db:

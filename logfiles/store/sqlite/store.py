@@ -14,12 +14,13 @@ from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from .. import configuration_events, sqlrows
 from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
+from ..documents import remove_agent_documents
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
 from . import rows
 from .connection import Connections
 from .control import SqliteControl
-from .documents import SqliteDocuments
+from .documents import SqliteDocuments, document_rows
 from .objects import SqliteObjects
 from .schema import prepare_file
 
@@ -61,11 +62,26 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
             raise agent_not_found(project_id, agent_id)
         return rows.CODEC.agent(row)
 
-    def list_agents(self, project_id: str, limit: int, marker: str | None = None) -> Page[Agent]:
+    def list_agents(
+        self, project_id: str, limit: int, marker: str | None = None, host_machine_id: str | None = None
+    ) -> Page[Agent]:
         sqlrows.check_limit(limit)
+        condition = None
+        if host_machine_id is not None:
+            # Exact: `->` gives the member's JSON text as written (json_extract would decode
+            # it, and end a string at a NUL).
+            text = sqlrows.machine_id_text(host_machine_id)
+            condition = ("registration -> '$.host.machine.id' = ?", (text,))
         with self._db.read() as db:
             return sqlrows.read_page(
-                db.execute, rows.DIALECT, sqlrows.AGENTS, project_id, limit, marker, agent_marker_not_found
+                db.execute,
+                rows.DIALECT,
+                sqlrows.AGENTS,
+                project_id,
+                limit,
+                marker,
+                agent_marker_not_found,
+                condition,
             )
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
@@ -103,10 +119,12 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
         return bool(row[1])
 
     def delete_agent(self, project_id: str, agent_id: str) -> None:
-        """Its log files, tokens and events go in the same transaction, by ON DELETE CASCADE."""
+        """Its log files, tokens and events go in the same transaction, by ON DELETE CASCADE,
+        and its documents by the document store's rule."""
         with self._db.write() as db:
             _require_agent(db, project_id, agent_id)
             db.execute("DELETE FROM agents WHERE id = ?", (agent_id,))
+            remove_agent_documents(document_rows(db), project_id, agent_id)
 
     def add_logfile(self, logfile: LogFile, events: Sequence[Event] = ()) -> None:
         with self._db.write() as db:
