@@ -533,3 +533,33 @@ def test_a_deeply_nested_value_is_a_400(api: Api, config: dict[str, Any], path: 
     member = path.split("/")[1]
     body = json.dumps(request_body(config["agent"]["id"], **{member: "DEEP"})).replace('"DEEP"', DEEP)
     assert_fault(create(api, None, data=body), 400)
+
+
+# Seeded through the control plane: the body is whatever the test gave.
+
+
+def test_a_seeded_configuration_is_served(api: Api) -> None:
+    seeded = {
+        "agents": [{"id": "agent-1", "project_id": PROJECT}],
+        "configurations": [
+            {"id": "config-1", "agent_id": "agent-1", "name": "nightly"},
+            {**GUIDE["create_request"], "id": "config-2", "agent_id": "agent-1"},
+        ],
+    }
+    assert api.control("post", "state", seeded).status_code == 200
+    short = get(api, "configurations", "config-1")
+    assert short.status_code == 200, short.get_json()
+    assert short.get_json()["name"] == "nightly" and short.get_json()["backups"] == {
+        "last_completed": None,
+        "next": None,
+    }
+    # A seeded schedule without a start runs from now.
+    assert get(api, "configurations", "config-2").get_json()["backups"]["next"] is not None
+    listed = get(api, "agents", "agent-1", "configurations").get_json()["configurations"]
+    assert [c["id"] for c in listed] == ["config-1", "config-2"]
+    document = get(api, "agents", "agent-1", "configuration").get_json()
+    assert [c["times"] is None for c in document["configurations"]] == [True, False]
+    # A PATCH checks the whole result: the short one lacks what the create page requires.
+    assert_fault(patch(api, "config-1", [replace("/enabled", True)]), 400)
+    assert patch(api, "config-2", [replace("/enabled", False)]).status_code == 204
+    assert api._call("delete", ("configurations", "config-1")).status_code == 204
