@@ -22,7 +22,8 @@ the pages' other error examples need a state they do not give (a vault holding b
 
 The tables below say what is expected to fail today; `strict=True`, so an operation that starts
 to pass fails the run until its line is removed:
-- NOT_SERVED: issue 22's operations not served yet;
+- NOT_SERVED: issue 22's operations not served yet (none now); NEEDS_JOBS: served operations whose
+  example needs a backup to exist first (issue 23);
 - MISMATCHES: served operations where the page and the service disagree (the exact mismatch);
 - ISSUE_23: the operations of the next issue (only `test_every_documented_route_answers` sends
   them: their examples need backups, restores and requests to exist first).
@@ -67,7 +68,11 @@ SCOPE_SECTIONS = {
 LATER_IN_SECTION = ("/browse-requests", "/vault-encryption-requests", "/vault-password-verification-requests")
 
 NOT_SERVED_REASON = "issue 22: not served yet"
-NOT_SERVED: set[Key] = {
+NOT_SERVED: set[Key] = set()  # every issue-22 operation is served
+# Served, but their pages' examples page from a backup's id (`marker`), and no route makes a
+# backup until issue 23: the marker names nothing, a 400.
+NEEDS_JOBS_REASON = "the example's marker is a backup's id; backups come with issue 23"
+NEEDS_JOBS: set[Key] = {
     ("GET", f"{P}/activities"),
     ("GET", f"{AGENT}/activities"),
     ("GET", f"{CONFIGURATION}/activities"),
@@ -276,6 +281,8 @@ def example_cases() -> Iterator[Any]:
             marks = []
             if key in NOT_SERVED:
                 marks.append(pytest.mark.xfail(strict=True, reason=NOT_SERVED_REASON))
+            elif key in NEEDS_JOBS and status == 200:
+                marks.append(pytest.mark.xfail(strict=True, reason=NEEDS_JOBS_REASON))
             elif (*key, status) in MISMATCHES:
                 marks.append(pytest.mark.xfail(strict=True, reason=MISMATCHES[(*key, status)]))
             yield pytest.param(op, response, id=f"{key_name(key)} {status}", marks=marks)
