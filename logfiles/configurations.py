@@ -147,6 +147,20 @@ def load(data: Any, now: datetime, start: str | None = None) -> dict[str, Any]:
     return body
 
 
+def seeded_body(item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A configuration a state document seeds: kept as the create route keeps it when it is a
+    valid create body (its `schedule.start` the seed's moment unless given; a `backups` given is
+    kept, so a test can seed a completed backup), else as given (a test may seed a short one)."""
+    try:
+        kept = load(item, now)
+    except Invalid:
+        return dict(item)
+    backups = item.get("backups")
+    if isinstance(backups, dict):
+        kept["backups"] = backups
+    return kept
+
+
 def new_configuration(project_id: str, configuration_id: str, body: Mapping[str, Any]) -> Document:
     return Document(CONFIGURATION.name, project_id, configuration_id, dict(body), parent=body["agent_id"])
 

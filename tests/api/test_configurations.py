@@ -563,3 +563,32 @@ def test_a_seeded_configuration_is_served(api: Api) -> None:
     assert_fault(patch(api, "config-1", [replace("/enabled", True)]), 400)
     assert patch(api, "config-2", [replace("/enabled", False)]).status_code == 204
     assert api._call("delete", ("configurations", "config-1")).status_code == 204
+
+
+def test_restorable_lists_a_configuration_whose_backup_completed(api: Api) -> None:
+    """The list page's example request as written (`?restorable=true`), with a configuration
+    seeded as having a completed backup: the page's whole shape, `last_completed` included."""
+    api.freeze_clock(CREATED)
+    done = {"last_completed": {"id": "0d95d699-d16b-11e4-93bd-c8e0eb190e3d"}}
+    seeded = {
+        "agents": [{"id": "agent-1", "project_id": PROJECT}],
+        "configurations": [
+            {**GUIDE["create_request"], "id": "with-backup", "agent_id": "agent-1", "backups": done},
+            {**GUIDE["create_request"], "id": "without", "agent_id": "agent-1"},
+        ],
+    }
+    assert api.control("post", "state", seeded).status_code == 200
+    body = get(api, "configurations", query="restorable=true").get_json()
+    assert shape(body) == shape(GUIDE["list_response"])
+    (item,) = body["configurations"]
+    assert item["id"] == "with-backup"
+    assert item["backups"]["last_completed"] == {
+        "id": done["last_completed"]["id"],
+        "links": [
+            {"href": f"http://localhost/v2/{PROJECT}/backups/{done['last_completed']['id']}", "rel": "full"}
+        ],
+    }
+    assert [
+        c["id"]
+        for c in get(api, "configurations", query="restorable=true&limit=1").get_json()["configurations"]
+    ] == ["with-backup"]

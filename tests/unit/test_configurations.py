@@ -496,3 +496,11 @@ def test_the_rules_answer_every_body_with_problems_or_a_load(
         assert caught.value.errors == found
     else:
         load(data, NOW)
+
+
+def test_a_seeded_body_is_kept_as_the_create_route_keeps_it_when_it_is_valid() -> None:
+    done = {"last_completed": {"id": "b1"}}
+    kept = configurations.seeded_body(body(backups=done), NOW)
+    assert kept == {**load(body(), NOW), "backups": done}
+    short = {"agent_id": AGENT_ID, "name": "nightly"}
+    assert configurations.seeded_body(short, NOW) == short
