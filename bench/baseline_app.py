@@ -39,10 +39,14 @@ PAGES = {size: _json({"logfiles": [_logfile("p", "a", FAKE_ID)] * size}) for siz
 FEED_HOST = "http://127.0.0.1:40000"
 
 
-def _feed_page(path: str, marker: int) -> bytes:
-    """A feed's page when nothing is new: no events, `next` from the marker, `previous` back."""
+def _feed_page(path: str, marker: int, project: bool = False) -> bytes:
+    """A feed's page when nothing is new: no events, `next` from the marker, `previous` back.
+
+    The project's feed is read with `sort_dir=asc` (newest first is its default), which its
+    `next` link repeats."""
     url = f"{FEED_HOST}{path}?marker={marker}"
-    links = [{"href": url, "rel": "next"}, {"href": f"{url}&sort_dir=desc", "rel": "previous"}]
+    ahead = f"{url}&sort_dir=asc" if project else url
+    links = [{"href": ahead, "rel": "next"}, {"href": f"{url}&sort_dir=desc", "rel": "previous"}]
     return _json({"events": [], "links": links})
 
 
@@ -51,6 +55,7 @@ FEEDS = {
     name: _feed_page(
         f"/v2/{FEED_PROJECT}/events" if name == FEED_PROJECT else f"/v2/{FEED_PROJECT}/agents/{name}/events",
         marker,
+        project=name == FEED_PROJECT,
     )
     for name, marker in fresh_markers().items()
 }

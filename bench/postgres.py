@@ -210,7 +210,7 @@ def round_trips(url: str, requests: int = 50) -> list[dict[str, Any]]:
         markers = fresh_markers()
         paths = {
             "feed10": f"/v2/{FEED_PROJECT}/agents/f10/events?marker={markers['f10']}",
-            "feedproject": f"/v2/{FEED_PROJECT}/events?marker={markers[FEED_PROJECT]}",
+            "feedproject": f"/v2/{FEED_PROJECT}/events?marker={markers[FEED_PROJECT]}&sort_dir=asc",
         }
         changed = iter(logfiles)
         retried = f"/v2/p/agents/a10/logfiles/{logfiles[0]}"

@@ -153,7 +153,8 @@ SCENARIOS = (
         "feedproject",
         "GET project's events feed, nothing new, 100k kept",
         "GET",
-        f"/v2/{FEED_PROJECT}/events?marker={{{FEED_PROJECT}}}",
+        # sort_dir=asc: the project's feed is newest first by default, where a marker means older.
+        f"/v2/{FEED_PROJECT}/events?marker={{{FEED_PROJECT}}}&sort_dir=asc",
         "feed",
         200,
     ),

@@ -286,7 +286,7 @@ def feed_paths() -> dict[str, str]:
 def feed_bounds(server: Target, path: str) -> tuple[int, int]:
     """The oldest and the latest event id a feed lists (BenchError if it lists none)."""
     bounds = []
-    for query in ("limit=1", "limit=1&sort_dir=desc"):
+    for query in ("limit=1&sort_dir=asc", "limit=1&sort_dir=desc"):  # each feed's default aside
         status, body = server.request("GET", f"{path}?{query}", headers=TOKEN)
         if status != 200:
             raise BenchError(f"{server.name}: GET {path}?{query} answered {status}: {body[:300]!r}")

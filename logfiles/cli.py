@@ -171,11 +171,16 @@ def run_client(args: argparse.Namespace) -> int:
 
 
 def event_rows(client: StubClient, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """A feed as table rows, read as a client reads it (the /v2 route, with a token)."""
+    """A feed as table rows, read as a client reads it (the /v2 route, with a token).
+
+    `sort_dir` is always sent: the project's feed is newest first by default (its page), the
+    agent's oldest first, and the table reads one way whichever feed it shows (`asc` unless
+    --sort-dir says otherwise)."""
     path = f"/v2/{quote(args.project, safe='')}"
     if args.agent:
         path += f"/agents/{quote(args.agent, safe='')}"
-    query = urlencode({"limit": args.limit, **({"marker": args.marker} if args.marker else {})})
+    marker = {"marker": args.marker} if args.marker else {}
+    query = urlencode({"limit": args.limit, **marker, "sort_dir": args.sort_dir})
     body = client.call("GET", f"{path}/events?{query}", headers={"X-Auth-Token": args.token})
     return [{**event, "agent": (event.get("agent") or {}).get("id")} for event in body["events"]]
 
@@ -280,7 +285,15 @@ def parser() -> argparse.ArgumentParser:
         if name == "events":
             sub.add_argument("project", help="the project id")
             sub.add_argument("--agent", help="the agent's feed instead of the project's")
-            sub.add_argument("--marker", help="only events after this event id")
+            sub.add_argument(
+                "--marker", help="only events after this event id (with --sort-dir desc: before it)"
+            )
+            sub.add_argument(
+                "--sort-dir",
+                choices=("asc", "desc"),
+                default="asc",
+                help="oldest first (asc, the default here, for both feeds) or newest first (desc)",
+            )
             sub.add_argument("--limit", type=int, default=100, help="at most this many (1-1000, default 100)")
             sub.add_argument(
                 "--token",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,12 +41,42 @@ def mended_counter(counter: int, newest_held: int | None) -> int | None:
 AGENT_REGISTERED = "agent_registered"
 LOGFILE_UPLOAD = "logfile_upload"
 AGENT_ACTIVATE = "agent_activate"
+AGENT_HEARTBEAT = "agent_heartbeat"
+AGENT_SHUTDOWN = "agent_shutdown"
+CONFIGURATION_CHANGED = "configuration_changed"
 ENTERED_EVENTS: Mapping[LogFileState, str] = {
     LogFileState.STARTED: "logfile_started",
     LogFileState.COMPLETED: "logfile_completed",
 }
-# The members an event may carry besides id, time and event, in the guide's order.
-DETAIL_ORDER = ("agent", "request_id", "mode", "links")
+# The members an event may carry besides id, time and event, in the guide's order (its
+# `agent_activate` shows `mode` before `request_id`).
+DETAIL_ORDER = ("agent", "mode", "request_id", "links")
+
+# Posted events. An agent posts `startup` and `shutdown` (its page) and, (ours), `heartbeat`
+# (the project events page says an activated agent posts heartbeats); `agent_activate` too,
+# for itself alone (the page's note: posted there, "the activation applies to only a single
+# agent"). A project posts `agent_activate`. The feeds show each as the guide's feeds name it;
+# `startup` shows as no event of its own (no feed page has one): it posts the agent's pending
+# work again (`pending_work`).
+STARTUP = "startup"
+SHUTDOWN = "shutdown"
+HEARTBEAT = "heartbeat"
+SHOWN_AS: Mapping[str, str | None] = {
+    STARTUP: None,
+    SHUTDOWN: AGENT_SHUTDOWN,
+    HEARTBEAT: AGENT_HEARTBEAT,
+    AGENT_ACTIVATE: AGENT_ACTIVATE,
+}
+AGENT_POSTED = (STARTUP, SHUTDOWN, HEARTBEAT, AGENT_ACTIVATE)
+PROJECT_POSTED = (AGENT_ACTIVATE,)
+# `agent_activate`'s modes, as the project events page lists them.
+ACTIVATE_MODES = ("idle", "active", "real_time")
+# The project's feed shows no `request_id` on these, where the agent's feed does: each page's
+# table and example say so (the project page lists `request_id` only for the vault, browse and
+# log-file events).
+AGENT_FEED_REQUEST_ID = frozenset({AGENT_REGISTERED, AGENT_ACTIVATE, AGENT_SHUTDOWN, CONFIGURATION_CHANGED})
+# (ours) `startup` posts at most this many pending requests again, the oldest first.
+MAX_PENDING_REPOSTED = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +137,14 @@ def agent_registered(agent: Agent, request_id: str) -> Event:
     )
 
 
-def logfile_upload(logfile: LogFile, upload_url: str) -> Event:
-    """The agent's work order: upload the log to `upload_url` (the log file's `logfile` link)."""
+def logfile_upload(logfile: LogFile, upload_url: str, time: datetime | None = None) -> Event:
+    """The agent's work order: upload the log to `upload_url` (the log file's `logfile` link).
+
+    At the request's date, or at `time` when posted again (an agent's `startup`)."""
     return Event(
         logfile.project_id,
         logfile.agent_id,
-        logfile.date,
+        logfile.date if time is None else time,
         LOGFILE_UPLOAD,
         {
             "agent": {"id": logfile.agent_id},
@@ -138,26 +171,51 @@ def states_events(logfile: LogFile, entered: Sequence[LogFileState], now: dateti
 
 def posted(
     project_id: str, agent_id: str | None, now: datetime, body: Mapping[str, Any], request_id: str
-) -> Event:
-    """An event a client posted: its `event` and `mode`, a new `request_id`, and the agent if any."""
+) -> Event | None:
+    """The event a client posted (a body the schema accepted), as the feeds show it; None for
+    `startup`, which shows as its pending work instead (`pending_work`).
+
+    `agent_shutdown` carries the agent and a new `request_id`; `agent_heartbeat` the agent
+    only; `agent_activate` its `mode` and a new `request_id`, and no agent (the guide's feeds
+    show none, whether posted for the project or for one agent). Other members are ignored.
+    """
+    shown = SHOWN_AS[body["event"]]
+    if shown is None:
+        return None
     details: dict[str, Any] = {}
-    if agent_id is not None:
-        details["agent"] = {"id": agent_id}
-    details["request_id"] = request_id
-    if body.get("mode") is not None:
+    if shown == AGENT_ACTIVATE:
         details["mode"] = body["mode"]
-    return Event(project_id, agent_id, now, body["event"], details)
+    elif agent_id is not None:
+        details["agent"] = {"id": agent_id}
+    if shown != AGENT_HEARTBEAT:
+        details["request_id"] = request_id
+    return Event(project_id, agent_id, now, shown, details)
 
 
-def event_body(event: Event) -> dict[str, Any]:
-    """The guide's event: id (a decimal string), time, event, then its details in the guide's order."""
+def pending_work(
+    logfiles: Iterable[LogFile], upload_url: Callable[[LogFile], str], now: datetime
+) -> list[Event]:
+    """SPEC (ours): an agent's `startup` puts its requests still pending into its feed again, as
+    new events: a `logfile_upload` (same `request_id` and link) for each log file still
+    `requested`, in request order, at most MAX_PENDING_REPOSTED."""
+    pending = (logfile for logfile in logfiles if logfile.state is LogFileState.REQUESTED)
+    return [
+        logfile_upload(logfile, upload_url(logfile), now)
+        for logfile in itertools.islice(pending, MAX_PENDING_REPOSTED)
+    ]
+
+
+def event_body(event: Event, project_feed: bool = False) -> dict[str, Any]:
+    """The guide's event: id (a decimal string), time, event, then its details in the guide's
+    order; in the project's feed without the `request_id` its page does not show."""
     body: dict[str, Any] = {"id": str(event.id), "time": format_time(event.time), "event": event.event}
     details = event.details
+    hidden = "request_id" if project_feed and event.event in AGENT_FEED_REQUEST_ID else None
     for name in DETAIL_ORDER:
-        if name in details:
+        if name in details and name != hidden:
             body[name] = details[name]
     for name, value in details.items():
-        if name not in body:
+        if name not in body and name != hidden:
             body[name] = value
     return body
 

@@ -24,14 +24,13 @@ from .auth import (
     TokenRegistry,
     may_be_issued,
 )
+from .config import DEFAULT_REGION, REGIONS
 from .errors import Invalid, Unauthorized
 from .model import format_time
 from .schemas.identity import ACCESS, API_KEY_MEMBER, PASSWORD_MEMBER, CredentialKind, Credentials
 
 # Identity's one route (its errors answer Identity's own body: api/errors.py).
 TOKENS_PATH = "/v2.0/tokens"
-# (ours) The one region this service is: the catalog's endpoints and the user's default region.
-REGION = "DFW"
 # (ours) How open mode's "every right" shows in `user.roles`: the role that has them all.
 OPEN_MODE_ROLES = ("cloudbackup:admin",)
 # Cloud Files names an account after the project this way (the default object-store base).
@@ -140,7 +139,8 @@ def _username_member(credentials: Credentials) -> str:
 def _check_usable_project(project: str, where: str) -> None:
     """Open mode's project must fit a `/v2/{project_id}` URL, or its token would work nowhere.
 
-    Not a `/`, not a `.xml` suffix (SPEC: an unknown route), and text a URL can carry.
+    Not a `/`, not a `.xml` suffix (SPEC: an unknown route) nor a `.json` one (the guide's
+    JSON suffix, which routing takes off), and text a URL can carry.
     """
     try:
         project.encode("utf-8")
@@ -149,8 +149,8 @@ def _check_usable_project(project: str, where: str) -> None:
     else:
         if "/" in project:
             problem = "holds a '/', which no project id in a URL can"
-        elif project.lower().endswith(".xml"):
-            problem = "ends in '.xml', which no project id in a URL can"
+        elif project.lower().endswith((".xml", ".json")):
+            problem = f"ends in '{project[project.rindex('.') :]}', which no project id in a URL can"
         else:
             return
     raise Invalid(f"{where} cannot be a project id: it {problem}.", [f"{where}: {problem}"])
@@ -177,43 +177,55 @@ def object_store_url(base_url: str, project_id: str, configured: str | None = No
     return f"{base_url}/cloudfiles/v1/{OBJECT_STORE_ACCOUNT}{segment}"
 
 
-def service_catalog(base_url: str, project_id: str, configured_object_store: str | None = None) -> list[Any]:
-    """`cloudBackup` (this server's /v2) and `cloudFiles` (the object store), in REGION."""
+def catalog_regions(region: str) -> list[str]:
+    """SPEC (ours): every region of the guide's service-access page, the service's own
+    (LOGFILES_REGION) first, so that a client that takes the first endpoint gets it too."""
+    return [region, *(other for other in REGIONS if other != region)]
+
+
+def service_catalog(
+    base_url: str, project_id: str, configured_object_store: str | None = None, region: str = DEFAULT_REGION
+) -> list[Any]:
+    """`cloudBackup` (this server's /v2) and `cloudFiles` (the object store), one endpoint in
+    each of the guide's regions, all served by this server: a client that picks its endpoint
+    by region finds one whichever region it was set up for."""
+    backup = f"{base_url}/v2/{quote(project_id, safe='')}"
     files = object_store_url(base_url, project_id, configured_object_store)
+    regions = catalog_regions(region)
     return [
         {
             "name": "cloudBackup",
             "type": "rax:backup",
-            "endpoints": [
-                {
-                    "region": REGION,
-                    "tenantId": project_id,
-                    "publicURL": f"{base_url}/v2/{quote(project_id, safe='')}",
-                }
-            ],
+            "endpoints": [{"region": name, "tenantId": project_id, "publicURL": backup} for name in regions],
         },
         {
             "name": "cloudFiles",
             "type": "object-store",
             "endpoints": [
                 {
-                    "region": REGION,
+                    "region": name,
                     "tenantId": OBJECT_STORE_ACCOUNT + project_id,
                     "publicURL": files,
                     # Cloud Files' ServiceNet address; here the same server.
                     "internalURL": files,
                 }
+                for name in regions
             ],
         },
     ]
 
 
 def access_document(
-    access: Access, token: IssuedToken, base_url: str, configured_object_store: str | None = None
+    access: Access,
+    token: IssuedToken,
+    base_url: str,
+    configured_object_store: str | None = None,
+    region: str = DEFAULT_REGION,
 ) -> dict[str, Any]:
     """The 200 body: `{"access": {"token", "user", "serviceCatalog"}}`.
 
-    `base_url` is `<scheme>://<host>` as the client addressed this server.
+    `base_url` is `<scheme>://<host>` as the client addressed this server; `region`
+    (LOGFILES_REGION) is the user's default region and the catalog's first.
     """
     project = access.grant.project_id
     roles = OPEN_MODE_ROLES if access.grant.roles is None else access.grant.roles
@@ -228,9 +240,9 @@ def access_document(
                 "id": access.user_id,
                 "name": access.username,
                 "roles": [{"name": role} for role in roles],
-                "default_region": REGION,
+                "default_region": region,
             },
-            "serviceCatalog": service_catalog(base_url, project, configured_object_store),
+            "serviceCatalog": service_catalog(base_url, project, configured_object_store, region),
         }
     }
     shown: dict[str, Any] = ACCESS.dump(document)

@@ -9,8 +9,9 @@ from collections.abc import Callable
 IdSource = Callable[[], str]
 
 # One non-empty path segment that does not end in `.xml` (SPEC: XML is not served, so such a
-# suffix is an unknown route): the id converter of the /v2 routes (api/routing.py).
-URL_ID_PATTERN = r"[^/]+(?<![.][xX][mM][lL])"
+# suffix is an unknown route) nor in `.json` (the guide's JSON suffix, which routing takes off:
+# api/pipeline.py), in any case: the id converter of the /v2 routes (api/routing.py).
+URL_ID_PATTERN = r"[^/]+(?<![.][xX][mM][lL])(?<![.][jJ][sS][oO][nN])"
 # Path segments that clients remove before sending (RFC 3986, 5.2.4: dot segments).
 DOT_SEGMENTS = frozenset({".", ".."})
 
@@ -28,4 +29,6 @@ def unreachable(value: str) -> str | None:
         return f"must not be '{value}': clients remove it from URLs (RFC 3986 dot segments)"
     if value[-4:].lower() == ".xml":
         return "must not end in '.xml': such a URL is an unknown route (XML is not served)"
+    if value[-5:].lower() == ".json":
+        return "must not end in '.json': a URL reads that as the guide's JSON suffix"
     return None

@@ -24,7 +24,7 @@ from . import configurations
 from .activities import Job, job_document
 from .documents import Document
 from .errors import Invalid
-from .events import DETAIL_ORDER, Event
+from .events import AGENT_ACTIVATE, DETAIL_ORDER, Event
 from .ids import IdSource
 from .model import Agent, LogFile, LogFileState, password_hash
 from .objects import ObjectInfo, content_type_for
@@ -440,7 +440,8 @@ def _event(item: Mapping[str, Any], projects: Mapping[str, str], moment: datetim
         project_id = projects[agent_id]
         if item.get("project_id", project_id) != project_id:
             return f"project_id: agent '{agent_id}' is in project '{project_id}'"
-        details.setdefault("agent", {"id": agent_id})
+        if item["event"] != AGENT_ACTIVATE:  # the guide's feeds show it without `agent`
+            details.setdefault("agent", {"id": agent_id})
     return Event(
         project_id, agent_id, item.get("time") or moment, item["event"], details, int(item.get("id", 0))
     )

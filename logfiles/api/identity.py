@@ -38,4 +38,7 @@ def authenticate() -> Response:
     access = identity.authenticate(credentials, rt.tokens, rt.store.get_token, now)
     token = identity.issue(access, new_token_id(), now())
     rt.store.add_token(token)
-    return jsonify(identity.access_document(access, token, host_url(), rt.settings.object_store_url))
+    settings = rt.settings
+    return jsonify(
+        identity.access_document(access, token, host_url(), settings.object_store_url, settings.region)
+    )

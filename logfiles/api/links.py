@@ -29,16 +29,21 @@ def next_link(limit: int, marker: str, **keep: str) -> dict[str, str]:
     return {"href": f"{request.base_url}?{query}", "rel": "next"}
 
 
-def feed_links(query: EventQuery, items: list[Event], keep_limit: bool) -> list[dict[str, str]]:
+def feed_links(
+    query: EventQuery, items: list[Event], keep_limit: bool, descending_by_default: bool = False
+) -> list[dict[str, str]]:
     """The guide's `next` and `previous` links of an events feed, always both.
 
     `next` goes on in the page's direction from its last event (or from the marker given, so
     a poll that found nothing polls again from the same place); `previous` goes the other
-    way from its first. `limit` is repeated only when the request gave one.
+    way from its first, as the pages' `previous` (`marker=<first id>&sort_dir=desc` after an
+    ascending page). `sort_dir=desc` is always written, `sort_dir=asc` only where it is not
+    the feed's default (the project's feed: `desc` by default); `limit` is repeated only when
+    the request gave one.
     """
 
-    # Every value is a number or `desc`, which urlencode would leave as they are: the query
-    # is joined directly, and the request's URL read once (a poll makes these on every call).
+    # Every value is a number or a direction, which urlencode would leave as they are: the
+    # query is joined directly, and the request's URL read once (a poll makes these on every call).
     base = request.base_url
     limit = [f"limit={query.limit}"] if keep_limit else []
 
@@ -47,6 +52,8 @@ def feed_links(query: EventQuery, items: list[Event], keep_limit: bool) -> list[
         params += limit
         if descending:
             params.append("sort_dir=desc")
+        elif descending_by_default:
+            params.append("sort_dir=asc")
         return f"{base}?{'&'.join(params)}" if params else base
 
     last = items[-1].id if items else query.marker

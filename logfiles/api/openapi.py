@@ -75,6 +75,7 @@ FEED = ({"in": "query", "schema": schemas.EventQuerySchema},)
 CONFIGURATIONS = "/v2/{project_id}/configurations"
 CONFIGURATION_LIST = ({"in": "query", "schema": config_schemas.RestorableQuerySchema},)
 CONFIGURATION_FEED = ({"in": "query", "schema": config_schemas.ConfigurationEventQuerySchema},)
+PROJECT_FEED = ({"in": "query", "schema": schemas.ProjectEventQuerySchema},)
 ACTIVITY_PAGING = ({"in": "query", "schema": ActivityQuerySchema},)
 AGENT_ID = ({"name": "X-Agent-Id", "in": "header", "required": False, "schema": {"type": "string"}},)
 
@@ -142,10 +143,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", AGENTS + "/{agent_id}/events", "agent_events", 200, (400,), response="EventList",
               parameters=FEED),
     Operation("post", AGENTS + "/{agent_id}/events", "post_agent_event", 202, (400, 413, 415),
-              ("application/json", "PostedEvent")),
-    Operation("get", PROJECT_EVENTS, "project_events", 200, (400,), response="EventList", parameters=FEED),
+              ("application/json", "AgentEvent")),
+    Operation("get", PROJECT_EVENTS, "project_events", 200, (400,), response="EventList",
+              parameters=PROJECT_FEED),
     Operation("post", PROJECT_EVENTS, "post_project_event", 202, (400, 413, 415),
-              ("application/json", "PostedEvent")),
+              ("application/json", "ProjectEvent")),
     Operation("post", LOGFILES, "request_logfile", 202, response="LogFile",
               headers=("Location",)),
     Operation("get", LOGFILES, "list_logfiles", 200, (400,), response="LogFileList",
@@ -241,7 +243,8 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("AgentPatchDocument", _array_of("AgentPatchOperation")),
         ("Event", schemas.EventSchema),
         ("EventList", schemas.EventListSchema),
-        ("PostedEvent", schemas.PostedEventSchema),
+        ("AgentEvent", schemas.AgentEventSchema),
+        ("ProjectEvent", schemas.ProjectEventSchema),
         ("Fault", schemas.FaultSchema),
         ("AuthRequest", AuthRequestSchema),
         ("AccessDocument", AccessDocumentSchema),
@@ -266,7 +269,10 @@ def build_spec() -> dict[str, Any]:
         version="2.0",
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "A test double of the Cloud Backup v2 agents and log files API."},
+        info={
+            "description": "A test double of the Cloud Backup v2 agents and log files API. Every "
+            "/v2 path also answers with one trailing `/` or a `.json` suffix (the guide's)."
+        },
         components={"securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
     )
     for name, component in _components():

@@ -28,10 +28,16 @@ follows it, hooks first (installed here, in this order), then the view:
    socket on a server that gives none (Flask's test client) answers 500 instead.
 2. **Host** (`check_host`): a `Host` header werkzeug cannot use (spaces, a path, a port
    past 65535...) is 400, since every `self` link and `Location` is built from it.
-3. **Routing** (`check_route`, then werkzeug): an unknown route is 404 and a method the
-   route does not have is 405 with `Allow`, whatever the token. HEAD and OPTIONS are 405
-   on `/v2` routes (werkzeug would answer them by itself), except the preflight step 0
-   prepared, answered here (204, before any token check: browsers send none with it).
+3. **Routing** (`SuffixRouting`, a WSGI middleware in front of Flask, then `check_route`,
+   then werkzeug): a `/v2` path that matches no route as sent but does without one trailing
+   `/` or one final `.json` (SPEC: the guide's `.json` suffix; the service's own SDK polls
+   `.../events/`) is routed as that canonical path, so every link the service shows stays
+   canonical; fault rules (step 1) and the journal (step 6) see the path as sent. Identity,
+   the object store (whose names may end in `/` or `.json`) and the control plane are not
+   touched. Then an unknown route is 404 and a method the route does not have is 405 with
+   `Allow`, whatever the token. HEAD and OPTIONS are 405 on `/v2` routes (werkzeug would
+   answer them by itself), except the preflight step 0 prepared, answered here (204, before
+   any token check: browsers send none with it).
 4. In the view, in SPEC order: **401** (no or unknown token), **403** (other project, or
    a role without the right), **404** (agent, then log file), **415** (content type),
    **413** (body size, read only now), **400** (JSON, then the schema or patch), and
@@ -63,9 +69,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
-from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
+from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map
 
 from ..config import MAX_BODY_BYTES
 from ..errors import Invalid, Unavailable
@@ -84,7 +93,15 @@ from ..schemas import MAX_ID_LENGTH
 from . import now, runtime
 from .body import body_not_asked_for
 from .errors import HTTP_MESSAGES, IGNORED_METHODS, allowed_methods, fault_response
-from .wire import ANSWER_FAULT, BrokenAnswers, client_socket, close_connection, reset_connection, send_garbage
+from .wire import (
+    ANSWER_FAULT,
+    BrokenAnswers,
+    WsgiApp,
+    client_socket,
+    close_connection,
+    reset_connection,
+    send_garbage,
+)
 
 CONTRACT_PREFIX = "/v2"
 CORS_PREFLIGHT = "cors_preflight"  # g's name for the preflight answer cors.py prepared (step 0)
@@ -105,6 +122,63 @@ def is_observed(path: str) -> bool:
     return is_contract(path) or path.startswith(OBSERVED_PREFIXES)
 
 
+# Step 3's tolerated endings, and where it leaves the one it took off (the path as sent is
+# the canonical path plus it: both end in ASCII, so no decoding stands between them).
+TOLERATED_SUFFIXES = ("/", ".json")
+SENT_SUFFIX = "logfiles.sent_suffix"
+
+
+def tolerated_suffix(path: str) -> str | None:
+    """The `/` or `.json` (any case, as `.xml` is refused in any case) that step 3 may take off
+    `path`, or None: only on /v2 (not Identity's /v2.0), never leaving an empty path."""
+    if not path.startswith("/v2") or path.startswith("/v2.0"):
+        return None
+    if path.endswith("/"):
+        return "/" if len(path) > 1 else None
+    ending = path[-5:]
+    return ending if ending.lower() == ".json" and len(path) > 5 else None
+
+
+class SuffixRouting:
+    """Step 3's WSGI middleware: a /v2 path that matches no route as sent, but does without one
+    trailing `/` or one final `.json`, goes on to Flask as that canonical path.
+
+    The URL map is consulted only for a path that ends in one of them, so other requests
+    pay one string test. A path that matches a route as sent is left alone, and so is one
+    whose canonical path matches none (a 404 that names the path as sent).
+    """
+
+    def __init__(self, app: WsgiApp, url_map: Map) -> None:
+        self.app = app
+        self.url_map = url_map
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "")
+        suffix = tolerated_suffix(path)
+        if suffix is not None and not self.routes(environ):
+            canonical = dict(environ, PATH_INFO=path[: -len(suffix)])
+            if self.routes(canonical):
+                environ["PATH_INFO"] = canonical["PATH_INFO"]
+                environ[SENT_SUFFIX] = suffix
+        return self.app(environ, start_response)
+
+    def routes(self, environ: dict[str, Any]) -> bool:
+        """Whether some route takes this path (for this method or another: a 405 is a route)."""
+        try:
+            self.url_map.bind_to_environ(environ).match(method=environ.get("REQUEST_METHOD", "GET"))
+        except NotFound:
+            return False
+        except HTTPException:  # 405, or a Host werkzeug cannot bind: Flask answers it
+            return True
+        return True
+
+
+def sent_path() -> str:
+    """The request's path as the client sent it (step 3 may have taken a suffix off)."""
+    suffix: str = request.environ.get(SENT_SUFFIX, "")
+    return request.path + suffix
+
+
 def note_start() -> None:
     """Step 0: when the request began, for the journal's latency (first hook, so all is counted)."""
     g.started = time.monotonic()
@@ -114,7 +188,7 @@ def inject_fault() -> Response | None:
     """Step 1: a matching rule answers before the model runs (mimic's behaviours)."""
     if not is_observed(request.path):
         return None
-    rule = runtime().store.trigger_fault(request.method, request.path, request.headers)
+    rule = runtime().store.trigger_fault(request.method, sent_path(), request.headers)
     if rule is None:
         return None
     g.fault = rule.id
@@ -243,14 +317,14 @@ def journal(status: int, response: Response | None = None) -> bool:
     if not is_observed(request.path) or rt.settings.journal_size == 0:
         return False
     try:
-        data = recorded_request_body(request.path, _body_for_journal())
+        data = recorded_request_body(sent_path(), _body_for_journal())
         size, text = _answer(response, hide_secrets=not rt.tokens.open)
         # The clock is read from the store too, so it is inside the best effort: a store
         # that failed the request (a 503) must not turn its answer into a 500 here.
         entry = JournalEntry(
             time=now(),
             method=request.method,
-            path=clip(request.path),
+            path=clip(sent_path()),
             query=clip(request.query_string.decode("latin-1")),
             headers=recorded_headers(request.environ, hide_token=not rt.tokens.open),
             body=body_text(data),
@@ -335,7 +409,8 @@ def _body_for_journal() -> bytes:
 
 
 def install(app: Flask, control: bool) -> None:
-    """Register the hooks in the order above; faults and the journal only with the control plane."""
+    """Register the hooks in the order above (step 3's middleware too); faults and the journal
+    only with the control plane."""
     if control:
         app.before_request(note_start)
         app.before_request(inject_fault)
@@ -345,6 +420,7 @@ def install(app: Flask, control: bool) -> None:
     if control:
         app.after_request(record_request)
     app.after_request(note_agent)
+    app.wsgi_app = SuffixRouting(app.wsgi_app, app.url_map)  # type: ignore[method-assign]
     if control:
         # Outside every hook: it sees the answer as the server gets it, once all have run.
         app.wsgi_app = BrokenAnswers(app.wsgi_app)  # type: ignore[method-assign]

@@ -8,10 +8,11 @@ from ..ids import URL_ID_PATTERN
 
 
 class IdConverter(BaseConverter):
-    """One non-empty path segment that does not end in `.xml`.
+    """One non-empty path segment that does not end in `.xml` or `.json`.
 
     SPEC: XML is not served, and a `.xml` suffix is an unknown route (404 before the token
-    is looked at), not part of an id.
+    is looked at), not part of an id; a `.json` suffix is the guide's way to ask for JSON,
+    which routing takes off the path (api/pipeline.py, step 3), not part of an id either.
     """
 
     regex = URL_ID_PATTERN

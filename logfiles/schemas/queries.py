@@ -84,16 +84,26 @@ class EventMarker(fields.String):
         return None if value is None else str(value)  # as a feed writes it
 
 
+SORT_DIRS = ("asc", "desc")
+
+
+def sort_dir(default: str) -> fields.String:
+    """`?sort_dir=` of a feed: `asc` or `desc`, `default` (as the feed's page says) when absent."""
+    return fields.String(
+        load_default=default,
+        validate=validate.OneOf(SORT_DIRS, error="must be 'asc' or 'desc'"),
+        metadata={"description": f"Default {default}, as the guide's page says."},
+    )
+
+
 class EventQuerySchema(Lenient):
-    """`?marker=&limit=&sort_dir=` of an events feed."""
+    """`?marker=&limit=&sort_dir=` of an agent's events feed (the guide: `asc` by default)."""
 
     marker = EventMarker(
         metadata={"description": "An event id: ascending, only newer events; descending, only older ones."}
     )
     limit = page_limit()
-    sort_dir = fields.String(
-        load_default="asc", validate=validate.OneOf(["asc", "desc"], error="must be 'asc' or 'desc'")
-    )
+    sort_dir = sort_dir("asc")
 
     @post_load
     def make_query(self, data: dict[str, Any], **kwargs: Any) -> EventQuery:
@@ -103,6 +113,12 @@ class EventQuerySchema(Lenient):
             marker=None if marker is None else int(marker),
             descending=data["sort_dir"] == "desc",
         )
+
+
+class ProjectEventQuerySchema(EventQuerySchema):
+    """`?marker=&limit=&sort_dir=` of a project's events feed (the guide: `desc` by default)."""
+
+    sort_dir = sort_dir("desc")
 
 
 MAX_SEQ_DIGITS = 18  # a journal entry's number fits a signed 64-bit integer
@@ -170,3 +186,4 @@ AGENT_LIST_QUERY = AgentListQuerySchema()
 JOURNAL_QUERY = JournalQuerySchema()
 JOURNAL_WAIT = JournalWaitSchema()
 EVENT_QUERY = EventQuerySchema()
+PROJECT_EVENT_QUERY = ProjectEventQuerySchema()

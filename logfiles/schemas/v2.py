@@ -14,7 +14,7 @@ from marshmallow import (
 
 from ..config import REGIONS
 from ..errors import Invalid
-from ..events import AGENT_ACTIVATE
+from ..events import ACTIVATE_MODES, AGENT_ACTIVATE, AGENT_POSTED, PROJECT_POSTED
 from ..model import AGENT_PATCH_PATHS, LOG_LEVELS, STATES, TARGET_STATES, agent_patch_value_problem
 from ..objects import check_container_name
 from .base import MAX_ID_LENGTH, BoundedList, IntegerOrString, Lenient, StrictBoolean, StrictInteger
@@ -271,17 +271,33 @@ class AgentStatusSchema(Schema):
 MAX_EVENT_NAME = 255
 
 
-class PostedEventSchema(Lenient):
-    """POST .../events: the guide's examples are `{"event": "startup"}` and
-    `{"event": "agent_activate", "mode": "active"}`."""
+class ProjectEventSchema(Lenient):
+    """POST /v2/{p}/events: the page's `{"event": "agent_activate", "mode": "active"}`, whose
+    `mode` is one of the page's `idle`, `active`, `real_time`. Other members are ignored."""
 
-    event = fields.String(required=True, validate=validate.Length(min=1, max=MAX_EVENT_NAME))
-    mode = fields.String(validate=validate.OneOf(["active", "idle"], error="must be 'active' or 'idle'"))
+    event = fields.String(
+        required=True,
+        validate=validate.OneOf(PROJECT_POSTED, error=f"must be one of: {', '.join(PROJECT_POSTED)}"),
+    )
+    mode = fields.String(
+        validate=validate.OneOf(ACTIVATE_MODES, error=f"must be one of: {', '.join(ACTIVATE_MODES)}"),
+        metadata={"description": "Required with agent_activate, and shown on it only; checked when given."},
+    )
 
     @validates_schema
     def activate_has_mode(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("event") == AGENT_ACTIVATE and "mode" not in data:
-            raise ValidationError("agent_activate needs a mode, 'active' or 'idle'", "mode")
+            raise ValidationError(f"agent_activate needs a mode, one of: {', '.join(ACTIVATE_MODES)}", "mode")
+
+
+class AgentEventSchema(ProjectEventSchema):
+    """POST /v2/{p}/agents/{id}/events: the page's `startup` and `shutdown`, (ours) `heartbeat`,
+    and `agent_activate` for this agent alone (the page's note)."""
+
+    event = fields.String(
+        required=True,
+        validate=validate.OneOf(AGENT_POSTED, error=f"must be one of: {', '.join(AGENT_POSTED)}"),
+    )
 
 
 class EventSchema(Schema):
@@ -317,4 +333,5 @@ REGISTRATION = AgentRegistrationSchema()
 PATCH_OPERATION = PatchOperationSchema()
 AGENT_PATCH_OPERATION = AgentPatchOperationSchema()
 AGENT_AUTH = AgentAuthSchema()
-POSTED_EVENT = PostedEventSchema()
+AGENT_EVENT = AgentEventSchema()
+PROJECT_EVENT = ProjectEventSchema()

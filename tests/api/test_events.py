@@ -1,4 +1,6 @@
-"""Events: the feeds, what the service emits, posted events, paging, ids, retention (SPEC; design10)."""
+"""Events: the feeds, what the service emits, posted events, paging, ids, retention (SPEC; design10).
+
+The guide's pages' own examples, one by one, are in test_feeds_guide.py."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from tests.conftest import PROJECT, REGISTRATION, TOKEN, Api, assert_fault
 
 OTHER_PROJECT = "220022"
 WHEN = "2030-01-02T03:04:05.123456Z"
-MEMBER_ORDER = ["id", "time", "event", "agent", "request_id", "mode", "links"]
+MEMBER_ORDER = ["id", "time", "event", "agent", "mode", "request_id", "links"]
 OBSERVER = "token-observer"
 CREATOR = "token-creator"
 TOKENS = {
@@ -26,24 +28,47 @@ TOKENS = {
     OBSERVER: {"project_id": PROJECT, "roles": ["cloudbackup:observer"]},
     "token-other-project": {"project_id": OTHER_PROJECT, "roles": ["admin"]},
 }
+# What each event type shows in each feed, as the feed pages' examples show it.
+AGENT_FEED_KEYS = {
+    "agent_registered": {"agent", "request_id"},
+    "agent_activate": {"mode", "request_id"},
+    "agent_heartbeat": {"agent"},
+    "agent_shutdown": {"agent", "request_id"},
+    "logfile_upload": {"agent", "request_id", "links"},
+    "logfile_started": {"agent", "request_id"},
+    "logfile_completed": {"agent", "request_id"},
+}
+PROJECT_FEED_KEYS = {
+    **AGENT_FEED_KEYS,
+    "agent_registered": {"agent"},
+    "agent_activate": {"mode"},
+    "agent_shutdown": {"agent"},
+}
+ACTIVATE = {"event": "agent_activate", "mode": "active"}
 
 
 def feed(api: Api, agent_id: str | None = None, query: str = "", **kw: Any) -> dict[str, Any]:
     """A feed page, checked for its shape: events in the documented member order, both links."""
     response = api.list_events(agent_id, query, **kw)
-    return checked_page(response)
+    return checked_page(response, project_feed=agent_id is None)
 
 
-def checked_page(response: TestResponse) -> dict[str, Any]:
+def asc(api: Api, query: str = "", **kw: Any) -> dict[str, Any]:
+    """The project's feed oldest first (its default is newest first)."""
+    return feed(api, None, "&".join(filter(None, ["sort_dir=asc", query])), **kw)
+
+
+def checked_page(response: TestResponse, project_feed: bool) -> dict[str, Any]:
     assert response.status_code == 200, (response.status_code, response.get_data(as_text=True))
     assert response.mimetype == "application/json"
     body: dict[str, Any] = json.loads(response.get_data())  # keeps the members' order
     assert set(body) == {"events", "links"}, body
     assert sorted(link["rel"] for link in body["links"]) == ["next", "previous"], body
+    shapes = PROJECT_FEED_KEYS if project_feed else AGENT_FEED_KEYS
     for event in body["events"]:
         keys = list(event)
         assert keys == [k for k in MEMBER_ORDER if k in event], keys
-        assert {"id", "time", "event", "request_id"} <= set(keys), event
+        assert set(keys) == {"id", "time", "event", *shapes[event["event"]]}, event
         assert isinstance(event["id"], str) and event["id"].isascii() and event["id"].isdigit(), event
         assert str(int(event["id"])) == event["id"], event
         assert_time(event["time"])
@@ -59,16 +84,17 @@ def names_of(body: dict[str, Any]) -> list[str]:
 
 
 def follow(api: Api, href: str) -> dict[str, Any]:
-    return checked_page(api.client.get(href, headers=api.headers()))
+    project_feed = "/agents/" not in urlsplit(href).path
+    return checked_page(api.client.get(href, headers=api.headers()), project_feed)
 
 
 def link_query(body: dict[str, Any], rel: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(links_by_rel(body)[rel]).query, keep_blank_values=True)
 
 
-def direction(query: dict[str, list[str]]) -> str:
-    """The direction a link asks for (asc is the default)."""
-    values = query.get("sort_dir", ["asc"])
+def direction(query: dict[str, list[str]], default: str = "asc") -> str:
+    """The direction a link asks for (`default` when it names none: the agent's feed's)."""
+    values = query.get("sort_dir", [default])
     assert len(values) == 1, query
     return values[0]
 
@@ -79,13 +105,16 @@ def post(api: Api, body: Any, agent_id: str | None = None, **kw: Any) -> None:
     assert response.get_data() == b""
 
 
+MODES = ("idle", "active", "real_time")
+
+
 def posted_events(api: Api, count: int) -> list[str]:
-    """`count` project-wide events posted in a fresh project feed; their ids, oldest first."""
+    """`count` project-wide `agent_activate`s in a fresh project feed; their ids, oldest first."""
     assert feed(api)["events"] == []
     for n in range(count):
-        post(api, {"event": f"e{n}"})
-    body = feed(api, query="limit=1000")
-    assert names_of(body) == [f"e{n}" for n in range(count)]
+        post(api, {"event": "agent_activate", "mode": MODES[n % 3]})
+    body = asc(api, "limit=1000")
+    assert [e["mode"] for e in body["events"]] == [MODES[n % 3] for n in range(count)]
     return ids_of(body)
 
 
@@ -101,24 +130,28 @@ def only(body: dict[str, Any], name: str) -> dict[str, Any]:
 def test_registration_emits_agent_registered(api: Api) -> None:
     now = api.freeze_clock(WHEN)
     agent_id = api.agent()
-    for body in (feed(api), feed(api, agent_id)):
-        (event,) = body["events"]
-        assert list(event) == ["id", "time", "event", "agent", "request_id"]
-        assert event["event"] == "agent_registered"
-        assert event["time"] == now
-        assert event["agent"] == {
-            "id": agent_id,
-            "name": REGISTRATION["name"],
-            "host": {"os": REGISTRATION["host"]["os"]},
-        }
-        assert_uuid4(event["request_id"])
-        assert event["request_id"] not in (agent_id,)
+    (mine,) = feed(api, agent_id)["events"]
+    (ours,) = feed(api)["events"]
+    assert list(mine) == ["id", "time", "event", "agent", "request_id"]
+    assert list(ours) == ["id", "time", "event", "agent"]  # the project page shows no request_id
+    assert {k: v for k, v in mine.items() if k != "request_id"} == ours
+    assert mine["event"] == "agent_registered"
+    assert mine["time"] == now
+    assert mine["agent"] == {
+        "id": agent_id,
+        "name": REGISTRATION["name"],
+        "host": {"os": REGISTRATION["host"]["os"]},
+    }
+    assert_uuid4(mine["request_id"])
+    assert mine["request_id"] != agent_id
 
 
 def test_agent_registered_request_ids_are_new(api: Api) -> None:
-    api.agent(), api.agent()
-    first, second = feed(api)["events"]
-    assert first["request_id"] != second["request_id"]
+    first, second = api.agent(), api.agent()
+    assert (
+        only(feed(api, first), "agent_registered")["request_id"]
+        != only(feed(api, second), "agent_registered")["request_id"]
+    )
 
 
 def test_request_logfile_emits_logfile_upload_with_the_completed_logfile_link(api: Api) -> None:
@@ -197,13 +230,13 @@ def test_rejected_patches_emit_nothing(api: Api) -> None:
     agent_id = api.agent()
     logfile_id = api.logfile(agent_id)
     assert api.patch_state(agent_id, logfile_id, "completed").status_code == 204
-    before = feed(api)
+    before = asc(api)
     assert_fault(api.patch_state(agent_id, logfile_id, "started"), 409)
     assert_fault(api.patch_state(agent_id, logfile_id, "requested"), 400)
     other = api.logfile(agent_id)
     assert_fault(api.patch_state(agent_id, other, "started", "completed", "started"), 409)
     assert_fault(api.patch_state(agent_id, other, "started", "requested"), 400)
-    after = feed(api)
+    after = asc(api)
     assert after["events"][: len(before["events"])] == before["events"]
     assert names_of(after)[len(before["events"]) :] == ["logfile_upload"]
 
@@ -215,8 +248,8 @@ def test_feeds_hold_the_agents_and_projects_events_only(api: Api) -> None:
     api.logfile(neighbour)
     assert api.request_logfile(theirs, project_id=OTHER_PROJECT).status_code == 202
     post(api, {"event": "agent_activate", "mode": "idle"})
-    post(api, {"event": "startup"}, neighbour)
-    post(api, {"event": "elsewhere"}, project_id=OTHER_PROJECT)
+    post(api, {"event": "shutdown"}, neighbour)
+    post(api, ACTIVATE, project_id=OTHER_PROJECT)
 
     def agents_of(body: dict[str, Any]) -> list[str | None]:
         return [e.get("agent", {}).get("id") for e in body["events"]]
@@ -224,8 +257,9 @@ def test_feeds_hold_the_agents_and_projects_events_only(api: Api) -> None:
     assert agents_of(feed(api, mine)) == [mine, mine, None]
     assert names_of(feed(api, mine)) == ["agent_registered", "logfile_upload", "agent_activate"]
     assert agents_of(feed(api, neighbour)) == [neighbour, neighbour, None, neighbour]
-    assert agents_of(feed(api)) == [mine, neighbour, mine, neighbour, None, neighbour]
-    assert agents_of(feed(api, project_id=OTHER_PROJECT)) == [theirs, theirs, None]
+    assert agents_of(asc(api)) == [mine, neighbour, mine, neighbour, None, neighbour]
+    assert agents_of(feed(api)) == [neighbour, None, neighbour, mine, neighbour, mine]
+    assert agents_of(asc(api, project_id=OTHER_PROJECT)) == [theirs, theirs, None]
     assert agents_of(feed(api, theirs, project_id=OTHER_PROJECT)) == [theirs, theirs, None]
 
 
@@ -258,47 +292,108 @@ def test_empty_project_feed(api: Api) -> None:
 # Posted events.
 
 
-def test_post_agent_event_is_202_and_shows_in_both_feeds(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("posted", "shown"), [("shutdown", "agent_shutdown"), ("heartbeat", "agent_heartbeat")]
+)
+def test_post_agent_event_is_202_and_shows_in_both_feeds(api: Api, posted: str, shown: str) -> None:
     agent_id = api.agent()
     now = api.freeze_clock(WHEN)
+    post(api, {"event": posted}, agent_id)
+    mine, ours = only(feed(api, agent_id), shown), only(feed(api), shown)
+    assert mine["agent"] == {"id": agent_id}
+    assert mine["time"] == now
+    if shown == "agent_shutdown":
+        assert_uuid4(mine["request_id"])
+        assert list(mine) == ["id", "time", "event", "agent", "request_id"]
+        assert list(ours) == ["id", "time", "event", "agent"]
+    else:
+        assert list(mine) == list(ours) == ["id", "time", "event", "agent"]
+    assert {k: v for k, v in mine.items() if k != "request_id"} == ours
+
+
+def test_post_startup_shows_no_event_of_its_own(api: Api) -> None:
+    agent_id = api.agent()
+    before = feed(api, agent_id)
     post(api, {"event": "startup"}, agent_id)
-    for body in (feed(api, agent_id), feed(api)):
-        event = only(body, "startup")
-        assert list(event) == ["id", "time", "event", "agent", "request_id"]
-        assert event["agent"] == {"id": agent_id}
+    assert feed(api, agent_id) == before
+
+
+def test_post_startup_posts_the_pending_requests_again_as_new_events(api: Api) -> None:
+    """SPEC (ours): `startup` puts the agent's requests still pending into its feed again."""
+    now = api.freeze_clock(WHEN)
+    agent_id, other = api.agent(), api.agent()
+    waiting, started, done, later = (api.logfile(agent_id) for _ in range(4))
+    theirs = api.logfile(other)
+    assert api.patch_state(agent_id, started, "started").status_code == 204
+    assert api.patch_state(agent_id, done, "started", "completed").status_code == 204
+    first = {e["request_id"]: e for e in feed(api, agent_id)["events"] if e["event"] == "logfile_upload"}
+    newest = ids_of(feed(api, agent_id))[-1]
+    post(api, {"event": "startup"}, agent_id)
+    again = feed(api, agent_id, f"marker={newest}")["events"]
+    assert [(e["event"], e["request_id"]) for e in again] == [
+        ("logfile_upload", waiting),
+        ("logfile_upload", later),
+    ]
+    for event in again:
+        original = first[event["request_id"]]
+        assert int(event["id"]) > int(newest)
         assert event["time"] == now
-        assert_uuid4(event["request_id"])
+        assert (event["agent"], event["links"]) == (original["agent"], original["links"])
+    # Only this agent's: its neighbour's pending request is not posted again.
+    assert [e["request_id"] for e in feed(api, other)["events"] if e["event"] == "logfile_upload"] == [theirs]
+    assert [e["request_id"] for e in feed(api)["events"][:2]] == [later, waiting]
+
+
+def test_post_startup_with_nothing_pending_adds_nothing_but_hears_from_the_agent(api: Api) -> None:
+    api.freeze_clock(WHEN)
+    agent_id = api.agent()
+    assert api.agent_status(agent_id).get_json()["online"] is False
+    post(api, {"event": "startup"}, agent_id)
+    assert api.agent_status(agent_id).get_json()["online"] is True
+    assert names_of(feed(api, agent_id)) == ["agent_registered"]
 
 
 def test_post_project_event_is_202_and_reaches_every_agent_of_the_project(api: Api) -> None:
     first, second = api.agent(), api.agent()
     theirs = api.agent(project_id=OTHER_PROJECT)
     now = api.freeze_clock(WHEN)
-    post(api, {"event": "agent_activate", "mode": "active"})
-    event = only(feed(api), "agent_activate")
-    assert list(event) == ["id", "time", "event", "request_id", "mode"]
+    post(api, ACTIVATE)
+    event = only(feed(api, first), "agent_activate")
+    assert list(event) == ["id", "time", "event", "mode", "request_id"]
     assert event["mode"] == "active"
     assert event["time"] == now
     assert_uuid4(event["request_id"])
-    assert only(feed(api, first), "agent_activate") == event
     assert only(feed(api, second), "agent_activate") == event
+    shown = only(feed(api), "agent_activate")
+    assert list(shown) == ["id", "time", "event", "mode"]  # the project page shows no request_id
+    assert shown == {k: v for k, v in event.items() if k != "request_id"}
     assert "agent_activate" not in names_of(feed(api, theirs, project_id=OTHER_PROJECT))
     assert "agent_activate" not in names_of(feed(api, project_id=OTHER_PROJECT))
 
 
-@pytest.mark.parametrize("mode", ["active", "idle"])
-def test_post_event_keeps_a_mode_on_any_event(api: Api, mode: str) -> None:
-    agent_id = api.agent()
+@pytest.mark.parametrize("mode", ["active", "idle", "real_time"])
+def test_agent_activate_for_one_agent_reaches_that_agent_only(api: Api, mode: str) -> None:
+    """The agent page's note: posted there, "the activation applies to only a single agent"."""
+    agent_id, neighbour = api.agent(), api.agent()
     post(api, {"event": "agent_activate", "mode": mode}, agent_id)
-    post(api, {"event": "startup", "mode": mode}, agent_id)
-    events = feed(api, agent_id)["events"][-2:]
-    assert [(e["event"], e["mode"]) for e in events] == [("agent_activate", mode), ("startup", mode)]
+    event = only(feed(api, agent_id), "agent_activate")
+    assert list(event) == ["id", "time", "event", "mode", "request_id"]
+    assert event["mode"] == mode
+    assert "agent_activate" not in names_of(feed(api, neighbour))
+    assert only(feed(api), "agent_activate")["id"] == event["id"]
+
+
+def test_post_event_mode_shows_on_agent_activate_only(api: Api) -> None:
+    agent_id = api.agent()
+    post(api, {"event": "shutdown", "mode": "idle"}, agent_id)
+    post(api, {"event": "heartbeat", "mode": "active"}, agent_id)
+    assert all("mode" not in e for e in feed(api, agent_id)["events"])
 
 
 def test_post_event_ignores_other_members(api: Api) -> None:
     agent_id = api.agent()
     body = {
-        "event": "startup",
+        "event": "shutdown",
         "id": "1",
         "time": "2001-01-01T00:00:00.000000Z",
         "agent": {"id": "someone-else"},
@@ -307,21 +402,15 @@ def test_post_event_ignores_other_members(api: Api) -> None:
         "surprise": [1, {"a": None}],
     }
     post(api, body, agent_id)
-    event = only(feed(api, agent_id), "startup")
+    event = only(feed(api, agent_id), "agent_shutdown")
     assert list(event) == ["id", "time", "event", "agent", "request_id"]
     assert event["agent"] == {"id": agent_id}
     assert event["id"] != "1" and event["time"] != body["time"]
     assert_uuid4(event["request_id"])
 
 
-def test_post_event_255_characters_is_202(api: Api) -> None:
-    agent_id = api.agent()
-    post(api, {"event": "x" * 255}, agent_id)
-    assert names_of(feed(api, agent_id))[-1] == "x" * 255
-
-
 def test_post_event_content_type_with_charset_is_202(api: Api) -> None:
-    post(api, {"event": "startup"}, content_type="Application/JSON; charset=UTF-8")
+    post(api, ACTIVATE, content_type="Application/JSON; charset=UTF-8")
 
 
 BAD_BODIES: list[tuple[Any, str]] = [
@@ -332,6 +421,10 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({"event": 1}, "event"),
     ({"event": ["startup"]}, "event"),
     ({"event": "x" * 256}, "event"),
+    ({"event": "agent_heartbeat"}, "event"),
+    ({"event": "agent_shutdown"}, "event"),
+    ({"event": "Startup"}, "event"),
+    ({"event": "backup_now"}, "event"),
     ({"event": "agent_activate"}, "mode"),
     ({"event": "agent_activate", "mode": None}, "mode"),
     ({"event": "agent_activate", "mode": "busy"}, "mode"),
@@ -352,6 +445,18 @@ def test_post_event_bad_body_is_400_naming_the_member(api: Api, agent: bool, bod
     assert feed(api) == before
 
 
+@pytest.mark.parametrize("name", ["startup", "shutdown", "heartbeat"])
+def test_post_agent_events_to_the_project_are_400(api: Api, name: str) -> None:
+    """The project's page allows `agent_activate` only."""
+    errors = assert_fault(api.post_event({"event": name}), 400)["errors"]
+    assert errors == ["event: must be one of: agent_activate"], errors
+
+
+def test_post_agent_event_400_names_the_values_allowed(api: Api) -> None:
+    errors = assert_fault(api.post_event({"event": "boot"}, api.agent()), 400)["errors"]
+    assert errors == ["event: must be one of: startup, shutdown, heartbeat, agent_activate"], errors
+
+
 @pytest.mark.parametrize("body", [[], [{"event": "startup"}], "startup", 1, None, True], ids=range(6))
 def test_post_event_not_an_object_is_400(api: Api, body: Any) -> None:
     assert_fault(api.post_event(body, api.agent()), 400)
@@ -367,22 +472,22 @@ def test_post_event_not_json_is_400(api: Api, data: str) -> None:
 def test_post_event_wrong_content_type_is_415(api: Api, content_type: str) -> None:
     agent_id = api.agent()
     before = feed(api)
-    assert_fault(api.post_event({"event": "startup"}, agent_id, content_type=content_type), 415)
-    assert_fault(api.post_event({"event": "startup"}, content_type=content_type), 415)
+    assert_fault(api.post_event({"event": "shutdown"}, agent_id, content_type=content_type), 415)
+    assert_fault(api.post_event(ACTIVATE, content_type=content_type), 415)
     assert feed(api) == before
 
 
 def test_post_event_without_content_type_is_415(api: Api) -> None:
-    response = api.client.post(api.url("events"), data=b'{"event": "x"}', headers=api.headers())
+    response = api.client.post(api.url("events"), data=json.dumps(ACTIVATE), headers=api.headers())
     assert_fault(response, 415)
 
 
 def test_post_event_over_1_mib_is_413_and_exactly_1_mib_is_202(api: Api) -> None:
     agent_id = api.agent()
-    assert_fault(api.post_event(data=padded({"event": "big"}, MIB + 1), agent_id=agent_id), 413)
-    assert "big" not in names_of(feed(api))
-    post(api, None, agent_id, data=padded({"event": "big"}, MIB))
-    assert names_of(feed(api)).count("big") == 1
+    assert_fault(api.post_event(data=padded({"event": "shutdown"}, MIB + 1), agent_id=agent_id), 413)
+    assert "agent_shutdown" not in names_of(feed(api))
+    post(api, None, agent_id, data=padded({"event": "shutdown"}, MIB))
+    assert names_of(feed(api)).count("agent_shutdown") == 1
 
 
 def test_post_event_check_order_415_then_413_then_400(api: Api) -> None:
@@ -399,15 +504,15 @@ def test_post_event_unknown_agent_is_404_before_415(api: Api) -> None:
 
 def test_post_event_agent_of_other_project_is_404(api: Api) -> None:
     agent_id = api.agent()
-    assert_fault(api.post_event({"event": "startup"}, agent_id, project_id=OTHER_PROJECT), 404)
-    assert "startup" not in names_of(feed(api))
+    assert_fault(api.post_event({"event": "shutdown"}, agent_id, project_id=OTHER_PROJECT), 404)
+    assert "agent_shutdown" not in names_of(feed(api))
 
 
 @pytest.mark.parametrize("agent", [False, True], ids=["project", "agent"])
 def test_post_event_without_token_is_401(api: Api, agent: bool) -> None:
     agent_id = api.agent() if agent else None
     before = feed(api)
-    assert_fault(api.post_event({"event": "startup"}, agent_id, token=""), 401)
+    assert_fault(api.post_event(ACTIVATE, agent_id, token=""), 401)
     assert feed(api) == before
 
 
@@ -422,14 +527,14 @@ class TestWithTokensFile:
     def test_observer_reads_but_cannot_post(self, api: Api, agent: bool) -> None:
         agent_id = api.agent() if agent else None
         before = feed(api, agent_id, token=OBSERVER)
-        assert_fault(api.post_event({"event": "startup"}, agent_id, token=OBSERVER), 403)
+        assert_fault(api.post_event(ACTIVATE, agent_id, token=OBSERVER), 403)
         assert feed(api, agent_id) == before
 
     @pytest.mark.parametrize("agent", [False, True], ids=["project", "agent"])
     def test_creator_posts(self, api: Api, agent: bool) -> None:
         agent_id = api.agent() if agent else None
-        post(api, {"event": "startup"}, agent_id, token=CREATOR)
-        assert "startup" in names_of(feed(api, agent_id))
+        post(api, ACTIVATE, agent_id, token=CREATOR)
+        assert "agent_activate" in names_of(feed(api, agent_id))
 
     def test_observer_unknown_agent_bad_body_is_403(self, api: Api) -> None:
         response = api.post_event(data=b"x", agent_id="nobody", content_type="text/plain", token=OBSERVER)
@@ -450,28 +555,43 @@ class TestWithTokensFile:
 # Paging: marker, limit, sort_dir and the two links.
 
 
+def test_project_feed_is_newest_first_by_default_and_the_agent_feed_oldest_first(api: Api) -> None:
+    """SPEC, The whole service: the default `sort_dir` as each page says."""
+    agent_id = api.agent()
+    post(api, ACTIVATE)
+    post(api, {"event": "heartbeat"}, agent_id)
+    oldest_first = ids_of(feed(api, agent_id))
+    assert len(oldest_first) == 3 and [int(i) for i in oldest_first] == sorted(int(i) for i in oldest_first)
+    assert ids_of(feed(api)) == oldest_first[::-1]
+    assert ids_of(feed(api, query="sort_dir=desc")) == oldest_first[::-1]
+    assert ids_of(asc(api)) == oldest_first
+    assert ids_of(feed(api, agent_id, "sort_dir=asc")) == oldest_first
+    assert ids_of(feed(api, agent_id, "sort_dir=desc")) == oldest_first[::-1]
+
+
 def test_feed_asc_is_oldest_first_and_marker_means_newer(api: Api) -> None:
     ids = posted_events(api, 5)
     assert [int(i) for i in ids] == sorted({int(i) for i in ids})
-    assert ids_of(feed(api, query="sort_dir=asc")) == ids
-    assert ids_of(feed(api, query=f"marker={ids[1]}")) == ids[2:]
-    assert ids_of(feed(api, query=f"marker={ids[1]}&limit=2")) == ids[2:4]
-    assert ids_of(feed(api, query="limit=2")) == ids[:2]
-    assert ids_of(feed(api, query=f"marker={ids[-1]}")) == []
-    assert ids_of(feed(api, query="marker=0")) == ids
-    assert ids_of(feed(api, query=f"marker={'9' * 18}")) == []
+    assert ids_of(asc(api)) == ids
+    assert ids_of(asc(api, f"marker={ids[1]}")) == ids[2:]
+    assert ids_of(asc(api, f"marker={ids[1]}&limit=2")) == ids[2:4]
+    assert ids_of(asc(api, "limit=2")) == ids[:2]
+    assert ids_of(asc(api, f"marker={ids[-1]}")) == []
+    assert ids_of(asc(api, "marker=0")) == ids
+    assert ids_of(asc(api, f"marker={'9' * 18}")) == []
 
 
 def test_feed_desc_is_newest_first_and_marker_means_older(api: Api) -> None:
     ids = posted_events(api, 5)
     newest_first = ids[::-1]
-    assert ids_of(feed(api, query="sort_dir=desc")) == newest_first
-    assert ids_of(feed(api, query="sort_dir=desc&limit=2")) == newest_first[:2]
-    assert ids_of(feed(api, query=f"sort_dir=desc&marker={ids[3]}")) == [ids[2], ids[1], ids[0]]
-    assert ids_of(feed(api, query=f"sort_dir=desc&marker={ids[3]}&limit=2")) == [ids[2], ids[1]]
-    assert ids_of(feed(api, query=f"sort_dir=desc&marker={ids[0]}")) == []
-    assert ids_of(feed(api, query=f"sort_dir=desc&marker={'9' * 18}")) == newest_first
-    assert ids_of(feed(api, query="sort_dir=desc&marker=0")) == []
+    for explicit in ("sort_dir=desc&", ""):  # desc is the project feed's default
+        assert ids_of(feed(api, query=f"{explicit}limit=100")) == newest_first
+        assert ids_of(feed(api, query=f"{explicit}limit=2")) == newest_first[:2]
+        assert ids_of(feed(api, query=f"{explicit}marker={ids[3]}")) == [ids[2], ids[1], ids[0]]
+        assert ids_of(feed(api, query=f"{explicit}marker={ids[3]}&limit=2")) == [ids[2], ids[1]]
+        assert ids_of(feed(api, query=f"{explicit}marker={ids[0]}")) == []
+        assert ids_of(feed(api, query=f"{explicit}marker={'9' * 18}")) == newest_first
+        assert ids_of(feed(api, query=f"{explicit}marker=0")) == []
 
 
 def test_feed_marker_between_ids_and_of_other_feeds(api: Api) -> None:
@@ -479,25 +599,26 @@ def test_feed_marker_between_ids_and_of_other_feeds(api: Api) -> None:
     other = api.agent(project_id=OTHER_PROJECT)
     (theirs,) = ids_of(feed(api, other, project_id=OTHER_PROJECT))
     assert int(theirs) > int(ids[-1])
-    # An id of another project's event is just a number: newer than it.
-    assert ids_of(feed(api, query=f"marker={theirs}")) == []
-    assert ids_of(feed(api, query=f"marker={theirs}&sort_dir=desc")) == ids[::-1]
+    # An id of another project's event is just a number: newer than it, or older than it.
+    assert ids_of(asc(api, f"marker={theirs}")) == []
+    assert ids_of(feed(api, query=f"marker={theirs}")) == ids[::-1]
 
 
 def test_feed_default_limit_is_100_and_limit_1000_is_allowed(api: Api) -> None:
     ids = posted_events(api, 101)
-    assert ids_of(feed(api)) == ids[:100]
-    assert ids_of(feed(api, query="limit=1000")) == ids
-    assert ids_of(feed(api, query="sort_dir=desc")) == ids[::-1][:100]
+    assert ids_of(asc(api)) == ids[:100]
+    assert ids_of(asc(api, "limit=1000")) == ids
+    assert ids_of(feed(api)) == ids[::-1][:100]
 
 
 def test_asc_links_page_forward_and_back(api: Api) -> None:
     ids = posted_events(api, 5)
-    first = feed(api, query="limit=2")
+    first = asc(api, "limit=2")
     assert ids_of(first) == ids[:2]
     nxt, prev = link_query(first, "next"), link_query(first, "previous")
-    assert (nxt["marker"], direction(nxt), nxt["limit"]) == ([ids[1]], "asc", ["2"])
-    assert (prev["marker"], direction(prev), prev["limit"]) == ([ids[0]], "desc", ["2"])
+    # The project's feed names `asc` in its links: it is not that feed's default.
+    assert (nxt["marker"], nxt["sort_dir"], nxt["limit"]) == ([ids[1]], ["asc"], ["2"])
+    assert (prev["marker"], prev["sort_dir"], prev["limit"]) == ([ids[0]], ["desc"], ["2"])
     assert ids_of(follow(api, links_by_rel(first)["previous"])) == []
 
     second = follow(api, links_by_rel(first)["next"])
@@ -510,19 +631,19 @@ def test_asc_links_page_forward_and_back(api: Api) -> None:
     assert ids_of(empty) == []
     # An empty page's next link keeps the marker it was given: poll it for news.
     again = link_query(empty, "next")
-    assert (again["marker"], direction(again), again["limit"]) == ([ids[4]], "asc", ["2"])
-    post(api, {"event": "news"})
+    assert (again["marker"], again["sort_dir"], again["limit"]) == ([ids[4]], ["asc"], ["2"])
+    post(api, ACTIVATE)
     news = follow(api, links_by_rel(empty)["next"])
-    assert names_of(news) == ["news"]
+    assert names_of(news) == ["agent_activate"]
 
 
 def test_desc_links_page_back_and_forward(api: Api) -> None:
     ids = posted_events(api, 5)
-    first = feed(api, query="sort_dir=desc&limit=2")
+    first = feed(api, query="limit=2")
     assert ids_of(first) == [ids[4], ids[3]]
     nxt, prev = link_query(first, "next"), link_query(first, "previous")
-    assert (nxt["marker"], direction(nxt), nxt["limit"]) == ([ids[3]], "desc", ["2"])
-    assert (prev["marker"], direction(prev), prev["limit"]) == ([ids[4]], "asc", ["2"])
+    assert (nxt["marker"], nxt["sort_dir"], nxt["limit"]) == ([ids[3]], ["desc"], ["2"])
+    assert (prev["marker"], prev["sort_dir"], prev["limit"]) == ([ids[4]], ["asc"], ["2"])
     assert ids_of(follow(api, links_by_rel(first)["previous"])) == []
 
     second = follow(api, links_by_rel(first)["next"])
@@ -534,7 +655,21 @@ def test_desc_links_page_back_and_forward(api: Api) -> None:
     empty = follow(api, links_by_rel(third)["next"])
     assert ids_of(empty) == []
     again = link_query(empty, "next")
-    assert (again["marker"], direction(again)) == ([ids[0]], "desc")
+    assert (again["marker"], again["sort_dir"]) == ([ids[0]], ["desc"])
+
+
+def test_agent_feed_links_as_its_page_shows_them(api: Api) -> None:
+    """The agent page's links: `next` `marker=<last>` (its default, asc, unnamed), `previous`
+    `marker=<first>&sort_dir=desc`; a desc page names desc both ways it goes desc."""
+    agent_id = api.agent()
+    post(api, {"event": "heartbeat"}, agent_id)
+    ids = ids_of(feed(api, agent_id))
+    body = feed(api, agent_id)
+    assert link_query(body, "next") == {"marker": [ids[-1]]}
+    assert link_query(body, "previous") == {"marker": [ids[0]], "sort_dir": ["desc"]}
+    body = feed(api, agent_id, "sort_dir=desc")
+    assert link_query(body, "next") == {"marker": [ids[0]], "sort_dir": ["desc"]}
+    assert link_query(body, "previous") == {"marker": [ids[-1]]}
 
 
 def test_links_are_absolute_and_leave_out_a_limit_not_given(api: Api) -> None:
@@ -554,25 +689,31 @@ def test_links_are_absolute_and_leave_out_a_limit_not_given(api: Api) -> None:
 
 
 def test_empty_page_without_marker_has_a_next_link_without_marker(api: Api) -> None:
-    body = feed(api, query="limit=5")
-    assert body["events"] == []
+    agent_id = api.agent()
+    for query, direction_of_next in (("limit=5", "desc"), ("limit=5&sort_dir=asc", "asc")):
+        body = feed(api, query=query, project_id="empty")
+        assert body["events"] == []
+        nxt = link_query(body, "next")
+        assert "marker" not in nxt and nxt["sort_dir"] == [direction_of_next] and nxt["limit"] == ["5"]
+    body = feed(api, agent_id, "limit=5&marker=999999999")
     nxt = link_query(body, "next")
-    assert "marker" not in nxt and direction(nxt) == "asc" and nxt["limit"] == ["5"]
-    post(api, {"event": "first"})
-    assert names_of(follow(api, links_by_rel(body)["next"])) == ["first"]
+    assert nxt == {"marker": ["999999999"], "limit": ["5"]}
+    body = feed(api, query="limit=5", project_id="later")
+    post(api, ACTIVATE, project_id="later")
+    assert names_of(follow(api, links_by_rel(body)["next"])) == ["agent_activate"]
 
 
 def test_agent_feed_links_page_the_agent_feed(api: Api) -> None:
     agent_id = api.agent()
-    for n in range(3):
-        post(api, {"event": f"a{n}"}, agent_id)
-    post(api, {"event": "elsewhere"}, api.agent())
+    for name in ("heartbeat", "shutdown", "heartbeat"):
+        post(api, {"event": name}, agent_id)
+    post(api, {"event": "shutdown"}, api.agent())
     body = feed(api, agent_id, "limit=2")
     names = names_of(body)
     while links_by_rel(body) and body["events"]:
         body = follow(api, links_by_rel(body)["next"])
         names += names_of(body)
-    assert names == ["agent_registered", "a0", "a1", "a2"]
+    assert names == ["agent_registered", "agent_heartbeat", "agent_shutdown", "agent_heartbeat"]
 
 
 @pytest.mark.parametrize(
@@ -593,12 +734,13 @@ def test_bad_limit_is_400(api: Api, agent: bool, limit: str) -> None:
     assert any(e.startswith("limit: ") for e in errors), errors
 
 
-@pytest.mark.parametrize("sort_dir", ["up", "", "ascending", "descending", "1"])
+@pytest.mark.parametrize("sort_dir", ["up", "", "ascending", "descending", "1", "DESC"])
 @pytest.mark.parametrize("agent", [False, True], ids=["project", "agent"])
 def test_bad_sort_dir_is_400(api: Api, agent: bool, sort_dir: str) -> None:
     agent_id = api.agent() if agent else None
-    errors = assert_fault(api.list_events(agent_id, f"sort_dir={sort_dir}"), 400)["errors"]
-    assert any(e.startswith("sort_dir: ") for e in errors), errors
+    for query in (f"sort_dir={sort_dir}", f"marker=5&sort_dir={sort_dir}"):
+        errors = assert_fault(api.list_events(agent_id, query), 400)["errors"]
+        assert any(e.startswith("sort_dir: ") for e in errors), errors
 
 
 def test_bad_marker_limit_and_sort_dir_all_listed(api: Api) -> None:
@@ -613,7 +755,8 @@ def test_unknown_agent_with_bad_query_is_404(api: Api) -> None:
 
 def test_feed_ignores_parameters_it_does_not_know(api: Api) -> None:
     ids = posted_events(api, 2)
-    assert ids_of(feed(api, query="foo=bar&event=e1")) == ids
+    assert ids_of(feed(api, query="foo=bar&event=e1")) == ids[::-1]
+    assert ids_of(feed(api, query=f"marker={ids[1]}&foo=bar")) == ids[:1]
 
 
 # Ids: decimal strings, increasing, never reused.
@@ -623,17 +766,17 @@ def test_ids_increase_across_kinds_and_feeds(api: Api) -> None:
     agent_id = api.agent()
     logfile_id = api.logfile(agent_id)
     api.patch_state(agent_id, logfile_id, "started", "completed")
-    post(api, {"event": "startup"}, agent_id)
-    post(api, {"event": "agent_activate", "mode": "active"})
-    ids = [int(i) for i in ids_of(feed(api))]
+    post(api, {"event": "shutdown"}, agent_id)
+    post(api, ACTIVATE)
+    ids = [int(i) for i in ids_of(asc(api))]
     assert len(ids) == 6
     assert ids == sorted(set(ids))
-    assert ids_of(feed(api, agent_id)) == ids_of(feed(api))
+    assert ids_of(feed(api, agent_id)) == ids_of(asc(api))
 
 
 def test_ids_never_reused_after_a_reset(api: Api) -> None:
     api.agent()
-    post(api, {"event": "startup"})
+    post(api, ACTIVATE)
     before = max(int(i) for i in ids_of(feed(api)))
     api.reset()
     assert feed(api)["events"] == []
@@ -641,7 +784,7 @@ def test_ids_never_reused_after_a_reset(api: Api) -> None:
     (after,) = ids_of(feed(api, agent_id))
     assert int(after) > before
     # A marker from before the reset still means "newer than that".
-    assert ids_of(feed(api, query=f"marker={before}")) == [after]
+    assert ids_of(asc(api, f"marker={before}")) == [after]
 
 
 def test_ids_never_reused_after_a_delete(api: Api) -> None:
@@ -660,14 +803,14 @@ def test_events_older_than_10_minutes_are_not_listed(api: Api) -> None:
     agent_id = api.agent()
     (registered,) = ids_of(feed(api, agent_id))
     api.advance_clock(300)
-    post(api, {"event": "later"}, agent_id)
+    post(api, {"event": "heartbeat"}, agent_id)
     (later,) = ids_of(feed(api, agent_id, f"marker={registered}"))
     api.advance_clock(299)
     assert ids_of(feed(api, agent_id)) == [registered, later]
     api.advance_clock(2)  # registered: 601 s old; later: 301 s
     assert ids_of(feed(api, agent_id)) == [later]
     assert ids_of(feed(api)) == [later]
-    assert ids_of(feed(api, query="sort_dir=desc")) == [later]
+    assert ids_of(asc(api)) == [later]
     # A marker naming a gone event still means "newer than that id".
     assert ids_of(feed(api, agent_id, f"marker={registered}")) == [later]
     assert ids_of(feed(api, query=f"marker={later}&sort_dir=desc")) == []
@@ -679,11 +822,11 @@ def test_events_older_than_10_minutes_are_not_listed(api: Api) -> None:
 def test_retention_keeps_paging_links_working(api: Api) -> None:
     api.freeze_clock(WHEN)
     ids = posted_events(api, 3)
-    page = feed(api, query="limit=2")
+    page = asc(api, "limit=2")
     api.advance_clock(601)
-    post(api, {"event": "fresh"})
+    post(api, ACTIVATE)
     nxt = follow(api, links_by_rel(page)["next"])
-    assert names_of(nxt) == ["fresh"]
+    assert names_of(nxt) == ["agent_activate"]
     assert int(nxt["events"][0]["id"]) > int(ids[-1])
 
 
@@ -736,15 +879,21 @@ def test_ids_increase_across_workers_sharing_a_sqlite_store(tmp_path: Path) -> N
     (one, app_one), (two, app_two) = sqlite_api(tmp_path / "s.db"), sqlite_api(tmp_path / "s.db")
     try:
         agent_id = one.agent()
-        post(two, {"event": "startup"}, agent_id)
+        post(two, {"event": "shutdown"}, agent_id)
         post(one, {"event": "agent_activate", "mode": "idle"})
-        post(two, {"event": "later"})
+        post(two, {"event": "heartbeat"}, agent_id)
         for api in (one, two):
-            body = feed(api)
-            assert names_of(body) == ["agent_registered", "startup", "agent_activate", "later"]
+            body = feed(api, agent_id)
+            assert names_of(body) == [
+                "agent_registered",
+                "agent_shutdown",
+                "agent_activate",
+                "agent_heartbeat",
+            ]
             ids = [int(i) for i in ids_of(body)]
             assert ids == sorted(set(ids))
         assert feed(one) == feed(two)
+        assert feed(one, agent_id) == feed(two, agent_id)
     finally:
         app_one.extensions["logfiles"].store.close()
         app_two.extensions["logfiles"].store.close()
@@ -767,6 +916,6 @@ def test_ids_never_reused_after_a_restart_and_a_reset(tmp_path: Path) -> None:
     api, app = sqlite_api(tmp_path / "s.db")
     try:
         api.agent()
-        assert int(ids_of(feed(api))[-1]) > int(after)
+        assert int(ids_of(feed(api))[0]) > int(after)  # newest first
     finally:
         app.extensions["logfiles"].store.close()

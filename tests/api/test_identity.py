@@ -101,11 +101,17 @@ def assert_identity_fault(response: TestResponse, status: int, name: str) -> str
     return str(message)
 
 
-def endpoints(access: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The catalog's one endpoint of each service, by the service's name."""
+GUIDE_REGIONS = {"DFW", "ORD", "IAD", "LON", "SYD", "HKG"}  # service-access.rst
+
+
+def endpoints(access: dict[str, Any], region: str = "DFW") -> dict[str, dict[str, Any]]:
+    """Each service's endpoint in `region`, by the service's name, as a client that picks its
+    endpoint by region does; every service lists each of the guide's regions once."""
     found = {}
     for service in access["serviceCatalog"]:
-        (endpoint,) = service["endpoints"]
+        regions = [endpoint["region"] for endpoint in service["endpoints"]]
+        assert sorted(regions) == sorted(GUIDE_REGIONS), regions
+        (endpoint,) = [endpoint for endpoint in service["endpoints"] if endpoint["region"] == region]
         found[service["name"]] = {"type": service["type"], **endpoint}
     return found
 
@@ -323,8 +329,13 @@ class TestOpenMode:
 
     @pytest.mark.parametrize(
         "body",
-        [password_body("a/b", "p"), password_body("u", "p", tenantId="x/y"), token_body("t", "feed.xml")],
-        ids=["username-slash", "tenant-slash", "tenant-xml"],
+        [
+            password_body("a/b", "p"),
+            password_body("u", "p", tenantId="x/y"),
+            token_body("t", "feed.xml"),
+            token_body("t", "feed.json"),
+        ],
+        ids=["username-slash", "tenant-slash", "tenant-xml", "tenant-json"],
     )
     def test_project_no_url_can_name_is_400(self, api: Api, body: Any) -> None:
         assert_identity_fault(authenticate(api, body), 400, "badRequest")
@@ -346,6 +357,23 @@ class TestOpenMode:
             app.extensions["logfiles"].store.close()
         assert files["publicURL"] == f"https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_{PROJECT}"
         assert files["tenantId"] == f"MossoCloudFS_{PROJECT}"
+
+    def test_region_setting_is_the_default_region_and_the_catalogs_first(self, store_url: str) -> None:
+        """SPEC (ours): `RAX-AUTH:defaultRegion` is LOGFILES_REGION; every guide region is in
+        the catalog, all on this server, so a client set up for any region finds its endpoint."""
+        app = create_app(Settings(store_url=store_url, region="LON"))
+        try:
+            api = Api(app.test_client())
+            access = access_of(authenticate(api, password_body("u", "p", tenantId=PROJECT)))
+            assert access["user"]["RAX-AUTH:defaultRegion"] == "LON"
+            for service in access["serviceCatalog"]:
+                assert service["endpoints"][0]["region"] == "LON"
+            for region in GUIDE_REGIONS:
+                backup = endpoints(access, region)["cloudBackup"]["publicURL"]
+                assert backup == f"http://localhost/v2/{PROJECT}"
+                assert api.client.get(f"{backup}/agents", headers=api.headers()).status_code == 200
+        finally:
+            app.extensions["logfiles"].store.close()
 
 
 # The body's checks, in the order of every body route: 415, 413, then 400.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 
 from flask.testing import FlaskClient
 
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, registration
 
 AUTH = {"X-Auth-Token": TOKEN}
 
@@ -19,18 +20,27 @@ def test_a_lone_surrogate_escape_in_a_body_is_400(client: FlaskClient) -> None:
     assert "lone surrogate" in answer.get_json()["errors"][0]
 
 
+def register_named(client: FlaskClient, name_json: bytes) -> str:
+    """Register an agent whose `name` is the JSON string `name_json` (escapes as written)."""
+    body = json.dumps(registration(name="NAME")).encode().replace(b'"NAME"', name_json)
+    answer = client.post("/v2/p/agents", data=body, headers=AUTH, content_type="application/json")
+    assert answer.status_code == 201, answer.get_json()
+    agent_id: str = answer.get_json()["id"]
+    return agent_id
+
+
 def test_a_paired_surrogate_escape_is_text(client: FlaskClient) -> None:
-    answer = client.post(
-        "/v2/p/events", data=b'{"event": "\\ud83d\\ude00"}', headers=AUTH, content_type="application/json"
-    )
-    assert answer.status_code == 202, answer.get_json()
-    assert client.get("/v2/p/events", headers=AUTH).get_json()["events"][0]["event"] == "\U0001f600"
+    agent_id = register_named(client, b'"\\ud83d\\ude00"')
+    assert client.get(f"/v2/p/agents/{agent_id}", headers=AUTH).get_json()["name"] == "\U0001f600"
+    (event,) = client.get(f"/v2/p/agents/{agent_id}/events", headers=AUTH).get_json()["events"]
+    assert event["agent"]["name"] == "\U0001f600"
 
 
-def test_an_event_name_with_nul_is_kept_as_sent(client: FlaskClient) -> None:
-    answer = client.post("/v2/p/events", json={"event": "a\u0000b"}, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    assert client.get("/v2/p/events", headers=AUTH).get_json()["events"][0]["event"] == "a\u0000b"
+def test_a_name_with_nul_is_kept_as_sent(client: FlaskClient) -> None:
+    agent_id = register_named(client, b'"a\\u0000b"')
+    assert client.get(f"/v2/p/agents/{agent_id}", headers=AUTH).get_json()["name"] == "a\u0000b"
+    (event,) = client.get(f"/v2/p/agents/{agent_id}/events", headers=AUTH).get_json()["events"]
+    assert event["agent"]["name"] == "a\u0000b"
 
 
 def test_a_state_document_with_a_lone_surrogate_is_400_and_changes_nothing(client: FlaskClient) -> None:

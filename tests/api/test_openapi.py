@@ -118,8 +118,16 @@ def test_versions_root_link_leads_to_a_version_document(api: Api) -> None:
     assert response.get_json() == {"version": listed}
 
 
-def test_version_document_has_no_trailing_slash_twin(api: Api) -> None:
-    assert api.client.get("/v2/").status_code == 404
+def test_version_document_answers_with_a_trailing_slash_or_json_suffix_too(api: Api) -> None:
+    """SPEC, The whole service: routes also answer with a trailing slash and a `.json` suffix;
+    the document's own link stays canonical."""
+    document = api.client.get("/v2").get_json()
+    assert document["version"]["links"][0]["href"] == "http://localhost/v2"
+    for twin in ("/v2/", "/v2.json"):
+        response = api.client.get(twin)
+        assert response.status_code == 200
+        assert response.get_json() == document
+    assert api.client.get("/v2//").status_code == 404
 
 
 def test_healthz_is_200(api: Api) -> None:

@@ -226,6 +226,7 @@ def assert_agent_token_was_the_agents(server: LiveServer, agent: Agent) -> None:
 
 POSTERS = 3
 POSTS_EACH = 12
+MODES = (None, "active", "real_time")  # how each poster's events are told apart (0: heartbeats)
 
 
 def test_agent_polls_while_others_post_ids_keep_increasing_across_workers(server: LiveServer) -> None:
@@ -242,13 +243,13 @@ def test_agent_polls_while_others_post_ids_keep_increasing_across_workers(server
             for n in range(POSTS_EACH):
                 if poster == 0:  # the agent itself, with its own token
                     answer = agent.call(
-                        "POST", f"/v2/{PROJECT}/agents/{agent.id}/events", json={"event": f"p0-{n}"}
+                        "POST", f"/v2/{PROJECT}/agents/{agent.id}/events", json={"event": "heartbeat"}
                     )
                 else:  # the control panel, for every agent of the project
                     answer = panel(
                         "POST",
                         f"{server.url}/v2/{PROJECT}/events",
-                        json={"event": f"p{poster}-{n}", "mode": "active"},
+                        json={"event": "agent_activate", "mode": MODES[poster]},
                     )
                 if answer.status_code != 202:
                     failures.append(f"{poster}-{n}: {answer.status_code} {answer.text}")
@@ -272,16 +273,16 @@ def test_agent_polls_while_others_post_ids_keep_increasing_across_workers(server
 
     numbers = [int(e["id"]) for e in agent.seen]
     assert numbers == sorted(set(numbers)), "ids went back or repeated across polls"
-    names = [e["event"] for e in agent.seen[1:]]
-    assert sorted(names) == sorted(f"p{p}-{n}" for p in range(POSTERS) for n in range(POSTS_EACH))
+    posters = [0 if e["event"] == "agent_heartbeat" else MODES.index(e["mode"]) for e in agent.seen[1:]]
+    assert sorted(posters) == sorted(p for p in range(POSTERS) for _ in range(POSTS_EACH))
     for poster in range(POSTERS):  # each poster's events in the order it posted them
-        mine = [name for name in names if name.startswith(f"p{poster}-")]
-        assert mine == [f"p{poster}-{n}" for n in range(POSTS_EACH)]
+        times = [e["time"] for e, p in zip(agent.seen[1:], posters, strict=True) if p == poster]
+        assert times == sorted(times)
     for e in agent.seen[1:]:
-        if e["event"].startswith("p0-"):
+        if e["event"] == "agent_heartbeat":
             assert e["agent"] == {"id": agent.id} and "mode" not in e
         else:  # SPEC: a project-wide event shows in each agent's feed, without `agent`
-            assert "agent" not in e and e["mode"] == "active"
-    # The project's feed holds the same events, newest first with sort_dir=desc.
-    project = panel("GET", f"{server.url}/v2/{PROJECT}/events?sort_dir=desc&limit=1000").json()
+            assert e["event"] == "agent_activate" and "agent" not in e
+    # The project's feed holds the same events, newest first (its default).
+    project = panel("GET", f"{server.url}/v2/{PROJECT}/events?limit=1000").json()
     assert [int(e["id"]) for e in project["events"]] == numbers[::-1]

@@ -85,6 +85,10 @@ def test_cli_events_and_requests_by_agent(launch: Callable[..., LiveServer], tmp
     assert lines[2].split()[-1] == "idle"
     project = cli("events", "p", "--marker", lines[1].split()[0], "--url", server.url)
     assert [line.split()[2] for line in project.stdout.splitlines()[1:]] == ["agent_activate", "other"]
+    # The project's feed is newest first by default; the CLI reads oldest first unless told.
+    newest_first = cli("events", "p", "--sort-dir", "desc", "--url", server.url)
+    names = [line.split()[2] for line in newest_first.stdout.splitlines()[1:]]
+    assert names == ["other", "agent_activate", "startup"]
     bad = cli("events", "p", "--limit", "0", "--url", server.url)
     assert bad.returncode != 0 and "limit" in bad.stderr
 

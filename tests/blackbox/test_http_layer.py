@@ -159,3 +159,53 @@ def test_a_body_within_its_bound_gets_100_continue_then_its_answer(server: LiveS
         while b"\r\n\r\n" not in data:
             data += sock.recv(65536)
         assert data.startswith(b"HTTP/1.1 200")
+
+
+def test_a_trailing_slash_and_a_json_suffix_reach_their_routes_through_gunicorn(server: LiveServer) -> None:
+    """SPEC, The whole service: the SDK's `.../events/` poll and the guide's `.json` suffix, as
+    gunicorn hands the path over; the links stay canonical, the journal keeps the path as sent."""
+    registration = json.dumps(
+        {
+            "name": "n",
+            "version": "1",
+            "vault_size": None,
+            "host": {
+                "flavor": "raxcloudserver",
+                "region": "DFW",
+                "machine": {"id": "m"},
+                "os": {"name": "Ubuntu", "version": "14.04", "architecture": "64-bit"},
+                "fingerprint": "f",
+                "addresses": [{"version": 4, "addr": "10.0.0.1"}],
+            },
+            "rsa_public_key": {"modulus": "m", "exponent": 65537},
+        }
+    ).encode()
+    head = (
+        b"POST /v2/110011/agents/ HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n"
+        b"Content-Type: application/json\r\n"
+    )
+    status, headers, body = exchange(
+        server, head + f"Content-Length: {len(registration)}\r\n\r\n".encode() + registration
+    )
+    assert status == 201, body
+    agent_id = json.loads(body)["id"]
+    assert headers["location"] == f"http://x/v2/110011/agents/{agent_id}"
+    status, _, body = exchange(
+        server,
+        f"GET /v2/110011/agents/{agent_id}/events/ HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n\r\n".encode(),
+    )
+    assert status == 200, body
+    feed = json.loads(body)
+    assert [e["event"] for e in feed["events"]] == ["agent_registered"]
+    assert all(
+        link["href"].startswith(f"http://x/v2/110011/agents/{agent_id}/events?") for link in feed["links"]
+    )
+    status, _, body = exchange(
+        server, b"GET /v2/110011/agents.json HTTP/1.1\r\nHost: x\r\nX-Auth-Token: t\r\n\r\n"
+    )
+    assert status == 200 and [a["id"] for a in json.loads(body)["agents"]] == [agent_id]
+    status, _, body = exchange(
+        server, b"GET /_control/requests?method=GET HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )
+    paths = [entry["path"] for entry in json.loads(body)["requests"]]
+    assert paths[-2:] == [f"/v2/110011/agents/{agent_id}/events/", "/v2/110011/agents.json"]

@@ -32,7 +32,7 @@ def test_seed_event_id_at_the_bound_keeps_feed_links_working(api: Api, client: F
         "events": [{"id": str(MAX_SEEDED_EVENT_ID), "agent_id": "a1", "event": "x"}],
     }
     assert seed(client, document).status_code == 200
-    assert api.post_event({"event": "after"}, "a1").status_code == 202
+    assert api.post_event({"event": "heartbeat"}, "a1").status_code == 202
     page = api.list_events("a1", "limit=1")
     assert page.status_code == 200
     (next_link,) = [link["href"] for link in page.get_json()["links"] if link["rel"] == "next"]
@@ -49,7 +49,7 @@ def test_export_after_seeding_a_big_event_id_imports_again(api: Api, client: Fla
         "events": [{"id": "123456789012345", "agent_id": "a1", "event": "x"}],
     }
     assert seed(client, document).status_code == 200
-    assert api.post_event({"event": "after"}, "a1").status_code == 202
+    assert api.post_event({"event": "heartbeat"}, "a1").status_code == 202
     exported = client.get("/_control/state").get_json()
     assert client.put("/_control/state", json=exported).status_code == 200
     assert client.get("/_control/state").get_json()["events"] == exported["events"]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from logfiles import Settings, create_app
+from logfiles.events import SHOWN_AS
 from tests.conftest import JSON_PATCH, REGISTRATION, Api, assert_fault
 
 json_values = st.recursive(
@@ -83,8 +84,8 @@ agent_patches = (
     | json_values
 )
 event_bodies = st.fixed_dictionaries(
-    {"event": st.sampled_from(["startup", "agent_activate", "backup"])},
-    optional={"mode": st.sampled_from(["active", "idle", "busy"]), "extra": json_values},
+    {"event": st.sampled_from(["startup", "shutdown", "heartbeat", "agent_activate", "backup"])},
+    optional={"mode": st.sampled_from(["active", "idle", "real_time", "busy"]), "extra": json_values},
 ) | st.fixed_dictionaries(
     {},
     optional={
@@ -207,10 +208,12 @@ def test_post_event_any_body_is_202_or_a_fault_and_rejects_change_nothing(
     assert_answer(response, {202, 400, 415})
     if response.status_code == 202:
         assert response.get_data() == b""
-        events = api.list_events(target, query="limit=1000").get_json()["events"]
-        assert len(events) == len(before[2 if for_agent else 1]["events"]) + 1
-        assert events[-1]["event"] == document["event"]
-        assert ("agent" in events[-1]) is for_agent
+        events = api.list_events(target, query="limit=1000&sort_dir=asc").get_json()["events"]
+        shown = SHOWN_AS[document["event"]]  # startup: none (a fresh agent has nothing pending)
+        assert len(events) == len(before[2 if for_agent else 1]["events"]) + (shown is not None)
+        if shown is not None:
+            assert events[-1]["event"] == shown
+            assert ("agent" in events[-1]) is (for_agent and shown != "agent_activate")
     else:
         assert snapshot(api, agent["id"]) == before
 

@@ -525,6 +525,21 @@ def test_list_events_pages_with_marker_reach_every_event_once(mixed: FullStore, 
         assert seen == sorted(seen, reverse=descending)
 
 
+def test_list_events_descending_pages_of_the_project_feed_with_a_cut(mixed: FullStore) -> None:
+    """The project's feed newest first (its page's default), paged by `marker` = the last id of
+    each page: older and older, none twice, none past the retention cut."""
+    cut = T0 + timedelta(seconds=2)
+    pages: list[list[str]] = []
+    marker = None
+    for _ in range(5):
+        page = feed(mixed, None, limit=2, marker=marker, descending=True, since=cut)
+        pages.append(tags(page))
+        if not page.more:
+            break
+        marker = page.items[-1].id
+    assert pages == [["r-7", "r-6"], ["r-4", "r-3"], ["r-2"]]
+
+
 def test_list_events_since_cuts_older_events_and_keeps_one_exactly_at_it(mixed: FullStore) -> None:
     """The feed shows events at least as new as `since` (now minus the lifetime)."""
     cut = T0 + timedelta(seconds=4)

@@ -344,21 +344,7 @@ def test_states_events_one_per_state_a_patch_enters(
         )
 
 
-def test_posted_for_an_agent_shows_event_agent_and_a_new_request_id_only() -> None:
-    body = {"event": "startup", "agent": {"id": "forged"}, "request_id": "forged", "extra": 1}
-    emitted = events.posted(PROJECT, "agent-1", T0, body, "req-9")
-    shown = event_body(emitted)
-    assert list(shown) == ["id", "time", "event", "agent", "request_id"]
-    assert (shown["event"], shown["agent"], shown["request_id"]) == ("startup", {"id": "agent-1"}, "req-9")
-
-
-def test_posted_for_the_project_has_no_agent_and_shows_its_mode() -> None:
-    """SPEC: the guide's project-wide `agent_activate` has a `mode` and no `agent`."""
-    emitted = events.posted(PROJECT, None, T0, {"event": "agent_activate", "mode": "active"}, "r")
-    shown = event_body(emitted)
-    assert list(shown) == ["id", "time", "event", "request_id", "mode"]
-    assert (emitted.agent_id, shown["mode"]) == (None, "active")
-    assert "mode" not in event_body(events.posted(PROJECT, None, T0, {"event": "x", "mode": None}, "r"))
+# Posted events: tests/unit/test_posted_events.py.
 
 
 detail_names = st.sampled_from(["links", "mode", "request_id", "agent", "extra", "zz", "a", "id", "event"])

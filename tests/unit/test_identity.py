@@ -21,6 +21,7 @@ from logfiles.auth import (
     new_token_id,
     parse_tokens,
 )
+from logfiles.config import REGIONS
 from logfiles.errors import ConfigError, Invalid, Unauthorized
 from logfiles.journal import MASK, NOT_RECORDED, mask_members
 from logfiles.schemas import flatten_messages
@@ -443,6 +444,7 @@ def test_authenticate_open_mode_any_token_for_the_tenant() -> None:
         (password("u", "p", "x/y"), "auth.tenantId"),
         (password("u", "p", "x/y", "auth.tenantName"), "auth.tenantName"),
         (password("u", "p", "feed.XML"), "auth.tenantId"),
+        (password("u", "p", "feed.Json"), "auth.tenantId"),
         (password("u", "p", "\udc80"), "auth.tenantId"),
         (by_token("t", "x/y"), "auth.tenantId"),
     ],
@@ -452,6 +454,7 @@ def test_authenticate_open_mode_any_token_for_the_tenant() -> None:
         "tenant-slash",
         "tenant-name",
         "xml",
+        "json",
         "surrogate",
         "token",
     ],
@@ -478,10 +481,16 @@ def test_user_id_is_32_hex_fixed_by_the_name() -> None:
 # The access document and its catalog.
 
 
-def document_for(grant: Grant, base: str = BASE, configured: str | None = None) -> dict[str, Any]:
+def document_for(
+    grant: Grant, base: str = BASE, configured: str | None = None, region: str = "DFW"
+) -> dict[str, Any]:
     access = identity.Access(identity.user_id("alice"), "alice", grant)
     token = identity.issue(access, "tid", NOW)
-    return identity.access_document(access, token, base, configured)
+    return identity.access_document(access, token, base, configured, region)
+
+
+# service-access.rst's regions, in its table's order after the service's own.
+GUIDE_REGIONS = ["DFW", "ORD", "IAD", "LON", "SYD", "HKG"]
 
 
 def test_access_document_shape() -> None:
@@ -503,23 +512,45 @@ def test_access_document_shape() -> None:
                 {
                     "name": "cloudBackup",
                     "type": "rax:backup",
-                    "endpoints": [{"region": "DFW", "tenantId": "110011", "publicURL": f"{BASE}/v2/110011"}],
+                    "endpoints": [
+                        {"region": region, "tenantId": "110011", "publicURL": f"{BASE}/v2/110011"}
+                        for region in GUIDE_REGIONS
+                    ],
                 },
                 {
                     "name": "cloudFiles",
                     "type": "object-store",
                     "endpoints": [
                         {
-                            "region": "DFW",
+                            "region": region,
                             "tenantId": "MossoCloudFS_110011",
                             "publicURL": f"{BASE}/cloudfiles/v1/MossoCloudFS_110011",
                             "internalURL": f"{BASE}/cloudfiles/v1/MossoCloudFS_110011",
                         }
+                        for region in GUIDE_REGIONS
                     ],
                 },
             ],
         }
     }
+
+
+@pytest.mark.parametrize("region", GUIDE_REGIONS)
+def test_access_document_region_is_the_default_and_the_catalogs_first(region: str) -> None:
+    """SPEC (ours): one endpoint per region of service-access.rst, all on this server;
+    `RAX-AUTH:defaultRegion` is LOGFILES_REGION, whose endpoint comes first."""
+    access = document_for(Grant("110011", None), region=region)["access"]
+    assert access["user"]["RAX-AUTH:defaultRegion"] == region
+    for service in access["serviceCatalog"]:
+        regions = [endpoint["region"] for endpoint in service["endpoints"]]
+        assert regions[0] == region
+        assert sorted(regions) == sorted(GUIDE_REGIONS)
+        assert len({endpoint["publicURL"] for endpoint in service["endpoints"]}) == 1
+
+
+def test_catalog_regions_are_the_configs() -> None:
+    assert set(identity.catalog_regions("LON")) == set(REGIONS)
+    assert identity.catalog_regions("HKG") == ["HKG", "DFW", "ORD", "IAD", "LON", "SYD"]
 
 
 def test_access_document_open_mode_roles_show_as_admin() -> None:
@@ -533,9 +564,9 @@ def test_access_document_no_roles_shows_none() -> None:
 
 def test_access_document_configured_object_store_is_filled_in() -> None:
     configured = "https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_{project_id}/"
-    (files,) = document_for(Grant("110011", None), configured=configured)["access"]["serviceCatalog"][1][
+    files = document_for(Grant("110011", None), configured=configured)["access"]["serviceCatalog"][1][
         "endpoints"
-    ]
+    ][0]
     assert files["publicURL"] == "https://storage101.dfw1.clouddrive.com/v1/MossoCloudFS_110011"
     assert files["internalURL"] == files["publicURL"]
     assert files["tenantId"] == "MossoCloudFS_110011"
