@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .api import (
         activities,
         agents,
+        configurations,
         control,
         cors,
         dashboard,
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(logfiles.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(objects.bp)
+    app.register_blueprint(configurations.bp)
     app.register_blueprint(activities.bp)
     app.register_blueprint(identity.bp)
     if settings.control:

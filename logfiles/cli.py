@@ -153,6 +153,8 @@ def run_client(args: argparse.Namespace) -> int:
             client.clear_faults()
         else:
             print(table(client.faults(), ("id", "method", "path", "action", "status", "matched", "fired")))
+    elif args.command == "configurations":
+        print(table(configuration_rows(client, args), ("id", "agent", "name", "enabled", "next")))
     elif args.command == "clock":
         if args.action == "real" and args.value is not None:
             raise UsageError(f"clock real takes no value, got {args.value!r}")
@@ -298,6 +300,7 @@ def parser() -> argparse.ArgumentParser:
                 default=os.environ.get("LOGFILES_TOKEN", "cli"),
                 help="X-Auth-Token to read the feed with (default: $LOGFILES_TOKEN, or any: open mode)",
             )
+    add_configurations_command(commands)
     return top
 
 
@@ -322,6 +325,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # a --url urllib cannot use, an answer that is not JSON
         print(f"logfiles-stub: {args.url}: {exc}", file=sys.stderr)
         return 1
+
+
+# `configurations`: a project's (or an agent's) backup configurations, read as a panel reads them.
+
+
+def add_configurations_command(commands: Any) -> None:
+    text = "print a project's (or with --agent, an agent's) backup configurations as a table"
+    sub = commands.add_parser("configurations", help=text, description=text)
+    sub.add_argument(
+        "--url",
+        default=os.environ.get("LOGFILES_STUB_URL", DEFAULT_URL),
+        help=f"base URL of the running stub (default: $LOGFILES_STUB_URL or {DEFAULT_URL})",
+    )
+    sub.add_argument(
+        "--control-token", default=os.environ.get("LOGFILES_CONTROL_TOKEN"), help=argparse.SUPPRESS
+    )
+    sub.add_argument(
+        "--ca-file",
+        default=os.environ.get("LOGFILES_STUB_CA_FILE"),
+        help="for an https stub: the CA certificate to trust (default: $LOGFILES_STUB_CA_FILE)",
+    )
+    sub.add_argument("project", help="the project id")
+    sub.add_argument("--agent", help="only this agent's configurations")
+    sub.add_argument(
+        "--token",
+        default=os.environ.get("LOGFILES_TOKEN", "cli"),
+        help="X-Auth-Token to read them with (default: $LOGFILES_TOKEN, or any: open mode)",
+    )
+
+
+def configuration_rows(client: StubClient, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every configuration (all pages), one row each: id, agent, name, enabled, next run."""
+    rows: list[dict[str, Any]] = []
+    marker = None
+    while True:
+        page = client.configurations(args.token, args.project, args.agent, limit=1000, marker=marker)
+        for item in page["configurations"]:
+            upcoming = (item.get("backups") or {}).get("next") or {}
+            rows.append(
+                {
+                    "id": item["id"],
+                    "agent": item["agent"]["id"],
+                    "name": item["name"],
+                    "enabled": item["enabled"],
+                    "next": upcoming.get("scheduled_time"),
+                }
+            )
+        if not page.get("links") or not page["configurations"]:
+            return rows
+        marker = page["configurations"][-1]["id"]
 
 
 if __name__ == "__main__":

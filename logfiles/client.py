@@ -11,7 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 # Seconds a wait's HTTP request may take beyond the wait itself, before the client gives up.
 WAIT_MARGIN = 5.0
@@ -347,6 +347,60 @@ class StubClient:
         result: dict[str, Any] = self.call("POST", "/v2.0/tokens", {"auth": auth})["access"]
         return result
 
+    # Backup configurations: a control panel's calls on /v2, with its X-Auth-Token (any token in
+    # open mode). Errors raise ControlError with the status and the fault body.
+
+    def _v2(self, token: str, method: str, path: str, body: Any = None) -> Any:
+        return self.call(method, path, body, headers={"X-Auth-Token": token})
+
+    def create_configuration(self, token: str, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /v2/{p}/configurations (the create page's body); the 201's configuration."""
+        created: dict[str, Any] = self._v2(token, "POST", f"{_project(project_id)}/configurations", body)
+        return created
+
+    def configurations(
+        self,
+        token: str,
+        project_id: str,
+        agent_id: str | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+        restorable: bool | None = None,
+    ) -> dict[str, Any]:
+        """One page of the project's configurations, or (with `agent_id`) the agent's:
+        `{"configurations": [...]}`, with `links` (`next`) while more remain."""
+        path = _project(project_id)
+        if agent_id is not None:
+            path += f"/agents/{quote(agent_id, safe='')}"
+        query: dict[str, Any] = {"limit": limit, "marker": marker}
+        if restorable is not None:
+            query["restorable"] = "true" if restorable else "false"
+        given = urlencode({name: value for name, value in query.items() if value is not None})
+        page: dict[str, Any] = self._v2(
+            token, "GET", f"{path}/configurations" + (f"?{given}" if given else "")
+        )
+        return page
+
+    def configuration(self, token: str, project_id: str, configuration_id: str) -> dict[str, Any]:
+        """GET /v2/{p}/configurations/{id}: its details."""
+        found: dict[str, Any] = self._v2(token, "GET", _configuration(project_id, configuration_id))
+        return found
+
+    def update_configuration(
+        self, token: str, project_id: str, configuration_id: str, operations: list[dict[str, Any]]
+    ) -> None:
+        """PATCH it with a JSON Patch document (sent as application/json, which the stub takes)."""
+        self._v2(token, "PATCH", _configuration(project_id, configuration_id), operations)
+
+    def delete_configuration(self, token: str, project_id: str, configuration_id: str) -> None:
+        self._v2(token, "DELETE", _configuration(project_id, configuration_id))
+
+    def agent_configuration(self, token: str, project_id: str, agent_id: str) -> dict[str, Any]:
+        """GET /v2/{p}/agents/{id}/configuration: what the agent reads on `configuration_changed`."""
+        path = f"{_project(project_id)}/agents/{quote(agent_id, safe='')}/configuration"
+        document: dict[str, Any] = self._v2(token, "GET", path)
+        return document
+
 
 def _state_document(
     agents: list[dict[str, Any]] | None,
@@ -363,3 +417,11 @@ def _state_document(
         "events": events or [],
         "objects": objects or [],
     }
+
+
+def _project(project_id: str) -> str:
+    return f"/v2/{quote(project_id, safe='')}"
+
+
+def _configuration(project_id: str, configuration_id: str) -> str:
+    return f"{_project(project_id)}/configurations/{quote(configuration_id, safe='')}"

@@ -218,3 +218,21 @@ def event_body(event: Event, project_feed: bool = False) -> dict[str, Any]:
         if name not in body and name != hidden:
             body[name] = value
     return body
+
+
+# Configurations (configurations.py): every create, PATCH and delete tells the agent.
+CONFIGURATION_CHANGED = "configuration_changed"
+
+
+def configuration_changed(
+    project_id: str, agent_id: str, configuration_id: str, now: datetime, request_id: str
+) -> Event:
+    """The agent's cue to read its configuration again (the agent events page's example),
+    naming the configuration as the configuration events page's events do."""
+    return Event(
+        project_id,
+        agent_id,
+        now,
+        CONFIGURATION_CHANGED,
+        {"agent": {"id": agent_id}, "request_id": request_id, "configuration": {"id": configuration_id}},
+    )

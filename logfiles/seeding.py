@@ -20,6 +20,7 @@ from typing import Any
 import ijson
 from marshmallow import Schema, ValidationError
 
+from . import configurations
 from .activities import Job, job_document
 from .documents import Document
 from .errors import Invalid
@@ -378,8 +379,8 @@ def _documents(
 ) -> list[Document]:
     """The documents a state document seeds, each at version 1 unless exported with its own.
 
-    A seeded configuration is a plain document whose body is the create page's body plus
-    `project_id` and `id` (the configurations' model refines it at integration); a seeded
+    A seeded configuration is kept as the create route keeps it when its body is a valid create
+    body, else as given (configurations.seeded_body), plus `project_id` and `id`; a seeded
     job is the minimal body its activity shows (activities.job_document).
     """
     documents = [
@@ -396,7 +397,7 @@ def _documents(
     ]
     for item in document.configurations:
         project_id, config_id = projects[item["agent_id"]], item.get("id") or new_id()
-        body = {**item, "id": config_id, "project_id": project_id}
+        body = {**configurations.seeded_body(item, moment), "id": config_id, "project_id": project_id}
         documents.append(Document("configuration", project_id, config_id, body, item["agent_id"], version=1))
     for item in document.jobs:
         job = Job(

@@ -12,6 +12,7 @@ from marshmallow import Schema
 
 from .. import events, identity, schemas
 from ..events import AGENT_ACTIVATE
+from ..schemas import configurations as config_schemas
 from ..schemas.activities import ActivityListSchema, ActivityQuerySchema
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
 
@@ -72,6 +73,9 @@ LOGFILES = AGENTS + "/{agent_id}/logfiles"
 # apispec expands the schema that validates the query into one parameter per field.
 PAGING = ({"in": "query", "schema": schemas.PageQuerySchema},)
 FEED = ({"in": "query", "schema": schemas.EventQuerySchema},)
+CONFIGURATIONS = "/v2/{project_id}/configurations"
+CONFIGURATION_LIST = ({"in": "query", "schema": config_schemas.RestorableQuerySchema},)
+CONFIGURATION_FEED = ({"in": "query", "schema": config_schemas.ConfigurationEventQuerySchema},)
 PROJECT_FEED = ({"in": "query", "schema": schemas.ProjectEventQuerySchema},)
 ACTIVITY_PAGING = ({"in": "query", "schema": ActivityQuerySchema},)
 AGENT_ID = ({"name": "X-Agent-Id", "in": "header", "required": False, "schema": {"type": "string"}},)
@@ -153,6 +157,23 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("patch", LOGFILES + "/{logfile_id}", "update_logfile", 204, (400, 409, 413, 415),
               ("application/json-patch+json", "PatchDocument")),
     Operation("delete", LOGFILES + "/{logfile_id}", "delete_logfile", 204),
+    # Backup configurations; 400 also for an agent document past 1 MiB (the Limits page).
+    Operation("post", CONFIGURATIONS, "create_configuration", 201, (400, 413, 415),
+              ("application/json", "ConfigurationRequest"), "CreatedConfiguration", ("Location",)),
+    Operation("get", CONFIGURATIONS, "list_configurations", 200, (400,), response="ConfigurationList",
+              parameters=CONFIGURATION_LIST),
+    Operation("get", CONFIGURATIONS + "/{configuration_id}", "get_configuration", 200,
+              response="Configuration"),
+    Operation("patch", CONFIGURATIONS + "/{configuration_id}", "update_configuration", 204,
+              (400, 413, 415), ("application/json-patch+json", "ConfigurationPatchDocument"),
+              also_media=("application/json",)),
+    Operation("delete", CONFIGURATIONS + "/{configuration_id}", "delete_configuration", 204),
+    Operation("get", CONFIGURATIONS + "/{configuration_id}/events", "configuration_events", 200, (400,),
+              response="EventList", parameters=CONFIGURATION_FEED),
+    Operation("get", AGENTS + "/{agent_id}/configurations", "list_agent_configurations", 200, (400,),
+              response="ConfigurationList", parameters=PAGING),
+    Operation("get", AGENTS + "/{agent_id}/configuration", "agent_configuration", 200,
+              response="AgentConfiguration"),
     Operation("get", "/v2/{project_id}/activities", "project_activities", 200, (400,),
               response="ActivityList", parameters=ACTIVITY_PAGING),
     Operation("get", AGENTS + "/{agent_id}/activities", "agent_activities", 200, (400,),
@@ -254,6 +275,13 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("IdentityFault", IDENTITY_FAULT),
         ("ObjectBytes", {"type": "string", "format": "binary"}),
         ("ObjectListing", OBJECT_LISTING),
+        ("ConfigurationRequest", config_schemas.ConfigurationSchema),
+        ("CreatedConfiguration", config_schemas.CreatedConfigurationSchema),
+        ("Configuration", config_schemas.ConfigurationDetailsSchema),
+        ("ConfigurationList", config_schemas.ConfigurationListSchema),
+        ("ConfigurationPatchOperation", config_schemas.ConfigurationPatchOperationSchema),
+        ("ConfigurationPatchDocument", _array_of("ConfigurationPatchOperation")),
+        ("AgentConfiguration", config_schemas.AgentConfigurationSchema),
         ("ActivityList", ActivityListSchema),
     ]
 

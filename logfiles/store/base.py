@@ -210,6 +210,12 @@ class Store(LogFileUpdates, Protocol):
         """A feed: the agent's events and its project's (or, with no agent, every event of the
         project) that are at least as new as `since`, as `query` selects and orders them."""
 
+    def configuration_events(
+        self, project_id: str, configuration_id: str, query: EventQuery, since: datetime
+    ) -> EventPage:
+        """The project's events whose details name the configuration (`configuration.id`),
+        at least as new as `since`, as `query` selects and orders them."""
+
     def reset(self) -> None:
         """Forget everything: agents, log files, tokens, events, objects, journal, faults; the
         clock back to real time. Event numbers keep counting up."""

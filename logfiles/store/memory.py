@@ -20,6 +20,7 @@ from ..events import Event, EventPage, EventQuery
 from ..faults import FaultRule
 from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState, needs_heard_update
+from . import configuration_events
 from .base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
 from .documents import remove_agent_documents
 from .memory_control import MemoryControl
@@ -269,3 +270,10 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def configuration_events(
+        self, project_id: str, configuration_id: str, query: EventQuery, since: datetime
+    ) -> EventPage:
+        with self._lock:
+            found = self._events.by_project.get(project_id, [])
+            return configuration_events.memory_page(found, configuration_id, query, since)

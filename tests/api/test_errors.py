@@ -46,7 +46,7 @@ UNKNOWN_ROUTES = [
     "/v2/110011/",
     "/v2//agents",
     "/v2/110011/backups",
-    "/v2/110011/configurations",
+    "/v2/110011/configurations/{agent_id}/x",  # configurations are served; this is not
     "/v2/110011/agents.xml",
     "/v2/110011/agents/{agent_id}.xml",
     "/v2/110011/agents/{agent_id}/logfiles.xml",

@@ -13,7 +13,7 @@ from ...auth import IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
-from .. import sqlrows
+from .. import configuration_events, sqlrows
 from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
 from ..documents import remove_agent_documents
 from ..guard import guarded
@@ -284,6 +284,19 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
     def close(self) -> None:
         """Close this process's idle connections; the next call opens new ones."""
         self._db.close()
+
+    def configuration_events(
+        self, project_id: str, configuration_id: str, query: EventQuery, since: datetime
+    ) -> EventPage:
+        sql, parameters = configuration_events.statement(
+            rows.DIALECT,
+            configuration_events.POSTGRES_CONFIGURATION_ID,
+            project_id,
+            configuration_id,
+            query,
+            since,
+        )
+        return configuration_events.sql_page(self._db.statement(sql, parameters), rows.DIALECT, query)
 
 
 def _require_agent(db: _Db, project_id: str, agent_id: str) -> None:

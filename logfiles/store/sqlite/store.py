@@ -12,7 +12,7 @@ from ...auth import IssuedToken
 from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
-from .. import sqlrows
+from .. import configuration_events, sqlrows
 from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
 from ..documents import remove_agent_documents
 from ..guard import guarded
@@ -239,6 +239,21 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
     def close(self) -> None:
         """Close this thread's connection; the next call opens a new one."""
         self._db.close()
+
+    def configuration_events(
+        self, project_id: str, configuration_id: str, query: EventQuery, since: datetime
+    ) -> EventPage:
+        sql, parameters = configuration_events.statement(
+            rows.DIALECT,
+            configuration_events.SQLITE_CONFIGURATION_ID,
+            project_id,
+            configuration_id,
+            query,
+            since,
+        )
+        return configuration_events.sql_page(
+            self._db.statement().execute(sql, parameters), rows.DIALECT, query
+        )
 
 
 def _require_agent(db: sqlite3.Connection, project_id: str, agent_id: str) -> None:
