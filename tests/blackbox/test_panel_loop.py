@@ -9,6 +9,7 @@ the panel reads the events; each answer may come from any worker.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.conftest import JSON_PATCH, REGISTRATION
 PROJECT = "110011"
 PANEL = {"X-Auth-Token": "panel-token"}
 TIMEOUT = 10
+CLIENTS = 8  # racing panels
 
 
 def create_body(agent_id: str) -> dict[str, Any]:
@@ -99,6 +101,33 @@ def test_a_panel_configures_an_agent_that_reads_its_configuration(server: LiveSe
         assert patched.status_code == 204, patched.text
         assert call("GET", f"{v2}/configurations/{config_id}").json()["enabled"] is enabled
 
+    # Racing panels, each request on any worker: every PATCH is applied whole (name and
+    # enabled from the same one), none lost, each with its event in the same write.
+    statuses: list[int] = []
+
+    def rename(n: int) -> None:
+        answer = call(
+            "PATCH",
+            f"{v2}/configurations/{config_id}",
+            data=json.dumps(
+                [
+                    {"op": "replace", "path": "/name", "value": f"panel {n}"},
+                    {"op": "replace", "path": "/enabled", "value": n % 2 == 0},
+                ]
+            ),
+            headers={"Content-Type": JSON_PATCH},
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=rename, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [204] * CLIENTS
+    details = call("GET", f"{v2}/configurations/{config_id}").json()
+    assert details["enabled"] is (int(details["name"].split()[1]) % 2 == 0)
+
     # 4. The agent reads its whole configuration with its own token.
     own = requests.get(f"{v2}/agents/{agent_id}/configuration", headers=as_agent, timeout=TIMEOUT)
     assert own.status_code == 200, own.text
@@ -107,17 +136,22 @@ def test_a_panel_configures_an_agent_that_reads_its_configuration(server: LiveSe
     mine = {c["id"]: c for c in document["configurations"]}
     assert set(mine) == {config_id}
     assert mine[config_id]["inclusions"] == config["inclusions"]
+    assert mine[config_id]["name"] == details["name"]
     assert [vault["id"] for vault in document["vaults"]] == [agent.json()["vault"]["id"]]
 
     # 5. The panel reads the events: each change told the agent, in its feed and the project's.
     feed = call("GET", f"{v2}/agents/{agent_id}/events").json()["events"]
     changes = [e for e in feed if e["event"] == "configuration_changed"]
-    assert len(changes) == 3  # created, disabled, enabled
+    assert len(changes) == 3 + CLIENTS  # created, disabled, enabled, each racing rename
+    assert all(e["configuration"] == {"id": config_id} for e in changes)
     assert feed[0]["event"] == "agent_registered"
     project = call("GET", f"{v2}/events").json()["events"]  # newest first, as its page says
     ids = [int(e["id"]) for e in project]
     assert ids == sorted(ids, reverse=True)
     assert project[0]["event"] == "configuration_changed"
+    own_events = call("GET", f"{v2}/configurations/{config_id}/events").json()["events"]
+    own_ids = [int(e["id"]) for e in own_events]
+    assert own_ids == sorted(own_ids, reverse=True) and len(own_ids) == 3 + CLIENTS
 
     # 6. Deleted: gone from every worker and every list; the agent is told.
     assert call("DELETE", f"{v2}/configurations/{config_id}").status_code == 204
@@ -127,4 +161,4 @@ def test_a_panel_configures_an_agent_that_reads_its_configuration(server: LiveSe
     own_after = requests.get(f"{v2}/agents/{agent_id}/configuration", headers=as_agent, timeout=TIMEOUT)
     assert own_after.json()["configurations"] == []
     feed = call("GET", f"{v2}/agents/{agent_id}/events").json()["events"]
-    assert [e["event"] for e in feed].count("configuration_changed") == 4
+    assert [e["event"] for e in feed].count("configuration_changed") == 4 + CLIENTS
