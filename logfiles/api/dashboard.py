@@ -214,7 +214,7 @@ def logfiles() -> Response:
         more=page.more,
         project=query["project"],
         agent=query["agent"],
-        configurations=[configurations.row(document) for document in found.items],
+        configurations=[configurations.row(document, now()) for document in found.items],
         more_configurations=found.more,
         schedule_length=configurations.MAX_SCHEDULE_TEXT,
     )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from ..configurations import next_run
 from ..documents import Document
 
 # Characters of a schedule shown before it is cut (its whole text is the cell's title).
@@ -39,13 +41,12 @@ def schedule_text(schedule: Any) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def row(document: Document) -> ConfigurationRow:
-    """A configuration's row: its name, enabled, schedule and, when the body has it, the next
-    backup's time (`backups.next.scheduled_time`, as the details page shows it)."""
+def row(document: Document, now: datetime) -> ConfigurationRow:
+    """A configuration's row: its name, enabled, schedule and the next backup's time on the
+    service clock, as the details page computes it (none when manual or disabled)."""
     body = document.body
-    backups = body.get("backups")
-    following = backups.get("next") if isinstance(backups, Mapping) else None
-    next_time = _text(following.get("scheduled_time")) if isinstance(following, Mapping) else ""
+    following = next_run(body, now)
+    next_time = following["scheduled_time"] if following else ""
     enabled = body.get("enabled")
     return ConfigurationRow(
         id=document.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 
@@ -22,8 +23,7 @@ def seed(client: FlaskClient) -> None:
     document = {
         "agents": [{"id": "a", "project_id": "p"}, {"id": "b", "project_id": "p"}],
         "configurations": [
-            {"id": "c1", "agent_id": "a", "name": "Every Other Hour", "enabled": True, "schedule": SCHEDULE,
-             "backups": {"next": {"scheduled_time": "2014-08-05T20:22:21Z"}}},
+            {"id": "c1", "agent_id": "a", "name": "Every Other Hour", "enabled": True, "schedule": SCHEDULE},
             {"id": "c2", "agent_id": "a", "name": HOSTILE, "enabled": False},
             {"id": "c3", "agent_id": "b", "name": "not a's"},
         ],
@@ -37,13 +37,16 @@ def test_an_agents_configurations_show_beside_its_logfiles(client: FlaskClient) 
     assert response.status_code == 200 and response.mimetype == "text/html"
     text = response.get_data(as_text=True)
     assert re.findall(r'<tr data-configuration="([^"]+)"', text) == ["c1", "c2"]
+    # The next backup's time is the one the details page shows, on the service clock.
+    details = client.get("/v2/p/configurations/c1", headers={"X-Auth-Token": "t"}).get_json()
+    next_time = details["backups"]["next"]["scheduled_time"]
     first = text[text.index('data-configuration="c1"') : text.index('data-configuration="c2"')]
     for shown in (
         "Every Other Hour",
         "yes",
         "RRULE:FREQ=HOURLY;INTERVAL=2",
         "US/Central",
-        "2014-08-05T20:22:21Z",
+        next_time,
     ):
         assert shown in first, shown
     assert HOSTILE not in text and "&lt;script&gt;" in text  # autoescaped
@@ -61,8 +64,9 @@ def test_a_row_reads_odd_bodies_leniently() -> None:
     odd = Document(
         "configuration", "p", "c", {"name": 5, "enabled": "yes", "schedule": [], "backups": 1}, "a"
     )
-    assert row(odd) == ConfigurationRow("c", "", None, "", "")
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    assert row(odd, now) == ConfigurationRow("c", "", None, "", "")
     partial = Document(
         "configuration", "p", "c", {"schedule": {"recurrence": ["R", 3], "time_zone": None}}, "a"
     )
-    assert row(partial).schedule == "R"
+    assert row(partial, now).schedule == "R"
