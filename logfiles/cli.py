@@ -194,7 +194,7 @@ def package_version() -> str:
 
 
 CLIENT_COMMANDS = (
-    ("seed", "add (or --replace) agents and log files from a JSON state file"),
+    ("seed", "add (or --replace) agents, log files, events, objects, configurations, jobs from a state file"),
     ("export", "print the whole state as JSON"),
     ("reset", "forget everything"),
     ("requests", "print the request journal as a table"),

@@ -289,12 +289,12 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
 def build_spec() -> dict[str, Any]:
     """The whole document as a dict; built once per app."""
     spec = APISpec(
-        title="Rackspace Cloud Backup v2: agents and log files (test double)",
+        title="Rackspace Cloud Backup v2 (test double)",
         version="2.0",
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
         info={
-            "description": "A test double of the Cloud Backup v2 agents and log files API. Every "
+            "description": "A test double of the Cloud Backup v2 API (the operations served so far). Every "
             "/v2 path also answers with one trailing `/` or a `.json` suffix (the guide's)."
         },
         components={"securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
