@@ -174,13 +174,15 @@ class StubClient:
         generate: list[dict[str, Any]] | None = None,
         events: list[dict[str, Any]] | None = None,
         objects: list[dict[str, Any]] | None = None,
+        configurations: list[dict[str, Any]] | None = None,
+        jobs: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any] | None:
         """Forget every agent, log file, journal entry and fault; real time again.
 
         Given anything to seed (as `seed` takes it), it is seeded in the same call, and its
         answer returned: a test's set-up in one round trip.
         """
-        document = _state_document(agents, logfiles, generate, events, objects)
+        document = _state_document(agents, logfiles, generate, events, objects, configurations, jobs)
         if not any(document.values()):
             self.call("POST", "/_control/reset")
             return None
@@ -195,15 +197,20 @@ class StubClient:
         generate: list[dict[str, Any]] | None = None,
         events: list[dict[str, Any]] | None = None,
         objects: list[dict[str, Any]] | None = None,
+        configurations: list[dict[str, Any]] | None = None,
+        jobs: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Add agents, log files, events and objects (any state, any date); returns their ids
-        and counts. An object is `{"project_id", "name", "content_base64"}` (and optionally
-        `container`, `content_type`, `last_modified`): a log already uploaded.
+        """Add agents, log files, events, objects, configurations and jobs (any state, any
+        date); returns their ids and counts. An object is `{"project_id", "name",
+        "content_base64"}` (and optionally `container`, `content_type`, `last_modified`): a log
+        already uploaded. A configuration is the create page's body with `agent_id` (and
+        optionally `id`); a job `{"type": "backup"|"restore"|"cleanup", "agent_id", ...}`
+        (docs/control-plane.md has their members).
 
         `generate` adds log files in bulk: [{"agent_id": ..., "count": N, "state": ...}]. An
         agent given a `password` (and `fingerprint`) can authenticate at once.
         """
-        document = _state_document(agents, logfiles, generate, events, objects)
+        document = _state_document(agents, logfiles, generate, events, objects, configurations, jobs)
         result: dict[str, Any] = self.call("PUT" if replace else "POST", "/_control/state", document)
         return result
 
@@ -408,15 +415,22 @@ def _state_document(
     generate: list[dict[str, Any]] | None,
     events: list[dict[str, Any]] | None,
     objects: list[dict[str, Any]] | None,
+    configurations: list[dict[str, Any]] | None = None,
+    jobs: list[dict[str, Any]] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """A state document, as POST /_control/state and POST /_control/reset take it."""
-    return {
+    document = {
         "agents": agents or [],
         "logfiles": logfiles or [],
         "generate": generate or [],
         "events": events or [],
         "objects": objects or [],
     }
+    if configurations:
+        document["configurations"] = configurations
+    if jobs:
+        document["jobs"] = jobs
+    return document
 
 
 def _project(project_id: str) -> str:

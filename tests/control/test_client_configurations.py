@@ -80,3 +80,20 @@ def test_the_cli_lists_configurations(
     assert made["id"] in out and "Every Other Hour Configuration" in out and "2014-08-05T20:22:21Z" in out
     assert cli.main(["configurations", PROJECT, "--url", stub.url, "--agent", "nobody"]) == 1
     assert "404" in capsys.readouterr().err
+
+
+def test_seed_and_reset_take_configurations_and_jobs(stub: StubClient) -> None:
+    agents = [{"id": "a1", "project_id": PROJECT}]
+    configuration = {**example("a1"), "id": "c1"}
+    jobs = [{"type": "backup", "agent_id": "a1", "id": "b1", "configuration_id": "c1"}]
+    stub.reset(agents=agents, configurations=[configuration], jobs=jobs)
+    headers = {"X-Auth-Token": TOKEN}
+    details = stub.call("GET", f"/v2/{PROJECT}/configurations/c1", None, headers)
+    assert details["name"] == configuration["name"] and details["agent"]["id"] == "a1"
+    activities = stub.call("GET", f"/v2/{PROJECT}/configurations/c1/activities", None, headers)
+    assert [(a["id"], a["type"]) for a in activities["activities"]] == [("b1", "backup")]
+    stub.seed(configurations=[{**example("a1"), "id": "c2", "name": "second"}])
+    listed = stub.call("GET", f"/v2/{PROJECT}/agents/a1/configurations", None, headers)
+    assert [c["id"] for c in listed["configurations"]] == ["c1", "c2"]
+    stub.reset()
+    assert stub.state()["documents"] == []
