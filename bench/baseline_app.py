@@ -2,7 +2,8 @@
 
 Served by the same gunicorn settings as the stub (gunicorn.conf.py), so the ratio of the stub's
 throughput to this app's is the share of the stack's capacity the stub's own code leaves.
-Bodies are rendered once at import: the same shape and roughly the same bytes as the stub's,
+Bodies are rendered once at import: the same shape and roughly the same bytes as the stub's
+(a configuration's details: the same bytes but for two times),
 with no per-request work beyond routing, so JSON encoding counts as the stub's cost. An object
 upload is read whole and hashed (MD5, 64 KiB at a time, as the stub reads it) and kept nowhere;
 a download answers the same 1 MiB the stub's seeded object holds, from memory.
@@ -12,10 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import cast
 
 from flask import Flask, Response, request
 
-from bench.scenarios import FEED_PROJECT, OBJECT_BODY, OBJECT_MD5, fresh_markers
+from bench.scenarios import (
+    CONFIG_AGENT,
+    CONFIG_BODY,
+    CONFIG_ID,
+    FEED_PROJECT,
+    OBJECT_BODY,
+    OBJECT_MD5,
+    fresh_markers,
+)
 
 # The stub lists 100 log files per page by default; the bench's a10 agent has only 10.
 DEFAULT_PAGE = 100
@@ -59,9 +69,37 @@ FEEDS = {
     )
     for name, marker in fresh_markers().items()
 }
+
+
+def _configuration() -> bytes:
+    """The stub's details of the bench's configuration, member for member and in its order, with
+    fixed times of the same length for its `schedule.start` and `next.scheduled_time`
+    (`tests/bench` checks the two are the same bytes but for those)."""
+    here = f"{FEED_HOST}/v2/p"
+    own = f"{here}/configurations/{CONFIG_ID}"
+    body: dict[str, object] = {
+        "project_id": "p",
+        "id": CONFIG_ID,
+        "agent": {"id": CONFIG_AGENT, "links": [{"href": f"{here}/agents/{CONFIG_AGENT}", "rel": "full"}]},
+    }
+    body.update(CONFIG_BODY)
+    # The stub shows the schedule's start first (the seed's moment, as the create route keeps it).
+    body["schedule"] = {"start": "2014-08-05T18:22:21Z", **cast(dict[str, object], CONFIG_BODY["schedule"])}
+    body["deleted"] = False
+    body["backups"] = {"last_completed": None, "next": {"scheduled_time": "2014-08-05T20:22:21Z"}}
+    body["links"] = [
+        {"href": own, "rel": "self"},
+        {"href": f"{own}/activities", "rel": "activities"},
+        {"href": f"{own}/events", "rel": "events"},
+    ]
+    return _json(body)
+
+
+CONFIGURATION = _configuration()
 HEALTHY = _json({"status": "ok"})
 LOGFILES = "/v2/<project_id>/agents/<agent_id>/logfiles"
 EVENTS = "/v2/<project_id>/agents/<agent_id>/events"
+CONFIGURATIONS = "/v2/<project_id>/configurations"
 OBJECT = "/cloudfiles/v1/MossoCloudFS_<project_id>/<container>/<path:name>"
 # The stub reads an upload this many bytes at a time (logfiles.objects.CHUNK_BYTES).
 CHUNK_BYTES = 64 * 1024
@@ -107,6 +145,16 @@ def agent_events(project_id: str, agent_id: str) -> Response:
 @app.get("/v2/<project_id>/events")
 def project_events(project_id: str) -> Response:
     return _answer(FEEDS.get(project_id, FEEDS[FEED_PROJECT]))
+
+
+@app.get(f"{CONFIGURATIONS}/<configuration_id>")
+def get_configuration(project_id: str, configuration_id: str) -> Response:
+    return _answer(CONFIGURATION)
+
+
+@app.patch(f"{CONFIGURATIONS}/<configuration_id>")
+def update_configuration(project_id: str, configuration_id: str) -> tuple[str, int]:
+    return "", 204
 
 
 @app.put(OBJECT)

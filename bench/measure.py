@@ -37,10 +37,13 @@ from bench.servers import (
     baseline,
     check_feeds,
     check_object,
+    check_writes,
     first_logfile,
     generate,
+    latest_event,
     running,
     seed,
+    seed_configuration,
     seed_feeds,
     seed_object,
     stub,
@@ -145,15 +148,23 @@ def run_logfile_rows(
         if any(SCENARIO_BY_KEY[row.scenario].feed for row in rows):
             feeds = seed_feeds(server)
             note_markers(results, config, feeds)
+        if any(SCENARIO_BY_KEY[row.scenario].configuration for row in rows):
+            seed_configuration(server)  # after the feeds (though seeding it emits no event)
         if config.postgres:
             analyze(config.env["LOGFILES_STORE"])
         for row in rows:
             scenario = SCENARIO_BY_KEY[row.scenario]
             latest = {name: last for name, (_, last) in feeds.items()}
             path = scenario.path.format(id=logfile_id, **latest)
+            writes = scenario.configuration and scenario.method == "PATCH"
+            before = latest_event(server) if writes else 0
             rounds = load.pair(server, bare, scenario, path)
             if scenario.feed:
                 check_feeds(server, feeds)  # every seeded event was kept all through the row
+            if writes:  # every PATCH a write, with its event
+                emitted = check_writes(server, before, sum(ours.requests for ours, _ in rounds))
+                note = f"{config.name}: {row.scenario}: {emitted:,} configuration_changed emitted"
+                results.notes.append(note)
             row.record(rounds)
 
 

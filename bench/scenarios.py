@@ -51,6 +51,27 @@ POST_AGENT = "apost"
 FEED_PROJECT = "pf"
 FEED_AGENTS = {"f10": 10, "f100k": 100_000}
 FEED_EVENT = "startup"
+# The configuration rows: one configuration of agent a10 (project `p`, so its events never reach
+# the feed rows' project), seeded through /_control/state with the create page's example body
+# (tests/bench checks it against tests/data/guide-configurations.json) and the guide's id.
+CONFIG_AGENT = "a10"
+CONFIG_ID = "7c8ee069-568f-4d5a-932f-fb2af86b5fd5"
+CONFIG_PATH = f"/v2/p/configurations/{CONFIG_ID}"
+CONFIG_BODY: Mapping[str, object] = {
+    "name": "Every Other Hour Configuration",
+    "enabled": True,
+    "schedule": {"recurrence": ["RRULE:FREQ=HOURLY;INTERVAL=2"], "time_zone": "US/Central"},
+    "retention": {"days": 30},
+    "inclusions": [{"type": "folder", "path": "/web/"}, {"type": "file", "path": "/etc/web/app.conf"}],
+    "exclusions": [{"type": "folder", "path": "/web/cache/"}, {"type": "file", "path": "/web/cache.jpg"}],
+    "notifications": [
+        {"type": "email", "destination": "email@example.com", "on_success": True, "on_failure": True}
+    ],
+}
+# The configuration PATCH row renames it every time (bench/lua/configpatch.lua: "bench <wrk
+# thread>-<count>"), so that every request is a write with its configuration_changed event;
+# the checked request before the load sends this one.
+CONFIG_PATCH_BODY = b'[{"op":"replace","path":"/name","value":"bench 0-0"}]'
 
 
 def fresh_markers() -> dict[str, int]:
@@ -87,6 +108,11 @@ class Scenario:
     def feed(self) -> bool:
         """Whether it reads an events feed (and so needs FEED_AGENTS' events seeded)."""
         return self.lua == "feed"
+
+    @property
+    def configuration(self) -> bool:
+        """Whether it reads or writes the bench's configuration (and so needs it seeded)."""
+        return self.path == CONFIG_PATH
 
     @property
     def object(self) -> bool:
@@ -158,6 +184,19 @@ SCENARIOS = (
         "feed",
         200,
     ),
+    # A control panel's read of a configuration, then its change: each PATCH renames it (a new
+    # name every request, so each is a write and emits configuration_changed), 204.
+    Scenario("configget", "GET configuration details", "GET", CONFIG_PATH, "get", 200),
+    Scenario(
+        "configpatch",
+        "PATCH configuration (a new name each time: a write and its event)",
+        "PATCH",
+        CONFIG_PATH,
+        "configpatch",
+        204,
+        body=CONFIG_PATCH_BODY,
+        headers=PATCH_HEADERS,
+    ),
     # The same name every time: each upload replaces the object.
     Scenario(
         "objput",
@@ -208,8 +247,8 @@ class Config:
         return any(key == "post" or key.startswith("list") for key in self.scenarios)
 
 
-# The PostgreSQL configurations' rows: the PATCH and the events feeds.
-POSTGRES_SCENARIOS = ("patch", "feed10", "feed100k", "feedproject")
+# The PostgreSQL configurations' rows: the PATCH, the events feeds and the configuration's read and write.
+POSTGRES_SCENARIOS = ("patch", "feed10", "feed100k", "feedproject", "configget", "configpatch")
 POSTGRES_PLACEHOLDER = "postgresql://postgres@127.0.0.1:<port>/postgres?options=-csearch_path%3D{schema}"
 
 

@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench.scenarios import (
+    CONFIG_AGENT,
+    CONFIG_BODY,
+    CONFIG_ID,
+    CONFIG_PATH,
     FEED_AGENTS,
     FEED_EVENT,
     FEED_PROJECT,
@@ -306,6 +310,49 @@ def check_feeds(server: Target, seeded: Mapping[str, tuple[int, int]]) -> None:
                 f"{server.name}: {path} now lists events {now[0]}-{now[1]}, not {seeded[name][0]}-"
                 f"{seeded[name][1]} ({LIFETIME_HINT})"
             )
+
+
+def configuration_document() -> dict[str, Any]:
+    """The state document `seed_configuration` posts: the create page's example body for a10."""
+    return {"configurations": [{**CONFIG_BODY, "id": CONFIG_ID, "agent_id": CONFIG_AGENT}]}
+
+
+def seed_configuration(server: Target) -> None:
+    """The configuration rows' configuration (seeding emits no event), then a check it is served."""
+    document = json.dumps(configuration_document()).encode()
+    status, body = server.request("POST", "/_control/state", document, {"Content-Type": "application/json"})
+    if status != 200 or json.loads(body)["counts"]["documents"] != 1:
+        raise BenchError(f"{server.name}: seeding the configuration answered {status}: {body[:300]!r}")
+    status, body = server.request("GET", CONFIG_PATH, headers=TOKEN)
+    if status != 200:
+        raise BenchError(f"{server.name}: GET {CONFIG_PATH} answered {status}: {body[:300]!r}")
+
+
+# Where the configuration rows' events go: its project's feed (newest first by default).
+CONFIG_EVENTS = "/v2/p/events"
+
+
+def latest_event(server: Target, path: str = CONFIG_EVENTS) -> int:
+    """The latest event id a feed lists, 0 when it lists none."""
+    status, body = server.request("GET", f"{path}?limit=1&sort_dir=desc", headers=TOKEN)
+    if status != 200:
+        raise BenchError(f"{server.name}: GET {path} answered {status}: {body[:300]!r}")
+    events = json.loads(body)["events"]
+    return int(events[0]["id"]) if events else 0
+
+
+def check_writes(server: Target, before: int, answered: int) -> int:
+    """BenchError unless the configuration PATCHes emitted at least one event per 204 wrk counted
+    (each was a write: none a same-value retry) and the project's latest is the configuration's;
+    the events emitted since `before`. Nothing else writes while the row runs."""
+    after = latest_event(server)
+    own = latest_event(server, f"{CONFIG_PATH}/events")
+    if own != after or after - before < answered:
+        raise BenchError(
+            f"{server.name}: {after - before:,} events (the configuration's latest {own}, the project's"
+            f" {after}) for {answered:,} PATCHes answered: some changed nothing"
+        )
+    return after - before
 
 
 def generate(server: Target, agent: str, count: int) -> None:

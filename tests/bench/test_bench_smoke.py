@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+TOKEN = {"X-Auth-Token": "t"}
 PATCH_ROW = re.compile(r"^\| PATCH [^|]*\| memory \| ([\d,.]+) \|", re.M)
 
 
@@ -81,7 +82,7 @@ def test_baseline_feed_pages_are_the_stubs_bytes(tmp_path: Path, store: str) -> 
     """Every feed row's path answers 200 on the stub, and the baseline's canned page is the
     stub's answer byte for byte (given the markers a fresh store gives the seeded events)."""
     from bench import baseline_app
-    from bench.scenarios import SCENARIOS, TOKEN, fresh_markers
+    from bench.scenarios import SCENARIOS, fresh_markers
     from bench.servers import feed_documents
     from logfiles import Settings, create_app
 
@@ -99,6 +100,57 @@ def test_baseline_feed_pages_are_the_stubs_bytes(tmp_path: Path, store: str) -> 
         assert [a.status_code for a in answers] == [200, 200], path
         assert answers[0].get_json()["events"] == []
         assert answers[0].data == answers[1].data
+
+
+def test_quick_configuration_rows_make_a_table(tmp_path: Path) -> None:
+    """The configuration rows: GETs answered 200, and every PATCH a write (its event emitted) answered 204."""
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (bench/setup.sh installs it)")
+    table = run_quick(tmp_path, "configget-memory,configpatch-memory")
+    results = json.loads((tmp_path / "latest.json").read_text())
+    rows = {row["id"]: row for row in results["rows"]}
+    assert sorted(rows) == ["configget-memory", "configpatch-memory"], table
+    for row in rows.values():
+        assert row["status"] == "ok", table
+        for side in (row["stub"], row["baseline"]):
+            assert side["rps"] > 0 and side["non_2xx"] == 0 and side["socket_errors"] == 0, table
+        assert row["ratio"] > 0 and row["cpu_ratio"] > 0, table
+    (note,) = [n for n in results["notes"] if n.startswith("memory: configpatch: ")]
+    emitted = int(note.split()[2].replace(",", ""))
+    assert emitted >= rows["configpatch-memory"]["stub"]["requests"], table
+    assert "| GET configuration details | memory | " in table
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_baseline_configuration_is_the_stubs_bytes(tmp_path: Path, store: str) -> None:
+    """The seeded configuration is the create page's example; the baseline's canned details are
+    the stub's answer byte for byte but for its two times (as long); both PATCHes answer 204."""
+    from bench import baseline_app
+    from bench.scenarios import CONFIG_AGENT, CONFIG_BODY, SCENARIO_BY_KEY
+    from bench.servers import configuration_document
+    from logfiles import Settings, create_app
+
+    guide = json.loads((REPO / "tests/data/guide-configurations.json").read_text())["create_request"]
+    assert {**CONFIG_BODY, "agent_id": guide["agent_id"]} == guide
+    url = "memory" if store == "memory" else f"sqlite:///{tmp_path / 'configurations.db'}"
+    stub = create_app(Settings(store_url=url)).test_client()
+    agents = {"agents": [{"id": CONFIG_AGENT, "project_id": "p"}]}
+    assert stub.post("/_control/state", json=agents).status_code == 200
+    assert stub.post("/_control/state", json=configuration_document()).status_code == 200
+    bare = baseline_app.app.test_client()
+    get, patch = SCENARIO_BY_KEY["configget"], SCENARIO_BY_KEY["configpatch"]
+    answers = [c.get(get.path, headers=TOKEN, base_url="http://127.0.0.1:40000") for c in (stub, bare)]
+    assert [a.status_code for a in answers] == [200, 200]
+    ours, canned = (a.get_json() for a in answers)
+    assert len(answers[0].data) == len(answers[1].data)
+    ours["schedule"]["start"] = canned["schedule"]["start"]
+    ours["backups"]["next"]["scheduled_time"] = canned["backups"]["next"]["scheduled_time"]
+    assert baseline_app._json(ours) == answers[1].data
+    for client in (stub, bare):
+        answer = client.patch(patch.path, data=patch.body, headers=dict(patch.headers))
+        assert answer.status_code == patch.status == 204
+    renamed = stub.get(get.path, headers=TOKEN).get_json()
+    assert renamed["name"] == "bench 0-0"
 
 
 def test_quick_object_rows_make_a_table(tmp_path: Path) -> None:
