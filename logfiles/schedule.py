@@ -128,16 +128,26 @@ def parse_recurrence(text: str) -> Recurrence:
     return Recurrence(freq, int(interval_text), byday, byhour, byminute)
 
 
+# Files of the system's zone directory that are no zone of the IANA database: `localtime` is
+# the host's own zone (a link to /etc/localtime), which a schedule must not depend on.
+_NOT_IANA = frozenset({"localtime", "posixrules"})
+
+
 @functools.cache
 def _zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - _NOT_IANA
 
 
 def time_zone(name: str) -> zoneinfo.ZoneInfo:
-    """The IANA zone `name` names (e.g. `US/Central`, `America/Chicago`, `UTC`); ValueError else."""
+    """The IANA zone `name` names (e.g. `US/Central`, `America/Chicago`, `UTC`); ValueError else
+    (also for a listed zone whose file cannot be read)."""
+    refused = f"'{name[:MAX_TIME_ZONE_LENGTH]}' is not a time zone of the IANA database"
     if len(name) > MAX_TIME_ZONE_LENGTH or name not in _zone_names():
-        raise ValueError(f"'{name[:MAX_TIME_ZONE_LENGTH]}' is not a time zone of the IANA database")
-    return zoneinfo.ZoneInfo(name)
+        raise ValueError(refused)
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, OSError, ValueError):
+        raise ValueError(refused) from None
 
 
 def schedule_start(moment: datetime) -> datetime:
