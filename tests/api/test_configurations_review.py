@@ -65,3 +65,39 @@ def test_a_seeded_schedule_that_never_runs_is_served_without_runs(api: Api, boun
     assert details.get_json()["backups"]["next"] is None
     document = api._call("get", ("agents", "agent-1", "configuration")).get_json()
     assert document["configurations"][0]["times"] == []
+
+
+def test_imported_job_documents_of_any_body_are_listed(api: Api) -> None:
+    """The state document's `documents` are imported as given (an export's round trip): a job
+    whose body is not what the service writes is listed as well as it can be read, never a 500."""
+    keys = {"configuration_id": "", "state": "completed", "time": "2020-01-01T00:00:00.000000Z"}
+    seeded = {
+        "agents": [{"id": "agent-1", "project_id": PROJECT}],
+        "documents": [
+            {
+                "kind": "backup",
+                "project_id": PROJECT,
+                "id": "b1",
+                "parent": "agent-1",
+                "version": 1,
+                "keys": keys,
+                "body": {},
+            },
+            {
+                "kind": "cleanup",
+                "project_id": PROJECT,
+                "id": "c1",
+                "parent": "agent-1",
+                "version": 1,
+                "keys": {**keys, "time": "2021-01-01T00:00:00.000000Z"},
+                "body": {"agent_id": 5, "state": ["x"], "last_updated_time": "x", "configuration_id": {}},
+            },
+        ],
+    }
+    assert api.control("post", "state", seeded).status_code == 200, api.control("get", "state").get_json()
+    for parts in (("activities",), ("agents", "agent-1", "activities")):
+        response = api._call("get", parts)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        listed = response.get_json()["activities"]
+        assert [a["id"] for a in listed] == ["c1", "b1"]
+        assert listed[1]["state"] == "completed" and listed[1]["agent"]["id"] == "agent-1"
