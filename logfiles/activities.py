@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from .documents import Document, DocumentPage, Kind, Query, time_key
@@ -83,18 +83,38 @@ def job_document(job: Job, extra: Mapping[str, Any] | None = None) -> Document:
 
 
 def job_of(document: Document) -> Job:
-    """The job a document of a job kind holds (the inverse of `job_document`)."""
+    """The job a document of a job kind holds (the inverse of `job_document`).
+
+    A document imported through the control plane (`documents`, an export's round trip) holds
+    any JSON object: it is read leniently, as configurations are, from its body where that is
+    what `job_document` writes, else from what the store keeps for it (parent, indexed keys)."""
     body = document.body
+
+    def text(name: str) -> str | None:
+        value = body.get(name)
+        return value if isinstance(value, str) else None
+
     return Job(
         kind=document.kind,
         project_id=document.project_id,
         id=document.id,
-        agent_id=body["agent_id"],
-        state=body["state"],
-        last_updated_time=parse_time(body["last_updated_time"]),
-        configuration_id=body.get("configuration_id"),
-        backup_id=body.get("backup_id"),
+        agent_id=text("agent_id") or document.parent or "",
+        state=text("state") or document.keys.get("state", ""),
+        last_updated_time=_kept_time(text("last_updated_time"), document.keys.get("time")),
+        configuration_id=text("configuration_id"),
+        backup_id=text("backup_id"),
     )
+
+
+def _kept_time(*texts: str | None) -> datetime:
+    """The first readable time of `texts`; the epoch when none is."""
+    for text in texts:
+        if text is not None:
+            try:
+                return parse_time(text)
+            except ValueError:
+                continue
+    return datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Urls(Protocol):

@@ -11,8 +11,10 @@ first occurrence. No Flask here: the pure core.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
+import math
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +61,13 @@ MAX_TIME_ZONE_LENGTH = 64
 HORIZON = timedelta(days=5 * 366)
 # And the walk through a rule's wall times stops after this many, whatever the rule.
 MAX_WALK = 200_000
+# dateutil checks `until` only on a wall time that passed the BY filters: a MINUTELY, HOURLY or
+# DAILY rule whose BYDAY (or, finer than its FREQ, BYHOUR/BYMINUTE) no step ever meets is walked
+# to the year 9999 (minutes of work). Those filters repeat every week, so how many steps meet
+# them is counted first (`_walk_bound`, at most one week's minutes of arithmetic), and dateutil
+# is asked for no more wall times than there are: none, it is not walked at all.
+_WEEK_MINUTES = 7 * 24 * 60
+_UNIT_MINUTES = {"MINUTELY": 1, "HOURLY": 60, "DAILY": 24 * 60}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +128,26 @@ def parse_recurrence(text: str) -> Recurrence:
     return Recurrence(freq, int(interval_text), byday, byhour, byminute)
 
 
+# Files of the system's zone directory that are no zone of the IANA database: `localtime` is
+# the host's own zone (a link to /etc/localtime), which a schedule must not depend on.
+_NOT_IANA = frozenset({"localtime", "posixrules"})
+
+
 @functools.cache
 def _zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - _NOT_IANA
 
 
 def time_zone(name: str) -> zoneinfo.ZoneInfo:
-    """The IANA zone `name` names (e.g. `US/Central`, `America/Chicago`, `UTC`); ValueError else."""
+    """The IANA zone `name` names (e.g. `US/Central`, `America/Chicago`, `UTC`); ValueError else
+    (also for a listed zone whose file cannot be read)."""
+    refused = f"'{name[:MAX_TIME_ZONE_LENGTH]}' is not a time zone of the IANA database"
     if len(name) > MAX_TIME_ZONE_LENGTH or name not in _zone_names():
-        raise ValueError(f"'{name[:MAX_TIME_ZONE_LENGTH]}' is not a time zone of the IANA database")
-    return zoneinfo.ZoneInfo(name)
+        raise ValueError(refused)
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, OSError, ValueError):
+        raise ValueError(refused) from None
 
 
 def schedule_start(moment: datetime) -> datetime:
@@ -171,6 +190,52 @@ def _rule(recurrence: Recurrence, start: datetime, anchor: datetime, until: date
     )
 
 
+@functools.cache
+def _allowed_minutes(recurrence: Recurrence) -> tuple[int, ...]:
+    """The minutes of a week (Monday 00:00 is 0) at which a step of a MINUTELY, HOURLY or DAILY
+    rule passes its filters: BYDAY, and BYHOUR/BYMINUTE where they are finer than FREQ (coarser
+    ones expand a step into several times instead of filtering it)."""
+    days = [index for index, day in enumerate(WEEKDAYS) if not recurrence.byday or day in recurrence.byday]
+    hour_filter = recurrence.byhour if recurrence.freq in ("MINUTELY", "HOURLY") else ()
+    minute_filter = recurrence.byminute if recurrence.freq == "MINUTELY" else ()
+    return tuple(
+        day * 1440 + hour * 60 + minute
+        for day in days
+        for hour in (hour_filter or range(24))
+        for minute in (minute_filter or range(60))
+    )
+
+
+def _walk_bound(recurrence: Recurrence, first: datetime, until: datetime) -> int | None:
+    """At most how many wall times dateutil yields from `first` to `until` (an over-count stops
+    at the first time past `until`); None for a rule that yields in every period (WEEKLY and
+    longer, or no filter), which `until` bounds by itself."""
+    unit = _UNIT_MINUTES.get(recurrence.freq)
+    filtered = recurrence.byday or (recurrence.freq != "DAILY" and recurrence.byhour)
+    if unit is None or not (filtered or (recurrence.freq == "MINUTELY" and recurrence.byminute)):
+        return None
+    step = unit * recurrence.interval
+    common = math.gcd(step, _WEEK_MINUTES)
+    cycle = _WEEK_MINUTES // common  # steps before the positions in the week repeat
+    inverse = pow(step // common, -1, cycle) if cycle > 1 else 0
+    origin = first.weekday() * 1440 + first.hour * 60 + first.minute
+    # The index (0 <= k < cycle) of each step that lands on an allowed minute, in order.
+    hits = sorted(
+        (minute - origin) // common * inverse % cycle
+        for minute in _allowed_minutes(recurrence)
+        if (minute - origin) % common == 0
+    )
+    steps = (until - first) // timedelta(minutes=step) + 2  # and one past `until`
+    whole, part = divmod(steps, cycle)
+    count = whole * len(hits) + bisect.bisect_left(hits, part)
+    expanded = 1  # the times a step that passes becomes
+    if recurrence.freq == "HOURLY":
+        expanded = len(recurrence.byminute) or 1
+    elif recurrence.freq == "DAILY":
+        expanded = (len(recurrence.byhour) or 1) * (len(recurrence.byminute) or 1)
+    return count * expanded
+
+
 def _moved_start(recurrence: Recurrence, start: datetime, now: datetime) -> datetime:
     """The rule's start moved forward by whole periods to a little before `now`: the same
     runs after now, and a walk that does not grow with the schedule's age."""
@@ -185,11 +250,29 @@ def _moved_start(recurrence: Recurrence, start: datetime, now: datetime) -> date
         months = (now.year - start.year) * 12 + now.month - start.month - 2
         moved = months // step * step
         if moved <= 0:
-            return start
+            return _nearer(recurrence, start, now)
         index = start.year * 12 + start.month - 1 + moved
-        return start.replace(year=index // 12, month=index % 12 + 1, day=1)
+        return _nearer(recurrence, start.replace(year=index // 12, month=index % 12 + 1, day=1), now)
     moved = (now.year - start.year - 2) // step * step  # YEARLY
-    return start.replace(year=start.year + moved, month=1, day=1) if moved > 0 else start
+    return _nearer(
+        recurrence, start.replace(year=start.year + moved, month=1, day=1) if moved > 0 else start, now
+    )
+
+
+def _nearer(recurrence: Recurrence, moved: datetime, now: datetime) -> datetime:
+    """With BYDAY a MONTHLY or YEARLY period yields its days from the rule's start on (and
+    takes nothing else from the start but its time of day): a start two days before now in a
+    period of the rule gives the same runs after now, and a walk of days, not of up to two years of
+    times (which MAX_WALK would cut before now: "never runs")."""
+    if not recurrence.byday:
+        return moved
+    near = (now - timedelta(days=2)).replace(hour=moved.hour, minute=moved.minute, second=moved.second)
+    if recurrence.freq == "YEARLY":
+        periods = near.year - moved.year
+    else:
+        periods = (near.year - moved.year) * 12 + near.month - moved.month
+    on_lattice = periods % recurrence.interval == 0  # `moved` starts a period of the rule
+    return near if on_lattice and near > moved else moved
 
 
 def next_times(
@@ -205,12 +288,14 @@ def next_times(
     found: list[datetime] = []
     for recurrence in recurrences:
         first = _moved_start(recurrence, anchor, now_wall)
+        until = max(now_wall, anchor) + HORIZON
         try:
-            walls = _rule(recurrence, first, anchor, max(now_wall, anchor) + HORIZON)
+            walls = _rule(recurrence, first, anchor, until)
         except ValueError as exc:  # dateutil: "Invalid rrule byxxx generates an empty set."
             raise ValueError(f"the rule never runs ({exc})") from None
+        bound = _walk_bound(recurrence, first, until)
         times: list[datetime] = []
-        for wall in itertools.islice(walls, MAX_WALK):
+        for wall in itertools.islice(walls, MAX_WALK if bound is None else min(bound, MAX_WALK)):
             instant = wall.replace(tzinfo=zone).astimezone(UTC)  # fold=0: RFC 5545's reading
             if instant <= now or (times and instant <= times[-1]):
                 continue  # past, or a gap's wall time read as the same instant as the next

@@ -84,7 +84,8 @@ def test_iana_zones_are_accepted(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["Mars/Base", "", "America", "../../etc/passwd", "/etc/localtime", "us/central", "X" * 200]
+    "name",
+    ["Mars/Base", "", "America", "../../etc/passwd", "/etc/localtime", "us/central", "X" * 200, "localtime"],
 )
 def test_other_zone_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError, match="not a time zone of the IANA database"):
@@ -241,3 +242,103 @@ def test_moving_the_start_forward_changes_no_run(
 
 def test_rrule_constants_are_dateutils() -> None:
     assert schedule.FREQUENCIES["WEEKLY"] == rrule.WEEKLY
+
+
+class _MonthsWalked:
+    """Counts the months dateutil's rrule walks (it rebuilds its masks per month or year) and
+    fails past `most`: a rule that matches nothing is walked by dateutil up to the year 9999,
+    whatever its `until`, which took minutes for a MINUTELY rule."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.count = 0
+        self.rebuild = rrule._iterinfo.rebuild
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def rebuild(info: rrule._iterinfo, year: int, month: int) -> None:
+            self.count += 1
+            assert self.count <= self.most, f"dateutil walked past {self.most} months (at {year}-{month})"
+            self.rebuild(info, year, month)
+
+        monkeypatch.setattr(rrule._iterinfo, "rebuild", rebuild)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        # Every 7 minutes from a Monday 23:00: a week is 1440 steps, never Tuesday 19:07 or 19:12.
+        "RRULE:FREQ=MINUTELY;INTERVAL=7;BYDAY=TU;BYHOUR=19;BYMINUTE=7,12",
+        "RRULE:FREQ=MINUTELY;INTERVAL=7;BYDAY=TH,SA;BYHOUR=22,21;BYMINUTE=55,6",
+        "RRULE:FREQ=HOURLY;INTERVAL=7;BYDAY=MO;BYHOUR=18",
+        "RRULE:FREQ=HOURLY;INTERVAL=168;BYDAY=TU",
+        "RRULE:FREQ=DAILY;INTERVAL=7;BYDAY=TU",
+        # Runs, but once in 997 weeks: its first run is years past the 5-year horizon.
+        "RRULE:FREQ=MINUTELY;INTERVAL=997;BYDAY=MO;BYHOUR=3;BYMINUTE=59",
+    ],
+)
+def test_a_rule_that_never_runs_is_refused_without_walking_to_the_year_9999(
+    rule: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walked = _MonthsWalked(most=12 * 30)
+    walked.install(monkeypatch)
+    start = at("2026-12-07T23:00:00Z")  # a Monday
+    with pytest.raises(ValueError, match="never runs"):
+        schedule.first_runs([parse_recurrence(rule)], time_zone("UTC"), start, start)
+    assert walked.count <= 12 * 30
+
+
+def test_a_rule_that_runs_rarely_is_found_within_the_horizon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every 11 minutes, Mondays at 03:59 only: a run every 11 weeks; the search stops at the
+    third, never walking past the horizon."""
+    walked = _MonthsWalked(most=12 * 30)
+    walked.install(monkeypatch)
+    start, now = at("2026-12-07T00:00:00Z"), at("2026-12-07T00:00:00Z")
+    times = next_times(
+        [parse_recurrence("RRULE:FREQ=MINUTELY;INTERVAL=11;BYDAY=MO;BYHOUR=3;BYMINUTE=59")],
+        time_zone("UTC"),
+        start,
+        now,
+        3,
+    )
+    assert len(times) == 3
+    assert all(t.weekday() == 0 and (t.hour, t.minute) == (3, 59) for t in times)
+    assert all((t - start) % timedelta(minutes=11) == timedelta(0) for t in times)
+
+
+def test_a_yearly_rule_with_many_times_a_day_is_not_read_as_never_running() -> None:
+    """YEARLY with every day, hour and other minute: its start is moved to a year's start, and
+    the walk from there to now (over 200,000 wall times) must not end the search."""
+    every = ",".join(str(m) for m in range(0, 60, 2))
+    hours = ",".join(str(h) for h in range(24))
+    rule = f"RRULE:FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR={hours};BYMINUTE={every}"
+    times = runs(rule, "UTC", "2014-08-05T18:22:21Z", "2026-12-07T23:00:00Z")
+    assert times == ["2026-12-07T23:02:00Z", "2026-12-07T23:04:00Z", "2026-12-07T23:06:00Z"]
+    schedule.first_runs(
+        [parse_recurrence(rule)], time_zone("UTC"), at("2014-08-05T18:22:21Z"), at("2026-12-07T23:00:00Z")
+    )
+
+
+@pytest.mark.parametrize("freq", ["MONTHLY", "YEARLY"])
+@pytest.mark.parametrize("interval", [1, 2, 3])
+def test_a_byday_rule_moved_near_now_runs_as_from_its_start(freq: str, interval: int) -> None:
+    rule = parse_recurrence(f"RRULE:FREQ={freq};INTERVAL={interval};BYDAY=MO,TH;BYHOUR=6;BYMINUTE=30")
+    zone = time_zone("US/Central")
+    start = at("2019-03-14T10:11:12Z")
+    for now in (
+        "2026-12-07T23:00:00Z",
+        "2027-01-01T03:00:00Z",
+        "2026-03-08T08:00:00Z",
+        "2028-02-29T12:00:00Z",
+    ):
+        anchor = start.astimezone(zone).replace(tzinfo=None)
+        walls = schedule._rule(
+            rule, anchor, anchor, at(now).astimezone(zone).replace(tzinfo=None) + schedule.HORIZON
+        )
+        expected: list[datetime] = []
+        for wall in walls:
+            instant = wall.replace(tzinfo=zone).astimezone(UTC)
+            if instant > at(now) and (not expected or instant > expected[-1]):
+                expected.append(instant)
+                if len(expected) == 3:
+                    break
+        assert next_times([rule], zone, start, at(now), 3) == expected, now
