@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request
 
-from .. import configurations, events
+from .. import agent_settings, configurations, events
 from ..auth import Action
 from ..documents import Document, DocumentPage, Query
 from ..errors import UnsupportedMediaType
@@ -47,14 +47,14 @@ def _agent_configurations(project_id: str, agent_id: str) -> list[Document]:
 def _agent_document(agent: Agent, documents: list[Document]) -> dict[str, Any]:
     settings = runtime().settings
     vault = agent_vault(agent, settings.region)
-    shown = configurations.vault_entry(vault, vault_links(settings, agent.project_id, vault.name), host_url())
-    return configurations.agent_document(agent, shown, documents, host_url(), now())
+    shown = agent_settings.vault_entry(vault, vault_links(settings, agent.project_id, vault.name), host_url())
+    return agent_settings.agent_document(agent, shown, documents, host_url(), now())
 
 
 def _check_size(agent: Agent, document: Document) -> None:
     """400 if the agent's configuration document with `document` (new or changed) passes 1 MiB."""
     others = [d for d in _agent_configurations(agent.project_id, agent.id) if d.id != document.id]
-    configurations.check_document_size(_agent_document(agent, [*others, document]))
+    agent_settings.check_document_size(_agent_document(agent, [*others, document]))
 
 
 def _changed(document: Document, request_id: str) -> list[events.Event]:

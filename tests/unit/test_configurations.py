@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from logfiles import configurations
+from logfiles import agent_settings, configurations
 from logfiles.configurations import load, parse_patch, patched, problems
 from logfiles.documents import Document
 from logfiles.errors import Invalid
@@ -410,14 +410,14 @@ def test_the_agent_document_shows_the_agents_vault() -> None:
         encrypted=True,
     )
     links = [{"href": "https://files/v1/MossoCloudFS_110011/phoenix_7cd", "rel": "publicURL"}]
-    entry = configurations.vault_entry(vault, links, HOST)
+    entry = agent_settings.vault_entry(vault, links, HOST)
     assert entry == {
         "id": vault.id,
         "use_internal": False,
         "encrypted": True,
         "links": [*links, {"href": HOST, "rel": "data_services"}],
     }
-    shown = configurations.agent_document(agent(), entry, [stored()], HOST, NOW)
+    shown = agent_settings.agent_document(agent(), entry, [stored()], HOST, NOW)
     assert shown["system_preferences"]["logging"] == {"level": "debug"}
     assert shown["system_preferences"]["events"]["rse"]["channel"] == f"/v2/110011/agents/{AGENT_ID}/events"
     (configuration,) = shown["configurations"]
@@ -446,7 +446,7 @@ def test_a_seeded_body_of_any_members_is_shown_not_a_crash(body: dict[str, Any])
     assert details["backups"]["last_completed"] is None
     configurations.list_item(HOST, document, NOW)
     configurations.created_body(HOST, document, NOW)
-    assert configurations.agent_configuration_entry(document, "v", NOW)["times"] is None
+    assert agent_settings.agent_configuration_entry(document, "v", NOW)["times"] is None
     # A PATCH checks the whole result by the create rules: each problem named, never a crash.
     with pytest.raises(Invalid):
         patched(document, parse_patch([{"op": "replace", "path": "/retention/days", "value": 1}]), NOW)
@@ -461,9 +461,9 @@ def test_a_seeded_schedule_without_a_start_runs_from_now() -> None:
 
 
 def test_the_document_limit() -> None:
-    configurations.check_document_size({"x": "a" * (configurations.MAX_AGENT_DOCUMENT_BYTES - 8)})
+    agent_settings.check_document_size({"x": "a" * (agent_settings.MAX_AGENT_DOCUMENT_BYTES - 8)})
     with pytest.raises(Invalid, match="over the guide's limit of 1 MB"):
-        configurations.check_document_size({"x": "a" * (configurations.MAX_AGENT_DOCUMENT_BYTES - 7)})
+        agent_settings.check_document_size({"x": "a" * (agent_settings.MAX_AGENT_DOCUMENT_BYTES - 7)})
 
 
 PATHS = st.lists(
