@@ -28,7 +28,8 @@ from ..schemas import (
     JOURNAL_WAIT,
     STATE_DOCUMENT,
 )
-from ..seeding import Seed, build_seed, read_state_document
+from ..seeding import Seed, build_seed
+from ..state_document import read_state_document
 from ..store.base import check_events, check_import
 from ..store.documents import check_documents_import
 from . import checks, no_content, now, runtime

@@ -261,7 +261,7 @@ class SeedJobSchema(Schema):
 class StateDocumentSchema(Schema):
     """GET /_control/state: everything the service holds, in the form PUT and POST take back.
 
-    PUT and POST read a document item by item (seeding.read_state_document) with the item
+    PUT and POST read a document item by item (state_document.read_state_document) with the item
     schemas above, so that a large one is never held twice; the export is streamed a member at
     a time (api/control.py), each with the item schema this schema names for it.
     """

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from logfiles import seeding
+from logfiles import state_document
 from logfiles.schemas.state import MAX_SEEDED_DOCUMENTS
 from tests.conftest import PROJECT, assert_fault
 
@@ -173,7 +173,7 @@ def test_reset_and_replace_clear_the_documents(client: FlaskClient) -> None:
 
 def test_too_many_documents_is_400(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sections count together (the bound itself, MAX_SEEDED_DOCUMENTS, lowered to keep it quick)."""
-    monkeypatch.setattr(seeding, "MAX_SEEDED_DOCUMENTS", 10)
+    monkeypatch.setattr(state_document, "MAX_SEEDED_DOCUMENTS", 10)
     post(client, {"agents": [{"id": AGENT, "project_id": PROJECT}]})
     document = {
         "configurations": [{"agent_id": AGENT}] * 6,

@@ -11,7 +11,8 @@ import pytest
 from logfiles.errors import Conflict
 from logfiles.model import LogFile, LogFileState
 from logfiles.pacing import PIECE, cooperative_pause, no_pause, paced, pieces
-from logfiles.seeding import build_seed, read_state_document
+from logfiles.seeding import build_seed
+from logfiles.state_document import read_state_document
 from logfiles.store import MemoryStore
 from tests.store.helpers import make_agent
 

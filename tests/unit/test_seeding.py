@@ -14,7 +14,8 @@ import pytest
 
 from logfiles.errors import Invalid
 from logfiles.model import Agent, LogFile, LogFileState
-from logfiles.seeding import DEFAULT_REGISTRATION, Seed, build_seed, read_state_document
+from logfiles.seeding import DEFAULT_REGISTRATION, Seed, build_seed
+from logfiles.state_document import read_state_document
 
 NOW = datetime(2014, 9, 23, 12, 22, 40, 606703, tzinfo=UTC)
 WHEN = "2014-01-02T03:04:05.000006Z"
