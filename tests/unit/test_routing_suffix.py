@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from logfiles.api.pipeline import tolerated_suffix
+from logfiles.api.routing import tolerated_suffix
 from logfiles.ids import URL_ID_PATTERN, unreachable
 
 
