@@ -221,6 +221,6 @@ def configuration_events(project_id: str, configuration_id: str) -> Response:
     return jsonify(
         {
             "events": [events.event_body(event) for event in page.items],
-            "links": feed_links(query, page.items, "limit" in request.args),
+            "links": feed_links(query, page.items, "limit" in request.args, descending_by_default=True),
         }
     )

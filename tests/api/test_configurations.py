@@ -592,3 +592,32 @@ def test_restorable_lists_a_configuration_whose_backup_completed(api: Api) -> No
         c["id"]
         for c in get(api, "configurations", query="restorable=true&limit=1").get_json()["configurations"]
     ] == ["with-backup"]
+
+
+def test_the_configuration_feeds_links_lead_where_they_say(
+    api: Api, agent_id: str, config: dict[str, Any]
+) -> None:
+    """Newest first by default (the page); `previous` from a default page leads to newer events
+    and `next` from an ascending page too, so a panel that follows links sees new events."""
+    for n in range(4):
+        assert patch(api, config["id"], [replace("/name", f"name {n}")]).status_code == 204
+    first = get(api, "configurations", config["id"], "events", query="limit=2").get_json()
+    ids = [int(e["id"]) for e in first["events"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 2
+    links = {link["rel"]: link["href"] for link in first["links"]}
+    older = api.client.get(links["next"], headers=api.headers()).get_json()["events"]
+    assert all(int(e["id"]) < min(ids) for e in older) and older
+    # Ascending from the oldest: each `next` page holds only newer events, up to the newest.
+    page = get(api, "configurations", config["id"], "events", query="sort_dir=asc&limit=2").get_json()
+    seen = [int(e["id"]) for e in page["events"]]
+    for _ in range(5):
+        href = next(link["href"] for link in page["links"] if link["rel"] == "next")
+        assert "sort_dir=asc" in href
+        page = api.client.get(href, headers=api.headers()).get_json()
+        newer = [int(e["id"]) for e in page["events"]]
+        assert all(i > seen[-1] for i in newer)
+        seen += newer
+    assert seen == sorted(seen) and seen[-1] == max(ids) and len(seen) == 5  # created + 4 renames
+    back = next(link["href"] for link in first["links"] if link["rel"] == "previous")
+    assert "sort_dir=asc" in back
+    assert api.client.get(back, headers=api.headers()).get_json()["events"] == []  # nothing newer
