@@ -129,7 +129,7 @@ def run_client(args: argparse.Namespace) -> int:
         counts = result["counts"]
         print(
             f"seeded {counts['agents']} agents, {counts['logfiles']} log files, {counts['events']} events, "
-            f"{counts['objects']} objects"
+            f"{counts['objects']} objects, {counts.get('documents', 0)} documents"
         )
     elif args.command == "requests":
         rows = client.requests(args.method, args.path, args.status, args.since, args.agent_id)

@@ -33,11 +33,13 @@ def test_cli_serve_seed_export_requests_reset(launch: Callable[..., LiveServer],
             {
                 "agents": [{"id": "a1", "project_id": "p"}],
                 "logfiles": [{"id": "l1", "agent_id": "a1", "state": "started"}],
+                "jobs": [{"type": "backup", "agent_id": "a1"}],
             }
         )
     )
     seeded = cli("seed", str(seed), "--url", server.url)
-    assert seeded.returncode == 0 and "1 agents, 1 log files" in seeded.stdout, seeded.stderr
+    assert seeded.returncode == 0, seeded.stderr
+    assert "1 agents, 1 log files" in seeded.stdout and "1 documents" in seeded.stdout
 
     got = requests.get(f"{server.url}/v2/p/agents/a1/logfiles/l1", headers={"X-Auth-Token": "t"})
     assert got.json()["state"] == "started"
