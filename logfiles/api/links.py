@@ -38,8 +38,8 @@ def feed_links(
     a poll that found nothing polls again from the same place); `previous` goes the other
     way from its first, as the pages' `previous` (`marker=<first id>&sort_dir=desc` after an
     ascending page). `sort_dir=desc` is always written, `sort_dir=asc` only where it is not
-    the feed's default (the project's and a configuration's feeds: `desc` by default); `limit` is repeated only when
-    the request gave one.
+    the feed's default (the project's and a configuration's feeds: `desc` by default);
+    `limit` is repeated only when the request gave one.
     """
 
     # Every value is a number or a direction, which urlencode would leave as they are: the
