@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from .. import schedule
-from ..events import EventQuery
 from .base import MAX_ID_LENGTH, BoundedList, IsoTime, Lenient, StrictBoolean, StrictInteger
-from .queries import EventMarker, page_limit
+from .queries import ProjectEventQuerySchema, page_limit
 
 MAX_NAME_LENGTH = 255
 MAX_PATH_LENGTH = 4096  # Linux's PATH_MAX; the Limits page leaves the rest to the 1 MB document
@@ -117,23 +116,9 @@ class RestorableQuerySchema(Lenient):
     restorable = fields.String(validate=validate.OneOf(["true", "false"], error="must be 'true' or 'false'"))
 
 
-class ConfigurationEventQuerySchema(Lenient):
-    """`?marker=&limit=&sort_dir=` of a configuration's events: the page's default is `desc`."""
-
-    marker = EventMarker()
-    limit = page_limit()
-    sort_dir = fields.String(
-        load_default="desc", validate=validate.OneOf(["asc", "desc"], error="must be 'asc' or 'desc'")
-    )
-
-    @post_load
-    def make_query(self, data: dict[str, Any], **kwargs: Any) -> EventQuery:
-        marker: str | None = data.get("marker")
-        return EventQuery(
-            limit=data["limit"],
-            marker=None if marker is None else int(marker),
-            descending=data["sort_dir"] == "desc",
-        )
+class ConfigurationEventQuerySchema(ProjectEventQuerySchema):
+    """`?marker=&limit=&sort_dir=` of a configuration's events: as the project's feed, `desc`
+    by default (the page)."""
 
 
 # The answers, as the pages show them (the core builds them; these document them in OpenAPI).
