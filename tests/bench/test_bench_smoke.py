@@ -8,6 +8,7 @@ one bound it puts on a number is rss64's on memory: an upload held twice fails i
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+# The bench and the servers it starts run without coverage's tracing (setup.cfg's `patch =
+# subprocess` passes it on through these variables): it would only slow what these tests start
+# many times over, and what those servers run is measured by the black-box tests.
+UNTRACED = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
 TOKEN = {"X-Auth-Token": "t"}
 PATCH_ROW = re.compile(r"^\| PATCH [^|]*\| memory \| ([\d,.]+) \|", re.M)
 
@@ -26,6 +31,7 @@ def run_quick(tmp_path: Path, only: str) -> str:
     done = subprocess.run(
         [sys.executable, "bench/run.py", "--quick", "--only", only, "--results-dir", str(tmp_path)],
         cwd=REPO,
+        env=UNTRACED,
         capture_output=True,
         text=True,
         timeout=120,
