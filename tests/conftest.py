@@ -35,6 +35,19 @@ PROJECT = "110011"
 TOKEN = "0f6e9f63600142f0a970911583522217"
 
 
+# The create-a-configuration page's example request (its other examples: the same file).
+CONFIGURATION_EXAMPLE: dict[str, Any] = json.loads((SHARED / "guide-configurations.json").read_text())[
+    "create_request"
+]
+
+
+def configuration_body(agent_id: str, **changes: Any) -> dict[str, Any]:
+    """A deep copy of the create page's example body for `agent_id`, with top-level changes."""
+    body = copy.deepcopy(CONFIGURATION_EXAMPLE)
+    body.update(agent_id=agent_id, **changes)
+    return body
+
+
 def registration(**changes: Any) -> dict[str, Any]:
     """A deep copy of the guide's example registration body, with top-level changes."""
     body = copy.deepcopy(REGISTRATION)

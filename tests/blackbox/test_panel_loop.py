@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.blackbox.conftest import LiveServer
-from tests.conftest import JSON_PATCH, REGISTRATION
+from tests.conftest import JSON_PATCH, REGISTRATION, configuration_body
 
 PROJECT = "110011"
 PANEL = {"X-Auth-Token": "panel-token"}
@@ -28,18 +28,7 @@ CLIENTS = 8  # racing panels
 
 def create_body(agent_id: str) -> dict[str, Any]:
     """The create page's example request body, for this agent."""
-    return {
-        "agent_id": agent_id,
-        "name": "Every Other Hour Configuration",
-        "enabled": True,
-        "schedule": {"recurrence": ["RRULE:FREQ=HOURLY;INTERVAL=2"], "time_zone": "US/Central"},
-        "retention": {"days": 30},
-        "inclusions": [{"type": "folder", "path": "/web/"}, {"type": "file", "path": "/etc/web/app.conf"}],
-        "exclusions": [{"type": "folder", "path": "/web/cache/"}, {"type": "file", "path": "/web/cache.jpg"}],
-        "notifications": [
-            {"type": "email", "destination": "email@example.com", "on_success": True, "on_failure": True}
-        ],
-    }
+    return configuration_body(agent_id)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

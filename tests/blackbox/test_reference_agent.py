@@ -21,6 +21,7 @@ from typing import IO, Any
 import requests
 
 from tests.blackbox.conftest import ROOT, LiveServer
+from tests.conftest import configuration_body
 
 AGENT = ROOT / "examples" / "reference_agent.py"
 PROJECT = "110011"
@@ -50,18 +51,7 @@ def strict_env(tmp_path: Path) -> dict[str, str]:
 
 def configuration(agent_id: str) -> dict[str, Any]:
     """The create-a-configuration page's example body, for this agent."""
-    return {
-        "agent_id": agent_id,
-        "name": "Every Other Hour Configuration",
-        "enabled": True,
-        "schedule": {"recurrence": ["RRULE:FREQ=HOURLY;INTERVAL=2"], "time_zone": "US/Central"},
-        "retention": {"days": 30},
-        "inclusions": [{"type": "folder", "path": "/web/"}, {"type": "file", "path": "/etc/web/app.conf"}],
-        "exclusions": [{"type": "folder", "path": "/web/cache/"}, {"type": "file", "path": "/web/cache.jpg"}],
-        "notifications": [
-            {"type": "email", "destination": "email@example.com", "on_success": True, "on_failure": True}
-        ],
-    }
+    return configuration_body(agent_id)
 
 
 def read_line(stream: IO[str] | None) -> str:

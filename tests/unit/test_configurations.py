@@ -17,22 +17,12 @@ from logfiles.documents import Document
 from logfiles.errors import Invalid
 from logfiles.model import Agent, Vault
 from logfiles.schemas.configurations import MAX_NAME_LENGTH, MAX_NOTIFICATIONS, MAX_PATH_LENGTH, MAX_PATHS
+from tests.conftest import configuration_body
 
 NOW = datetime(2014, 8, 5, 18, 22, 21, 238641, tzinfo=UTC)
 AGENT_ID = "8f135b4f-7a69-4b8a-947f-5e80d772fd97"
 # The create page's example request.
-EXAMPLE: dict[str, Any] = {
-    "agent_id": AGENT_ID,
-    "name": "Every Other Hour Configuration",
-    "enabled": True,
-    "schedule": {"recurrence": ["RRULE:FREQ=HOURLY;INTERVAL=2"], "time_zone": "US/Central"},
-    "retention": {"days": 30},
-    "inclusions": [{"type": "folder", "path": "/web/"}, {"type": "file", "path": "/etc/web/app.conf"}],
-    "exclusions": [{"type": "folder", "path": "/web/cache/"}, {"type": "file", "path": "/web/cache.jpg"}],
-    "notifications": [
-        {"type": "email", "destination": "email@example.com", "on_success": True, "on_failure": True}
-    ],
-}
+EXAMPLE: dict[str, Any] = configuration_body(AGENT_ID)
 
 
 def body(**changes: Any) -> dict[str, Any]:
