@@ -17,16 +17,7 @@ from tests.conftest import Api
 from tests.robustness.test_fuzz_bodies import json_values
 
 GUIDE = json.loads((Path(__file__).resolve().parents[1] / "data" / "guide-configurations.json").read_text())
-MEMBERS = [
-    "agent_id",
-    "name",
-    "enabled",
-    "schedule",
-    "retention",
-    "inclusions",
-    "exclusions",
-    "notifications",
-]
+MEMBERS = list(GUIDE["create_request"])  # the create page's members, in its order
 PATHS = ["/name", "/enabled", "/schedule", "/retention/days", "/inclusions", "/exclusions", "/notifications"]
 texts = st.text(alphabet="/\\ab.;=:,RULEFQHOYDINTVBMSW0123456789", max_size=40)
 values = (
