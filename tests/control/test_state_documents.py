@@ -112,7 +112,7 @@ def test_adding_to_a_stored_agent_takes_its_project(client: FlaskClient) -> None
         ({"jobs": {"type": "backup"}}, "jobs: Not a valid list."),
         ({"configurations": [{"agent_id": AGENT, "name": ""}]}, "configurations.0.name: "),
         ({"configurations": [{"agent_id": AGENT, **{f"m{n}": n for n in range(101)}}]}, "configurations.0"),
-        ({"documents": [{"kind": "browse_request", "project_id": PROJECT, "id": "x", "parent": AGENT,
+        ({"documents": [{"kind": "snapshot_request", "project_id": PROJECT, "id": "x", "parent": AGENT,
                          "version": 1, "body": {}}]}, "documents.0.kind: "),
         ({"documents": [{"kind": "configuration", "project_id": PROJECT, "id": "x", "parent": AGENT,
                          "version": 0, "body": {}}]}, "documents.0.version: "),
