@@ -63,6 +63,8 @@ SCOPE_SECTIONS = {
     "bu2-config-operations",
     "bu2-activity-operations",
     "bu2-event-operations",
+    "bu2-healthCheck-operations",  # issue 23's, served
+    "bu2-summarySettings-operations",
 }
 LATER_IN_SECTION = ("/browse-requests", "/vault-encryption-requests", "/vault-password-verification-requests")
 
@@ -84,11 +86,6 @@ ISSUE_23: set[Key] = {
     ("POST", f"{AGENT}/vault-password-verification-requests"),
     ("POST", f"{AGENT}/vault-password-verification-requests/{{request_id}}"),
     ("GET", f"{AGENT}/vault-password-verification-requests/{{request_id}}"),
-    ("GET", f"{P}/health"),
-    ("GET", f"{P}/health/{{dependent_system}}"),
-    ("GET", f"{P}/ping"),
-    ("GET", f"{P}/settings/summaries"),
-    ("PUT", f"{P}/settings/summaries"),
 }
 
 # Differences of shape that are not failures: (method, path or "*" for every operation, allowance).
@@ -114,6 +111,25 @@ ALLOWED: list[tuple[str, str, Allowed]] = [
         "POST",
         f"{P}/configurations",
         Allowed("backups.next", "erratum: see `next` (the create page's top-level `next`)", problem="not in"),
+    ),
+    (
+        "GET",
+        f"{P}/health",
+        Allowed(
+            "event",
+            "the page's response table lists `storage` and `transport` only and its 503 example has "
+            "no `event` (RSE): the stub keeps its events in its store, reported as storage.cassandra",
+            problem="missing",
+        ),
+    ),
+    (
+        "GET",
+        f"{P}/health",
+        Allowed(
+            "storage.swift",
+            "SPEC 'The whole service': health reports the object store too (beside the store)",
+            problem="not in",
+        ),
     ),
 ]
 
@@ -144,6 +160,9 @@ def _example_body(method: str, path: str) -> dict[str, Any]:
 EXAMPLE_AGENT = _example_body("POST", f"{P}/agents")
 EXAMPLE_LOGFILE_ID = _example_body("POST", f"{AGENT}/logfiles")["id"]
 EXAMPLE_CONFIGURATION_ID = _example_body("POST", f"{P}/configurations")["id"]
+# The health details example names `dependentSystemName`, a placeholder: the system its
+# answer's link names (storage/cassandra) is asked instead (SPEC contract notes, health).
+DEPENDENT_SYSTEM = "cassandra"
 EXAMPLE_PROJECT_IDS = ("110011", EXAMPLE_AGENT["project_id"])  # URLs say 110011, bodies 123456
 
 
@@ -159,6 +178,7 @@ class World:
 
     def placeholders(self) -> dict[str, str]:
         values = {"project_id": PROJECT, "agent_id": self.agent["id"], "logfile_id": self.logfile["id"]}
+        values["dependent_system"] = DEPENDENT_SYSTEM
         if self.configuration is not None:
             values["configuration_id"] = self.configuration["id"]
         return values
@@ -373,6 +393,7 @@ def test_every_example_id_is_replaced_in_what_is_sent(op: dict[str, Any]) -> Non
     """The harness itself: no id of the guide's examples reaches the app, whatever the operation
     (so an operation that is not served yet is sent right once it is)."""
     created = {"project_id": "P", "agent_id": "A", "logfile_id": "L", "configuration_id": "C"}
+    created["dependent_system"] = DEPENDENT_SYSTEM
     ids = {
         EXAMPLE_AGENT["id"]: "A",
         EXAMPLE_AGENT["password"]: "W",

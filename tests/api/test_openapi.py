@@ -41,6 +41,11 @@ SUCCESS = {
     ("/v2/{project_id}/activities", "get"): "200",
     ("/v2/{project_id}/agents/{agent_id}/activities", "get"): "200",
     ("/v2/{project_id}/configurations/{configuration_id}/activities", "get"): "200",
+    ("/v2/{project_id}/health", "get"): "200",
+    ("/v2/{project_id}/health/{dependent_system}", "get"): "200",
+    ("/v2/{project_id}/ping", "get"): "204",
+    ("/v2/{project_id}/settings/summaries", "get"): "200",
+    ("/v2/{project_id}/settings/summaries", "put"): "204",
 }
 
 
