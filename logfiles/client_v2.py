@@ -271,19 +271,20 @@ class V2Calls:
         self,
         token: str,
         project_id: str,
+        agent_id: str,
         path: str = "/",
-        agent_id: str | None = None,
         backup_id: str | None = None,
-        **members: Any,
+        encrypted_password_hex: str | None = None,
+        path_encoded: str | None = None,
     ) -> str:
-        """Ask to browse `path` on an agent's host (`agent_id`) or in a backup (`backup_id`,
-        whose page also takes `agent_id`, `encrypted_password_hex`, `path_encoded` as
-        `members`); the request's id."""
-        if backup_id is not None and agent_id is not None:
-            members = {"agent_id": agent_id, **members}
-            agent_id = None
-        where = _browse_path(project_id, agent_id, backup_id)
-        return self._located(token, where, {"path": path, **members})
+        """Ask the agent to browse `path`: its host's files, or (`backup_id`) that backup's,
+        whose page also sends the agent and the vault's password (None: not encrypted); the
+        request's id."""
+        body: dict[str, Any] = {"path": path, "path_encoded": path_encoded}  # as the pages send it
+        if backup_id is None:
+            return self._located(token, _browse_path(project_id, agent_id, None), body)
+        body.update(agent_id=agent_id, encrypted_password_hex=encrypted_password_hex)
+        return self._located(token, _browse_path(project_id, None, backup_id), body)
 
     def report_browse(
         self,
@@ -348,11 +349,18 @@ class V2Calls:
         return found
 
     def request_password_verification(
-        self, token: str, project_id: str, agent_id: str, encrypted_password_hex: str
+        self,
+        token: str,
+        project_id: str,
+        agent_id: str,
+        encrypted_password_hex: str,
+        vault_agent_id: str | None = None,
     ) -> str:
-        """Ask the agent to check a vault password; the request's id."""
+        """Ask the agent to check a vault password: its own vault's, or (`vault_agent_id`, the
+        body's `agent_id`) another agent's; the request's id."""
         path = f"{_agent(project_id, agent_id)}/vault-password-verification-requests"
-        return self._located(token, path, {"encrypted_password_hex": encrypted_password_hex})
+        body = {"encrypted_password_hex": encrypted_password_hex, "agent_id": vault_agent_id}
+        return self._located(token, path, body)
 
     def report_password_verification(
         self, token: str, project_id: str, agent_id: str, request_id: str, verified: bool
