@@ -162,7 +162,6 @@ def _links(page: DocumentPage, args: dict[str, Any], keep: dict[str, str]) -> li
     return links
 
 
-@bp.get("/<any(backups, restores, cleanups):collection>")
 def list_jobs(project_id: str, collection: str) -> Response:
     """The project's jobs of a kind in creation order, newest first unless `sort_dir=asc`; the
     backups list takes `restorable=true` and, with it, `configuration_id` (its page)."""
@@ -195,14 +194,12 @@ def list_jobs(project_id: str, collection: str) -> Response:
     )
 
 
-@bp.get("/<any(backups, restores, cleanups):collection>/<id:job_id>")
 def get_job(project_id: str, collection: str, job_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     document = runtime().store.documents.get(KINDS[collection], project_id, job_id)
     return jsonify(job_results.details_body(host_url(), document))
 
 
-@bp.get("/<any(backups, restores, cleanups):collection>/<id:job_id>/errors")
 def job_errors(project_id: str, collection: str, job_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     document = runtime().store.documents.get(KINDS[collection], project_id, job_id)
@@ -225,7 +222,6 @@ def _completed_backup(document: Document) -> None:
         return
 
 
-@bp.patch("/<any(backups, restores, cleanups):collection>/<id:job_id>")
 def update_job(project_id: str, collection: str, job_id: str) -> Response:
     """The log-file PATCH's order: 401/403, 404, 415, 413, 400 (every problem), 409 (a final
     job: the page's message; a move back); all or nothing; a same-value retry writes nothing."""
@@ -279,7 +275,6 @@ def _job_events(document: Document, query: EventQuery) -> EventPage:
         marker = page.items[-1].id
 
 
-@bp.get("/<any(backups, restores, cleanups):collection>/<id:job_id>/events")
 def job_events(project_id: str, collection: str, job_id: str) -> Response:
     """The job's events, oldest first unless `sort_dir=desc` (each kind's page)."""
     checks.authorize(project_id, Action.READ)
@@ -292,3 +287,29 @@ def job_events(project_id: str, collection: str, job_id: str) -> Response:
             "links": feed_links(query, page.items, "limit" in request.args),
         }
     )
+
+
+def _routes() -> None:
+    """Each kind's routes, with its own path parameter (`backup_id`...) as its pages name it, so
+    that the OpenAPI document and the route table agree."""
+    for collection, kind in KINDS.items():
+        key = f"{kind.name}_id"
+        item = f"/{collection}/<id:{key}>"
+
+        def on(view: Any, key: str = key, collection: str = collection) -> Any:
+            def answer(project_id: str, **path: str) -> Any:
+                return view(project_id, collection, path[key])
+
+            return answer
+
+        def listed(collection: str = collection) -> Any:
+            return lambda project_id: list_jobs(project_id, collection)
+
+        bp.add_url_rule(f"/{collection}", f"list_{collection}", listed(), methods=["GET"])
+        bp.add_url_rule(item, f"get_{kind.name}", on(get_job), methods=["GET"])
+        bp.add_url_rule(item, f"update_{kind.name}", on(update_job), methods=["PATCH"])
+        bp.add_url_rule(f"{item}/errors", f"{kind.name}_errors", on(job_errors), methods=["GET"])
+        bp.add_url_rule(f"{item}/events", f"{kind.name}_events", on(job_events), methods=["GET"])
+
+
+_routes()
