@@ -304,3 +304,17 @@ def names_job(event: Event, kind: str, job_id: str) -> bool:
     """Whether the event is one of the job's (its events route)."""
     named = event.details.get(kind)
     return isinstance(named, Mapping) and named.get("id") == job_id
+
+
+# States whose request the agent has not acted on yet: its `startup` posts them again (SPEC).
+PENDING_STATES = ("start_requested", "start_scheduled", STOP_REQUESTED)
+
+
+def pending_event(document: Document, now: datetime, vault: Mapping[str, Any] | None) -> Event | None:
+    """The request a job still waits on, as a new event (its request id kept), or None."""
+    state = document.body.get("state")
+    if state not in PENDING_STATES or not isinstance(state, str):
+        return None
+    kept = document.body.get("stop_request_id" if state == STOP_REQUESTED else "request_id")
+    request_id = kept if isinstance(kept, str) else ""
+    return job_event(document, state, now, request_id, vault)

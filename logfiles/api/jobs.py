@@ -8,6 +8,7 @@ events with it), the answer.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -235,14 +236,14 @@ def update_job(project_id: str, collection: str, job_id: str) -> Response:
     result = job_results.patched(current, operations, moment)
     if result is current:
         return no_content()
-    new_id = runtime().new_id
+    request_id = runtime().new_id()  # a stop request's
 
     def change(document: Document) -> Document:
-        return job_results.patched(document, operations, moment)
+        return job_results.patched(document, operations, moment, request_id)
 
     def emitted(before: Document, after: Document) -> list[Event]:
         return [
-            jobs.job_event(after, state, moment, new_id())
+            jobs.job_event(after, state, moment, request_id)
             for state in job_results.entered(before, operations)
         ]
 
@@ -254,6 +255,41 @@ def update_job(project_id: str, collection: str, job_id: str) -> Response:
     ):
         _completed_backup(written)
     return no_content()
+
+
+def pending_work(project_id: str, agent_id: str, moment: datetime, room: int) -> list[Event]:
+    """SPEC (ours): an agent's `startup` posts its jobs' requests still pending again, as new
+    events with their request ids: a start not yet queued, a stop not yet answered; at most
+    `room`, each kind's oldest first."""
+    store = runtime().store
+    found: list[Event] = []
+    vaults: dict[str, dict[str, Any]] = {}
+
+    def vault(document: Document) -> dict[str, Any] | None:
+        owner = document.body.get("source_agent_id") if document.kind == RESTORE.name else document.parent
+        if document.kind == BACKUP.name or not isinstance(owner, str):
+            return None
+        if owner not in vaults:
+            try:
+                vaults[owner] = _vault(project_id, owner)
+            except NotFound:
+                return None
+        return vaults[owner]
+
+    for kind in KINDS.values():
+        for state in jobs.PENDING_STATES:
+            if state not in jobs.table(kind.name).starts and state != jobs.STOP_REQUESTED:
+                continue
+            if len(found) >= room:
+                return found
+            page = store.documents.query(
+                Query(kind, project_id, parent=agent_id, where={"state": state}, limit=room - len(found))
+            )
+            for document in page.items:
+                event = jobs.pending_event(document, moment, vault(document))
+                if event is not None:
+                    found.append(event)
+    return found
 
 
 def _job_events(document: Document, query: EventQuery) -> EventPage:

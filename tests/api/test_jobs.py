@@ -476,3 +476,26 @@ def test_the_job_events_route_pages_and_sorts(jobs: Jobs) -> None:
     newest = jobs.event_types("backups", backup_id, "events", query="sort_dir=desc")
     assert newest[0] == "backup_in_progress" and len(newest) == 4
     assert_fault(jobs.get("backups", backup_id, "events", query="marker=x"), 400)
+
+
+def test_startup_posts_the_pending_requests_again(jobs: Jobs) -> None:
+    """SPEC (ours): an agent's `startup` puts its requests still pending into its feed again."""
+    backup = jobs.backup()
+    queued = jobs.backup()["id"]
+    assert jobs.patch("backups", queued, state("queued")).status_code == 204
+    cleanup_id = jobs.cleanup()["id"]
+    assert jobs.patch("cleanups", cleanup_id, state("in_progress")).status_code == 204
+    assert jobs.patch("cleanups", cleanup_id, state("stop_requested")).status_code == 204
+    feed = jobs.ok("agents", jobs.agent_id, "events")["events"]
+    asked = {
+        e["event"]: e["request_id"]
+        for e in feed
+        if (e["event"] == "backup_start_request" and e["backup"]["id"] == backup["id"])
+        or e["event"] == "cleanup_stop_request"
+    }
+    last = feed[-1]["id"]
+    assert jobs.api.post_event({"event": "startup"}, jobs.agent_id).status_code == 202
+    again = jobs.ok("agents", jobs.agent_id, "events", query=f"marker={last}")["events"]
+    assert sorted((e["event"], e["request_id"]) for e in again) == sorted(asked.items())
+    (start,) = [e for e in again if e["event"] == "backup_start_request"]
+    assert start["backup"]["id"] == backup["id"]
