@@ -499,3 +499,17 @@ def test_startup_posts_the_pending_requests_again(jobs: Jobs) -> None:
     assert sorted((e["event"], e["request_id"]) for e in again) == sorted(asked.items())
     (start,) = [e for e in again if e["event"] == "backup_start_request"]
     assert start["backup"]["id"] == backup["id"]
+
+
+def test_an_export_imports_with_its_jobs(jobs: Jobs) -> None:
+    backup_id = jobs.completed_backup()
+    restore_id = jobs.restore(backup_id)["id"]
+    before = (jobs.ok("backups", backup_id), jobs.ok("restores", restore_id))
+    exported = jobs.api.control("get", "state")
+    assert exported.status_code == 200
+    jobs.api.reset()
+    assert_fault(jobs.get("backups", backup_id), 404)
+    restored = jobs.api.client.put("/_control/state", json=exported.get_json())
+    assert restored.status_code == 200, restored.get_json()
+    assert (jobs.ok("backups", backup_id), jobs.ok("restores", restore_id)) == before
+    assert jobs.patch("restores", restore_id, state("in_progress")).status_code == 204
