@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from .base import MAX_ID_LENGTH, BoundedList, IntegerOrString, Lenient, StrictBoolean, StrictInteger
 from .queries import page_limit, sort_dir
@@ -21,7 +21,7 @@ MAX_PATH_LENGTH = 4096
 MAX_TEXT_LENGTH = 4096
 MAX_DETAILS_LENGTH = 16384
 MAX_ERROR_ITEMS = 1000
-MAX_SELECTIONS = 1000  # a restore's inclusions, and its exclusions
+MAX_SELECTIONS = 10000  # a restore's inclusions, and its exclusions (as a configuration's)
 MAX_SNAPSHOT_IDS = 10000  # a cleanup's snapshot_ids
 MAX_PASSWORD_HEX_LENGTH = 8192  # the page's example: a 2048-bit RSA block in hex, with spaces
 MAX_COUNT = 2**63 - 1  # every count and size: a signed 64-bit integer
@@ -85,10 +85,23 @@ class RestoreCreateSchema(Lenient):
     exclusions = BoundedList(fields.Nested(SelectionSchema), max_items=MAX_SELECTIONS, required=True)
 
 
+MAX_CODE_LENGTH = 64  # an error's `index` or an exception's `code` written as a string
+
+
+def _short(value: Any) -> None:
+    if isinstance(value, str) and len(value) > MAX_CODE_LENGTH:
+        raise ValidationError(f"Longer than maximum length {MAX_CODE_LENGTH}.")
+
+
+def _code(**kwargs: Any) -> IntegerOrString:
+    """An integer, or a string of at most MAX_CODE_LENGTH characters (the pages show both)."""
+    return IntegerOrString(validate=_short, **kwargs)
+
+
 class ExceptionSchema(Lenient):
     """An error item's `exception` (the PATCH pages' example)."""
 
-    code = IntegerOrString(load_default=None, allow_none=True)
+    code = _code(load_default=None, allow_none=True)
     description = _text(MAX_DETAILS_LENGTH, load_default="", allow_none=True)
     details = _text(MAX_DETAILS_LENGTH, load_default="", allow_none=True)
 
@@ -96,7 +109,7 @@ class ExceptionSchema(Lenient):
 class ErrorItemSchema(Lenient):
     """One item of the `/errors` value's `list`."""
 
-    index = IntegerOrString(load_default=None, allow_none=True)
+    index = _code(load_default=None, allow_none=True)
     path = _text(MAX_PATH_LENGTH, load_default="", allow_none=True)
     type = _text(255, load_default="", allow_none=True)
     description = _text(load_default=None, allow_none=True)
