@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from .activities import Job, job_document
+from .configurations import agent_of
 from .documents import Document, Kind
 from .errors import Conflict, Invalid
 from .events import Event
@@ -178,8 +179,15 @@ def new_backup(
     project_id: str, backup_id: str, configuration: Document, state: str, now: datetime, request_id: str
 ) -> Document:
     """A backup of the configuration, run by the configuration's agent."""
-    agent_id = configuration.parent or ""
-    job = Job(BACKUP.name, project_id, backup_id, agent_id, state, now, configuration_id=configuration.id)
+    job = Job(
+        BACKUP.name,
+        project_id,
+        backup_id,
+        agent_of(configuration),
+        state,
+        now,
+        configuration_id=configuration.id,
+    )
     return _document(job, {"created_time": format_time(now), "request_id": request_id})
 
 
