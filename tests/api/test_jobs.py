@@ -513,3 +513,16 @@ def test_an_export_imports_with_its_jobs(jobs: Jobs) -> None:
     assert restored.status_code == 200, restored.get_json()
     assert (jobs.ok("backups", backup_id), jobs.ok("restores", restore_id)) == before
     assert jobs.patch("restores", restore_id, state("in_progress")).status_code == 204
+
+
+def test_the_routes_answer_as_every_route(jobs: Jobs) -> None:
+    """SPEC: a trailing slash and a `.json` suffix are the same route; another method is 405."""
+    api = jobs.api
+    for path in ("backups.json", "restores/", "cleanups"):
+        assert api.client.get(api.url(path), headers=api.headers()).status_code == 200, path
+    wrong = api.client.put(api.url("backups"), headers=api.headers())
+    assert_fault(wrong, 405)
+    assert "POST" in wrong.headers["Allow"]
+    gone = api.client.delete(api.url("cleanups", "some-id"), headers=api.headers())
+    assert_fault(gone, 405)
+    assert {"GET", "PATCH"} <= {m.strip() for m in gone.headers["Allow"].split(",")}
