@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         meta,
         objects,
         pipeline,
+        requests,
     )
     from .api.jsonio import OrjsonProvider
     from .api.routing import AgentIdConverter, IdConverter, ObjectNameConverter
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(configurations.bp)
     app.register_blueprint(activities.bp)
     app.register_blueprint(identity.bp)
+    app.register_blueprint(requests.bp)
     if settings.control:
         app.register_blueprint(control.bp)
         app.register_blueprint(dashboard.bp)  # a page over the control plane: /_control/dashboard

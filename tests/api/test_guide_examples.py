@@ -74,16 +74,11 @@ MISMATCHES: dict[tuple[str, str, int], str] = {}
 
 ISSUE_23_REASON = "issue 23: not served yet"
 ISSUE_23: set[Key] = {
-    *((m, p) for (m, p) in BY_KEY if p.startswith((f"{P}/backups", f"{P}/restores", f"{P}/cleanups"))),
-    ("POST", f"{AGENT}/browse-requests"),
-    ("GET", f"{AGENT}/browse-requests/{{request_id}}"),
-    ("POST", f"{AGENT}/vault"),
-    ("POST", f"{AGENT}/vault-encryption-requests"),
-    ("POST", f"{AGENT}/vault-encryption-requests/{{request_id}}"),
-    ("GET", f"{AGENT}/vault-encryption-requests/{{request_id}}"),
-    ("POST", f"{AGENT}/vault-password-verification-requests"),
-    ("POST", f"{AGENT}/vault-password-verification-requests/{{request_id}}"),
-    ("GET", f"{AGENT}/vault-password-verification-requests/{{request_id}}"),
+    *(
+        (m, p)
+        for (m, p) in BY_KEY
+        if p.startswith((f"{P}/backups", f"{P}/restores", f"{P}/cleanups")) and "/browse-requests" not in p
+    ),
     ("GET", f"{P}/health"),
     ("GET", f"{P}/health/{{dependent_system}}"),
     ("GET", f"{P}/ping"),
