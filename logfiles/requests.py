@@ -353,7 +353,7 @@ class VaultMove:
         if vault.encrypted:  # checked before; a report may have encrypted it meanwhile
             raise Forbidden(MOVE_ENCRYPTED, [f"source_agent_id: the vault '{vault.name}' is encrypted"])
         kept = agent_vault(destination, self.region)
-        fresh = dataclasses.replace(new_vault(self.new_vault_id, vault.region, vault.use_internal))
+        fresh = new_vault(self.new_vault_id, vault.region, vault.use_internal)
         return {
             self.source_id: with_vault(source, fresh),
             self.destination_id: with_vault(
