@@ -13,6 +13,7 @@ import json
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.test import TestResponse
@@ -268,6 +269,9 @@ def test_move_a_vault_as_the_page_shows(api: Api) -> None:
     source, destination = api.agent(), api.agent()
     moved, kept = vault(api, source), vault(api, destination)
     backup_id = seed_backup(api, source)
+    container = f"/cloudfiles/v1/MossoCloudFS_{PROJECT}/{moved['name']}"
+    assert api.client.put(container, headers=api.headers()).status_code == 201
+    assert api.client.put(f"{container}/bundle", data=b"bytes", headers=api.headers()).status_code == 201
     body, answer = example("POST", AGENT + "/vault")
     assert answer["status"] == 204
     response = post(api, "agents", destination, "vault", body={**body, "source_agent_id": source})
@@ -282,6 +286,9 @@ def test_move_a_vault_as_the_page_shows(api: Api) -> None:
     fresh = vault(api, source)
     assert fresh["id"] not in (moved["id"], kept["id"])
     assert fresh["name"] == "phoenix_" + fresh["id"] and fresh["encrypted"] is False
+    # The container kept its objects: the destination's vault links lead to them.
+    listing = api.client.get(urlsplit(now_there["links"][0]["href"]).path, headers=api.headers())
+    assert listing.get_data(as_text=True).split() == ["bundle"]
     # Its backups are the destination's now (contract notes).
     activities = get(api, "agents", destination, "activities").get_json()["activities"]
     assert [a["id"] for a in activities] == [backup_id]
