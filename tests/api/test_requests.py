@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.test import TestResponse
 
+from logfiles import Settings, create_app
 from logfiles.schemas.requests import MAX_ITEMS, MAX_NAME_LENGTH, MAX_PATH_DEPTH
 from tests.api.support import MIB
 from tests.conftest import PROJECT, Api, assert_fault
@@ -479,3 +480,38 @@ def test_without_a_token_is_401(api: Api) -> None:
     body = json.dumps({"path": "/", "path_encoded": None})
     response = api.client.post(api.url("agents", agent_id, "browse-requests"), data=body, headers=JSON)
     assert_fault(response, 401)
+
+
+def test_rights_by_role(tmp_path: Path, store_url: str) -> None:
+    """Asking needs create, reporting and moving update, reading results read (SPEC's roles);
+    a token of another project is 403 before anything is looked up."""
+    tokens = {
+        "admin": {"project_id": PROJECT, "roles": ["admin"]},
+        "observer": {"project_id": PROJECT, "roles": ["observer"]},
+        "creator": {"project_id": PROJECT, "roles": ["cloudbackup:creator"]},
+        "other": {"project_id": "220022", "roles": ["admin"]},
+    }
+    path = tmp_path / "tokens.json"
+    path.write_text(json.dumps(tokens))
+    app = create_app(Settings(store_url=store_url, tokens_file=str(path), control=False))
+    try:
+        api = Api(app.test_client(), token="admin")
+        agent_id, other = api.agent(), api.agent()
+        browse = {"path": "/", "path_encoded": None}
+        for token in ("observer", "other"):
+            as_them = Api(api.client, token=token)
+            assert_fault(post(as_them, "agents", agent_id, "browse-requests", body=browse), 403)
+            assert_fault(post(as_them, "agents", other, "vault", body={"source_agent_id": agent_id}), 403)
+        creator = Api(api.client, token="creator")
+        request_id = asked(
+            post(creator, "agents", agent_id, "browse-requests", body=browse),
+            "agents",
+            agent_id,
+            "browse-requests",
+        )
+        url = ("agents", agent_id, "browse-requests", request_id)
+        assert_fault(post(Api(api.client, token="observer"), *url, body={"succeeded": True}), 403)
+        assert post(creator, *url, body={"succeeded": True}).status_code == 204
+        assert get(Api(api.client, token="observer"), *url).status_code == 200
+    finally:
+        app.extensions["logfiles"].store.close()
