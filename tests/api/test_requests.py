@@ -152,7 +152,7 @@ def test_browse_a_backup_as_the_pages_show(api: Api) -> None:
     event = last_event(api, agent_id, "backup_browse")
     assert event["request_id"] == request_id
     assert event["agent"] == {"id": agent_id, "vault": {"id": vault(api, agent_id)["id"], "encrypted": False}}
-    assert event["backup"] == {"id": backup_id}
+    assert event["backup"] == {"id": backup_id, "snapshot_id": None}
     assert event["configuration"] == {"id": "7c8ee069-568f-4d5a-932f-fb2af86b5fd5"}
     assert event["path"] == body["path"] and event["encrypted_password_hex"] is None
     not_reported(get(api, "backups", backup_id, "browse-requests", request_id))

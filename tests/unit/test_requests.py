@@ -72,7 +72,10 @@ def test_a_backup_browse_event_shows_the_vault_holding_the_backup() -> None:
     assert document.parent == "a2" and document.keys == {"backup_id": "b1"}
     assert event.agent_id == "a2" and event.event == "backup_browse"
     assert event.details["agent"] == {"id": "a2", "vault": {"id": "v-a1", "encrypted": True}}
-    assert event.details["configuration"] == {"id": "c1"} and event.details["backup"] == {"id": "b1"}
+    assert event.details["configuration"] == {"id": "c1"} and event.details["backup"] == {
+        "id": "b1",
+        "snapshot_id": None,
+    }
     assert "encrypted_password_hex" not in document.body
     assert requests.backup_agent_id(backup) == "a1"
     with pytest.raises(NotFound):
