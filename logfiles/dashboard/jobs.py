@@ -96,10 +96,13 @@ def size_text(size: int) -> str:
 
 
 def value_text(member: str, value: Any) -> str:
-    """A result as shown: sizes in units, counts with separators, a list joined, else its text."""
+    """A result as shown: sizes in units, counts with separators, ids as they are, a list
+    joined, else its text."""
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value).lower()
     if isinstance(value, int):
+        if member.startswith("snapshot_id"):  # an id, not a quantity
+            return str(value)
         if member.startswith("bytes_"):
             return size_text(value)
         if member == "bandwidth_avg_bps":

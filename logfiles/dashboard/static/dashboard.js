@@ -122,10 +122,18 @@
     } else {
       const own = new URLSearchParams({ project: view.project, agent: view.agent });
       await fill($("#jobs-panel"), "jobs", own);
+      markWatched();
       if (view.logfilesMarker) own.set("marker", view.logfilesMarker);
       await fill($("#logfiles-panel"), "logfiles", own);
     }
     await refreshJob();
+  }
+
+  function markWatched() {
+    for (const row of document.querySelectorAll("#jobs-panel tr[data-job]")) {
+      const watched = view.job && row.dataset.job === view.job.id && row.dataset.kind === view.job.kind;
+      row.classList.toggle("chosen", Boolean(watched));
+    }
   }
 
   // The watched job's pane: its progress as the agent PATCHes it, refreshed with the agents
@@ -142,6 +150,7 @@
       if (!(error instanceof Failure && error.status === 404)) throw error;
       view.job = null; // gone (its agent deleted, a reset): say why, stop watching
       pane.replaceChildren();
+      markWatched();
       failed(error);
       return;
     }
@@ -331,8 +340,12 @@
       const { project, kind, job } = button.dataset;
       view.job = { project, kind, id: job };
       view.scrollToJob = true;
+      markWatched();
     },
-    "unwatch-job": () => (view.job = null),
+    "unwatch-job": () => {
+      view.job = null;
+      markWatched();
+    },
     "clear-journal": () =>
       act(async () => {
         await control("requests", { method: "DELETE" });
