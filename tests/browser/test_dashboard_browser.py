@@ -108,7 +108,7 @@ def test_an_agents_configurations_vault_and_jobs_show_and_a_backup_is_watched(
         assert moved.status_code == 204, moved.text
         expect(watch).to_have_attribute("data-state", state, timeout=WAIT_MS)
         expect(watch.locator('[data-status="current"]')).to_have_text(state)
-    results = [
+    results: list[dict[str, Any]] = [
         {"op": "replace", "path": "/state", "value": "completed_with_errors"},
         {"op": "add", "path": "/started_time", "value": "2014-08-05T18:22:22.238641Z"},
         {"op": "add", "path": "/ended_time", "value": "2014-08-05T18:23:50.489715Z"},
