@@ -36,6 +36,7 @@ RESULTS: Mapping[str, tuple[str, ...]] = {
         "bytes_in_db",
         "bandwidth_avg_bps",
         "snapshot_id",
+        "restorable",
     ),
     RESTORE.name: ("files_restored", "bytes_restored"),
     CLEANUP.name: ("bytes_before", "bytes_after", "snapshot_ids"),
@@ -64,6 +65,7 @@ class JobRow:
     state: str
     final: bool
     last_updated_time: str
+    created_time: str  # when the start route made it ("" for a job that does not say)
     started_time: str
     ended_time: str
     configuration_id: str
@@ -153,6 +155,7 @@ def job_row(document: Document) -> JobRow:
         state=job.state,
         final=final,
         last_updated_time=format_time(job.last_updated_time),
+        created_time=_text(body.get("created_time")),
         started_time=_text(body.get("started_time")),
         ended_time=_text(body.get("ended_time")),
         configuration_id=job.configuration_id or "",

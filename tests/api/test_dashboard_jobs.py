@@ -144,6 +144,7 @@ def test_an_agents_jobs_of_each_kind_newest_first_with_their_results(client: Fla
         "bytes_backed_up: 121.1 MiB (127,000,000 B)",
         "bandwidth_avg_bps: 15.9 MiB (16,628,982 B)/s",
         "snapshot_id: 1111",  # an id: no separator
+        "restorable: true",
         "c1",
     ):
         assert shown in done, shown
