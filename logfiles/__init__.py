@@ -33,10 +33,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         errors,
         events,
         identity,
+        jobs,
         logfiles,
         meta,
         objects,
         pipeline,
+        requests,
     )
     from .api.jsonio import OrjsonProvider
     from .api.routing import AgentIdConverter, IdConverter, ObjectNameConverter
@@ -67,7 +69,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(objects.bp)
     app.register_blueprint(configurations.bp)
     app.register_blueprint(activities.bp)
+    app.register_blueprint(jobs.bp)
     app.register_blueprint(identity.bp)
+    app.register_blueprint(requests.bp)
     if settings.control:
         app.register_blueprint(control.bp)
         app.register_blueprint(dashboard.bp)  # a page over the control plane: /_control/dashboard

@@ -41,6 +41,31 @@ SUCCESS = {
     ("/v2/{project_id}/activities", "get"): "200",
     ("/v2/{project_id}/agents/{agent_id}/activities", "get"): "200",
     ("/v2/{project_id}/configurations/{configuration_id}/activities", "get"): "200",
+    **{
+        operation: status
+        for kind in ("backup", "restore", "cleanup")
+        for operation, status in (
+            ((f"/v2/{{project_id}}/{kind}s", "post"), "201"),
+            ((f"/v2/{{project_id}}/{kind}s", "get"), "200"),
+            ((f"/v2/{{project_id}}/{kind}s/{{{kind}_id}}", "get"), "200"),
+            ((f"/v2/{{project_id}}/{kind}s/{{{kind}_id}}", "patch"), "204"),
+            ((f"/v2/{{project_id}}/{kind}s/{{{kind}_id}}/errors", "get"), "200"),
+            ((f"/v2/{{project_id}}/{kind}s/{{{kind}_id}}/events", "get"), "200"),
+        )
+    },
+    ("/v2/{project_id}/agents/{agent_id}/browse-requests", "post"): "202",
+    ("/v2/{project_id}/agents/{agent_id}/browse-requests/{request_id}", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/browse-requests/{request_id}", "post"): "204",
+    ("/v2/{project_id}/backups/{backup_id}/browse-requests", "post"): "202",
+    ("/v2/{project_id}/backups/{backup_id}/browse-requests/{request_id}", "get"): "200",
+    ("/v2/{project_id}/backups/{backup_id}/browse-requests/{request_id}", "post"): "204",
+    ("/v2/{project_id}/agents/{agent_id}/vault-encryption-requests", "post"): "202",
+    ("/v2/{project_id}/agents/{agent_id}/vault-encryption-requests/{request_id}", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/vault-encryption-requests/{request_id}", "post"): "204",
+    ("/v2/{project_id}/agents/{agent_id}/vault-password-verification-requests", "post"): "202",
+    ("/v2/{project_id}/agents/{agent_id}/vault-password-verification-requests/{request_id}", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/vault-password-verification-requests/{request_id}", "post"): "204",
+    ("/v2/{project_id}/agents/{agent_id}/vault", "post"): "204",
 }
 
 
