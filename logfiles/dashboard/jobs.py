@@ -3,8 +3,8 @@
 A job is read from its document (activities.job_of for what every job has; the body, as the
 details pages show it, for its times and results), leniently: a seeded or imported job may hold
 any members, so a missing or odd one shows as empty rather than failing the page. Its progress
-is drawn from its kind's states (activities.JOB_STATES): the steps a job goes through, which one
-it is at, and the final state it ended in.
+is drawn from its kind's table (jobs.TABLES, the one its PATCH checks): the steps a job goes
+through, which one it is at, and the final state it ended in.
 """
 
 from __future__ import annotations
@@ -13,18 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..activities import JOB_STATES, job_of
+from ..activities import job_of
 from ..documents import Document
+from ..jobs import TABLES
 from ..kinds import BACKUP, CLEANUP, RESTORE
 from ..model import format_time
 
-# The states no PATCH leaves (SPEC "The whole service": a final job accepts no change).
-FINAL_STATES = frozenset(("completed", "completed_with_errors", "failed", "stopped", "skipped", "missed"))
-STOP_REQUESTED = "stop_requested"
 # A backup that never ran: the steps before its end were not taken.
 NOT_RUN_STATES = frozenset(("skipped", "missed"))
-# The start states a backup may be created in (by the user, or by its agent's schedule).
-START_STATES = frozenset(("start_requested", "start_scheduled"))
 
 # The results each kind's details page shows once the job is final, in the page's order.
 RESULTS: Mapping[str, tuple[str, ...]] = {
@@ -118,18 +114,18 @@ def value_text(member: str, value: Any) -> str:
 
 
 def progress(kind: str, state: str) -> tuple[Step, ...]:
-    """The kind's steps to its end, each marked by where `state` is. The end step is named by
-    the final state once the job is in one (`final state` while it is not), or `stop_requested`."""
-    states = JOB_STATES.get(kind, ())
-    path = [s for s in states if s not in FINAL_STATES and s != STOP_REQUESTED]
-    if len(START_STATES & set(path)) == 2:  # a backup starts in one of two: show the one it took
-        other = "start_scheduled" if state != "start_scheduled" else "start_requested"
-        path.remove(other)
+    """The kind's steps to its end, from the table its PATCH checks (jobs.TABLES), each marked
+    by where `state` is. The first is the start the job took (`start_requested` unless it is in
+    another); the end step is named by the final state once the job is in one (`final state`
+    while it is not), or `stop_requested`."""
+    table = TABLES[kind]
+    start = state if state in table.starts else table.starts[0]
+    path = [start, *table.steps]
     if state in path:
         at = path.index(state)
         steps = [Step(s, "done" if n < at else "current" if n == at else "todo") for n, s in enumerate(path)]
         return (*steps, Step("final state", "todo"))
-    if state in FINAL_STATES:
+    if state in table.final:
         before = "not_run" if state in NOT_RUN_STATES else "done"
         return (*(Step(s, before) for s in path), Step(state, "final"))
     # stop_requested (or a state this kind does not have): where the job was is not known.
@@ -142,7 +138,7 @@ def job_row(document: Document) -> JobRow:
     body = document.body
     errors = body.get("errors")
     errors = errors if isinstance(errors, Mapping) else {}
-    final = job.state in FINAL_STATES
+    final = job.kind in TABLES and job.state in TABLES[job.kind].final
     results: tuple[tuple[str, str], ...] = ()
     if final:
         shown = ((member, value_text(member, body.get(member))) for member in RESULTS.get(job.kind, ()))
