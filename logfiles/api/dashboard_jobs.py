@@ -14,10 +14,11 @@ from ..activities import JOB_KIND_NAMES, JOB_STATES
 from ..dashboard import jobs
 from ..documents import Query
 from ..errors import NotFound
+from ..events import EventQuery, oldest_kept
 from ..kinds import JOB_KINDS
 from ..model import agent_vault
 from ..schemas import MAX_ID_LENGTH
-from . import checks, runtime
+from . import checks, now, runtime
 from .dashboard import fragment, protect, require_token_for_fragments
 
 bp = Blueprint("dashboard_jobs", __name__, url_prefix="/_control/dashboard")
@@ -26,6 +27,9 @@ bp.after_request(protect)
 
 # The newest jobs of each kind shown for an agent (the API's lists page through the rest).
 JOBS_SHOWN = 10
+# The newest events of the job's agent's feed read for the job's own: a bounded read each poll,
+# whatever the feed's length (an older event of the job is left out of its pane, not its route).
+HISTORY_READ = 500
 _ID = validate.Length(min=1, max=MAX_ID_LENGTH)
 
 
@@ -90,5 +94,10 @@ def agent_jobs() -> Response:
 def watched_job() -> Response:
     """One job's progress, times and results, as the page refreshes it while a person watches."""
     query = checks.load_query(JOB_QUERY, "The job is not valid.")
-    document = runtime().store.documents.get(JOB_KIND_NAMES[query["kind"]], query["project"], query["id"])
-    return fragment("job.html", job=jobs.job_row(document))
+    store = runtime().store
+    document = store.documents.get(JOB_KIND_NAMES[query["kind"]], query["project"], query["id"])
+    feed = store.list_events(
+        document.project_id, document.parent, EventQuery(HISTORY_READ, descending=True), oldest_kept(now())
+    )
+    shown = jobs.history(feed.items, document.kind, document.id)
+    return fragment("job.html", job=jobs.job_row(document), history=shown)

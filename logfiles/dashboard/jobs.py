@@ -9,13 +9,14 @@ through, which one it is at, and the final state it ended in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..activities import job_of
 from ..documents import Document
-from ..jobs import TABLES
+from ..events import Event
+from ..jobs import TABLES, names_job
 from ..kinds import BACKUP, CLEANUP, RESTORE
 from ..model import format_time
 
@@ -41,6 +42,8 @@ TITLES: Mapping[str, str] = {BACKUP.name: "Backups", RESTORE.name: "Restores", C
 # Characters of a member's text shown (an error's reason, an odd value); the rest is cut.
 MAX_TEXT = 200
 _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+# The job's events shown in its pane, the newest (its events route lists them all).
+HISTORY_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,3 +164,15 @@ def job_row(document: Document) -> JobRow:
         results=results,
         steps=progress(job.kind, job.state),
     )
+
+
+def history(newest_first: Iterable[Event], kind: str, job_id: str) -> list[tuple[str, str]]:
+    """(time, event type) of the job's newest events (those its events route lists), oldest
+    first, at most HISTORY_SHOWN, from a feed read newest first."""
+    found = []
+    for event in newest_first:
+        if names_job(event, kind, job_id):
+            found.append((format_time(event.time), event.event))
+            if len(found) == HISTORY_SHOWN:
+                break
+    return found[::-1]

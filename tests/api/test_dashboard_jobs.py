@@ -326,3 +326,23 @@ def test_a_row_reads_odd_bodies_leniently() -> None:
     assert row.results == (("files_searched", "many"), ("bytes_searched", "true"), ("snapshot_id", "{}"))
     assert row.last_updated_time == "1970-01-01T00:00:00.000000Z"
     assert value_text("bytes_after", -5) == "-5 B" and size_text(1023) == "1,023 B"
+
+
+def test_the_pane_follows_the_agents_patches_with_the_jobs_events(client: FlaskClient) -> None:
+    seed(client, jobs=[{"type": "backup", "id": "b1", "agent_id": "a", "state": "start_requested"}])
+    headers = {"X-Auth-Token": "agent", "Content-Type": "application/json-patch+json"}
+    for state in ("queued", "in_progress"):  # the agent may skip `preparing`
+        moved = client.patch(
+            "/v2/p/backups/b1", json=[{"op": "replace", "path": "/state", "value": state}], headers=headers
+        )
+        assert moved.status_code == 204, moved.get_json()
+    text = watched(client, "backup", "b1")
+    assert steps(text) == [
+        ("start_requested", "done"),
+        ("queued", "done"),
+        ("preparing", "done"),
+        ("in_progress", "current"),
+        ("final state", "todo"),
+    ]
+    assert re.findall(r'<li data-event="([^"]+)"', text) == ["backup_queued", "backup_in_progress"]
+    assert rows(jobs_of(client), "backup") == [("b1", "in_progress")]

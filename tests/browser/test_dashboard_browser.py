@@ -122,6 +122,7 @@ def test_an_agents_configurations_vault_and_jobs_show_and_a_backup_is_watched(
     expect(watch.locator('[data-result="bytes_backed_up"]')).to_have_text("121.1 MiB (127,000,000 B)")
     expect(watch.locator("dd[data-errors]")).to_have_attribute("data-errors", "1")
     expect(backup.locator("[data-state]")).to_have_text("completed_with_errors")
+    expect(watch.locator('.history li[data-event="backup_queued"]')).to_have_count(1)
     screenshot(page, "dashboard-jobs")
     watch.get_by_role("button", name="Stop watching").click()
     expect(page.locator("#job-panel .job-watch")).to_have_count(0, timeout=WAIT_MS)
