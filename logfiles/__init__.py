@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         control,
         cors,
         dashboard,
+        dashboard_jobs,
         errors,
         events,
         health,
@@ -76,5 +77,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.control:
         app.register_blueprint(control.bp)
         app.register_blueprint(dashboard.bp)  # a page over the control plane: /_control/dashboard
+        app.register_blueprint(dashboard_jobs.bp)  # its vault and jobs fragments
     errors.register(app)
     return app

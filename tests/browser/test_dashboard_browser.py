@@ -62,7 +62,17 @@ def stub(server: LiveServer) -> StubClient:
     return client
 
 
-def test_an_agents_configurations_show_beside_its_log_files(
+def patch_job(server: LiveServer, path: str, operations: list[dict[str, Any]]) -> requests.Response:
+    """An agent's PATCH of one of its jobs (`backups/<id>`...), over HTTP from outside the page."""
+    return requests.patch(
+        f"{server.url}/v2/{PROJECT}/{path}",
+        data=json.dumps(operations),
+        headers={"X-Auth-Token": "agent", "Content-Type": JSON_PATCH},
+        timeout=10,
+    )
+
+
+def test_an_agents_configurations_vault_and_jobs_show_and_a_backup_is_watched(
     server: LiveServer, page: Page, console: ConsoleLog
 ) -> None:
     document: dict[str, Any] = {
@@ -71,6 +81,11 @@ def test_an_agents_configurations_show_beside_its_log_files(
             {"id": "config-1", "agent_id": "agent-1", "name": "nightly", "enabled": True,
              "schedule": {"recurrence": ["RRULE:FREQ=DAILY"], "time_zone": "UTC"}},
         ],
+        "jobs": [
+            {"type": "backup", "id": "backup-1", "agent_id": "agent-1", "configuration_id": "config-1",
+             "state": "start_requested"},
+            {"type": "cleanup", "id": "cleanup-1", "agent_id": "agent-1", "state": "completed"},
+        ],
     }  # fmt: skip
     assert requests.post(f"{server.url}/_control/state", json=document, timeout=10).status_code == 200
     page.goto(dashboard(server))
@@ -78,6 +93,39 @@ def test_an_agents_configurations_show_beside_its_log_files(
     row = page.locator('#logfiles-panel tr[data-configuration="config-1"]')
     expect(row).to_contain_text("nightly", timeout=WAIT_MS)
     expect(row).to_contain_text("RRULE:FREQ=DAILY · UTC")
+
+    jobs = page.locator("#jobs-panel")
+    expect(jobs.locator("tr[data-vault]")).to_contain_text("phoenix_", timeout=WAIT_MS)
+    expect(jobs.locator('tr[data-job="cleanup-1"] [data-state]')).to_have_text("completed")
+    backup = jobs.locator('tr[data-job="backup-1"]')
+    expect(backup.locator("[data-state]")).to_have_text("start_requested")
+    backup.get_by_role("button", name="backup-1").click()
+    watch = page.locator("#job-panel .job-watch")
+    expect(watch).to_have_attribute("data-state", "start_requested", timeout=WAIT_MS)
+    # The agent moves it step by step over HTTP: the pane follows, as a person watches.
+    for state in ("queued", "preparing", "in_progress"):
+        moved = patch_job(server, "backups/backup-1", [{"op": "replace", "path": "/state", "value": state}])
+        assert moved.status_code == 204, moved.text
+        expect(watch).to_have_attribute("data-state", state, timeout=WAIT_MS)
+        expect(watch.locator('[data-status="current"]')).to_have_text(state)
+    results: list[dict[str, Any]] = [
+        {"op": "replace", "path": "/state", "value": "completed_with_errors"},
+        {"op": "add", "path": "/started_time", "value": "2014-08-05T18:22:22.238641Z"},
+        {"op": "add", "path": "/ended_time", "value": "2014-08-05T18:23:50.489715Z"},
+        {"op": "add", "path": "/files_backed_up", "value": 6},
+        {"op": "add", "path": "/bytes_backed_up", "value": 127000000},
+        {"op": "add", "path": "/errors", "value": {"count": 1, "reason": "unable_to_process_some_files"}},
+    ]
+    assert patch_job(server, "backups/backup-1", results).status_code == 204
+    expect(watch).to_have_attribute("data-state", "completed_with_errors", timeout=WAIT_MS)
+    expect(watch.locator('[data-status="final"]')).to_have_text("completed_with_errors")
+    expect(watch.locator('[data-result="bytes_backed_up"]')).to_have_text("121.1 MiB (127,000,000 B)")
+    expect(watch.locator("dd[data-errors]")).to_have_attribute("data-errors", "1")
+    expect(backup.locator("[data-state]")).to_have_text("completed_with_errors")
+    expect(watch.locator('.history li[data-event="backup_queued"]')).to_have_count(1)
+    screenshot(page, "dashboard-jobs")
+    watch.get_by_role("button", name="Stop watching").click()
+    expect(page.locator("#job-panel .job-watch")).to_have_count(0, timeout=WAIT_MS)
     assert console.errors == []
 
 
@@ -256,7 +304,7 @@ def test_export_import_and_reset(
     page.locator("#import").get_by_role("button", name="Import", exact=True).click()
     expect(page.locator("#notice")).to_contain_text("2 agents, 42 logfiles", timeout=WAIT_MS)
     assert stub.state() == exported
-    page.get_by_role("link", name="Agents & log files").click()
+    page.get_by_role("link", name="Agents, log files & jobs").click()
     expect(page.locator("#agents-panel tr[data-agent]")).to_have_count(2, timeout=WAIT_MS)
     assert console.errors == []
 

@@ -21,6 +21,8 @@
     agent: "",
     agentsMarker: null,
     logfilesMarker: null,
+    job: null, // the watched job: { project, kind, id }
+    scrollToJob: false,
     journal: new URLSearchParams(),
     lastSeq: null,
     running: false,
@@ -116,11 +118,44 @@
     await fill($("#agents-panel"), "agents", params);
     if (!view.agent) {
       $("#logfiles-panel").replaceChildren();
+      $("#jobs-panel").replaceChildren();
+    } else {
+      const own = new URLSearchParams({ project: view.project, agent: view.agent });
+      await fill($("#jobs-panel"), "jobs", own);
+      markWatched();
+      if (view.logfilesMarker) own.set("marker", view.logfilesMarker);
+      await fill($("#logfiles-panel"), "logfiles", own);
+    }
+    await refreshJob();
+  }
+
+  function markWatched() {
+    for (const row of document.querySelectorAll("#jobs-panel tr[data-job]")) {
+      const watched = view.job && row.dataset.job === view.job.id && row.dataset.kind === view.job.kind;
+      row.classList.toggle("chosen", Boolean(watched));
+    }
+  }
+
+  // The watched job's pane: its progress as the agent PATCHes it, refreshed with the agents
+  // view (a PATCH is a request, so the poll that sees it refreshes the pane).
+  async function refreshJob() {
+    const pane = $("#job-panel");
+    if (!view.job) {
+      pane.replaceChildren();
       return;
     }
-    const own = new URLSearchParams({ project: view.project, agent: view.agent });
-    if (view.logfilesMarker) own.set("marker", view.logfilesMarker);
-    await fill($("#logfiles-panel"), "logfiles", own);
+    try {
+      await fill(pane, "job", new URLSearchParams(view.job));
+    } catch (error) {
+      if (!(error instanceof Failure && error.status === 404)) throw error;
+      view.job = null; // gone (its agent deleted, a reset): say why, stop watching
+      pane.replaceChildren();
+      markWatched();
+      failed(error);
+      return;
+    }
+    if (view.scrollToJob) pane.scrollIntoView({ block: "nearest" });
+    view.scrollToJob = false;
   }
 
   // The live tail: entries after the newest seen (`after`), newest first; whether any came.
@@ -301,6 +336,16 @@
     "agents-first": () => (view.agentsMarker = null),
     "logfiles-next": (button) => (view.logfilesMarker = button.dataset.marker),
     "logfiles-first": () => (view.logfilesMarker = null),
+    "watch-job": (button) => {
+      const { project, kind, job } = button.dataset;
+      view.job = { project, kind, id: job };
+      view.scrollToJob = true;
+      markWatched();
+    },
+    "unwatch-job": () => {
+      view.job = null;
+      markWatched();
+    },
     "clear-journal": () =>
       act(async () => {
         await control("requests", { method: "DELETE" });
@@ -330,6 +375,7 @@
       act(async () => {
         await control("reset", { method: "POST" });
         chooseAgent("", "");
+        view.job = null;
       }, "Everything is reset.");
     },
   };
