@@ -915,3 +915,75 @@ def test_rights_on_the_jobs_routes(tmp_path: Path) -> None:
         assert patch(creator, ("backups", backup_id), states("queued")).status_code == 204
     finally:
         app.extensions["logfiles"].store.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Routes: each page's method, 405 for the others (SPEC: routing comes first, with `Allow`).
+
+JOB_ROUTES = {
+    "{kind}s": {"GET", "POST"},
+    "{kind}s/{id}": {"GET", "PATCH"},
+    "{kind}s/{id}/errors": {"GET"},
+    "{kind}s/{id}/events": {"GET"},
+}
+
+
+@by_kind
+def test_other_methods_are_405_with_allow(api: Api, kind: Kind) -> None:
+    for route, allowed in JOB_ROUTES.items():
+        url = api.url(*route.format(kind=kind.name, id=uuid.uuid4()).split("/"))
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - allowed):
+            answer = api.client.open(url, method=method, headers=api.headers())
+            assert_fault(answer, 405)
+            assert allowed <= {m.strip() for m in answer.headers["Allow"].split(",")}, (route, method)
+
+
+def test_job_routes_answer_with_a_trailing_slash_and_a_json_suffix(api: Api) -> None:
+    """SPEC "The whole service": routes also answer with a trailing slash and a `.json` suffix."""
+    backup_id = make_backup(api)
+    for path in (f"backups/{backup_id}/", f"backups/{backup_id}.json"):
+        assert json_of(api.client.get(f"/v2/{PROJECT}/{path}", headers=api.headers()), 200)["id"] == backup_id
+    for path in ("backups/", "backups.json"):
+        listed = json_of(api.client.get(f"/v2/{PROJECT}/{path}", headers=api.headers()), 200)
+        assert [b["id"] for b in listed["backups"]] == [backup_id]
+
+
+def test_a_body_over_1_mib_is_413_and_fault_injection_gives_the_other_codes(api: Api) -> None:
+    """SPEC: every body over 1 MiB is 413; 500, 501 and 503 come from fault injection, before the
+    request reaches the model (nothing is made)."""
+    configuration_id = configuration(api, api.agent())["id"]
+    body = json.dumps({"configuration_id": configuration_id, "state": "start_requested"})
+    huge = api.client.post(
+        api.url("backups"),
+        data=body + " " * (1024 * 1024),
+        headers=api.headers(**{"Content-Type": "application/json"}),
+    )
+    assert_fault(huge, 413)
+    for status in (500, 501, 503):
+        rule = {"method": "POST", "path": f"/v2/{PROJECT}/backups", "status": status}
+        assert api.control("post", "faults", rule).status_code == 201
+        assert_fault(start_backup(api, configuration_id), status)
+    assert json_of(get(api, "backups"), 200)["backups"] == []
+    assert json_of(start_backup(api, configuration_id), 201)["state"] == "start_requested"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "add", "path": "/files_searched", "value": "many"},
+        {"op": "add", "path": "/bytes_backed_up", "value": -1},
+        {"op": "add", "path": "/started_time", "value": "yesterday"},
+        {"op": "add", "path": "/errors", "value": {"count": "one"}},
+        {"op": "add", "path": "/restorable", "value": True},
+        {"op": "add", "path": "/id", "value": "x"},
+    ],
+    ids=["count-type", "negative", "time", "errors", "restorable", "id"],
+)
+def test_bad_results_are_400_and_change_nothing(api: Api, operation: dict[str, Any]) -> None:
+    """The update page lists the results' paths and their types; anything else is a 400 with the
+    PATCH's atomicity (SPEC)."""
+    backup_id = make_backup(api)
+    answer = patch(api, ("backups", backup_id), [*states("completed"), operation])
+    assert_fault(answer, 400)
+    body = json_of(get(api, "backups", backup_id), 200)
+    assert body["state"] == "start_requested" and body["files_searched"] == 0

@@ -490,3 +490,38 @@ def test_move_a_vault_bad_requests(api: Api) -> None:
         headers=api.headers(**{"Content-Type": "text/plain"}),
     )
     assert_fault(plain, 415)
+
+
+# --------------------------------------------------------------------------------------------
+# Routes: each page's method (and SPEC's results POST for browse), 405 for the others.
+
+REQUEST_ROUTES = {
+    "agents/{id}/browse-requests": {"POST"},
+    "agents/{id}/browse-requests/{id}": {"GET", "POST"},
+    "backups/{id}/browse-requests": {"POST"},
+    "backups/{id}/browse-requests/{id}": {"GET", "POST"},
+    "agents/{id}/vault-encryption-requests": {"POST"},
+    "agents/{id}/vault-encryption-requests/{id}": {"GET", "POST"},
+    "agents/{id}/vault-password-verification-requests": {"POST"},
+    "agents/{id}/vault-password-verification-requests/{id}": {"GET", "POST"},
+    "agents/{id}/vault": {"POST"},
+}
+
+
+def test_other_methods_are_405_with_allow(api: Api) -> None:
+    for route, allowed in REQUEST_ROUTES.items():
+        url = api.url(*route.replace("{id}", str(uuid.uuid4())).split("/"))
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - allowed):
+            answer = api.client.open(url, method=method, headers=api.headers())
+            assert_fault(answer, 405)
+            assert allowed <= {m.strip() for m in answer.headers["Allow"].split(",")}, (route, method)
+
+
+def test_requests_of_a_deleted_agent_are_gone(api: Api) -> None:
+    """SPEC: requests are the agent's documents: deleting the agent removes them (404)."""
+    agent_id = api.agent()
+    parts = ("agents", agent_id, "browse-requests")
+    request_id = accepted(post_json(api, parts, {"path": "/", "path_encoded": "/"}), *parts)
+    assert api.delete_agent(agent_id).status_code == 204
+    assert_fault(get(api, *parts, request_id), 404)
+    assert_fault(post_json(api, (*parts, request_id), {"succeeded": True, "path": "/", "items": []}), 404)
