@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         errors,
         events,
         identity,
+        jobs,
         logfiles,
         meta,
         objects,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(objects.bp)
     app.register_blueprint(configurations.bp)
     app.register_blueprint(activities.bp)
+    app.register_blueprint(jobs.bp)
     app.register_blueprint(identity.bp)
     if settings.control:
         app.register_blueprint(control.bp)

@@ -39,7 +39,8 @@ JOB_STATES: dict[str, tuple[str, ...]] = {
         "missed",
     ),
     RESTORE.name: ("start_requested", "queued", "preparing", "in_progress", "stop_requested", *_FINAL),
-    CLEANUP.name: ("start_requested", "queued", "in_progress", "stop_requested", *_FINAL),
+    # The cleanup start page takes `start_scheduled` too (an agent's own scheduled cleanup).
+    CLEANUP.name: ("start_requested", "start_scheduled", "queued", "in_progress", "stop_requested", *_FINAL),
 }
 JOB_KIND_NAMES: dict[str, Kind] = {kind.name: kind for kind in JOB_KINDS}
 

@@ -220,6 +220,16 @@ def patched(document: Document, operations: Sequence[tuple[str, Any]], now: date
     return dataclasses.replace(document, body=loaded)
 
 
+def with_last_completed(document: Document, backup_id: str) -> Document:
+    """The configuration once `backup_id` completed (SPEC: its `backups.last_completed`)."""
+    backups = document.body.get("backups")
+    kept = dict(backups) if isinstance(backups, Mapping) else {}
+    if kept.get("last_completed") == {"id": backup_id}:
+        return document
+    kept["last_completed"] = {"id": backup_id}
+    return dataclasses.replace(document, body={**document.body, "backups": kept})
+
+
 # What the pages show.
 
 

@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from . import configurations
-from .activities import Job, job_document
+from .activities import Job
 from .documents import Document
 from .errors import Invalid
 from .events import AGENT_ACTIVATE, DETAIL_ORDER, Event
 from .ids import IdSource
+from .jobs import seeded_document
 from .model import Agent, LogFile, LogFileState, password_hash
 from .objects import ObjectInfo, content_type_for
 from .pacing import Pause, no_pause, paced
@@ -140,7 +141,7 @@ def _documents(
 
     A seeded configuration is kept as the create route keeps it when its body is a valid create
     body, else as given (configurations.seeded_body), plus `project_id` and `id`; a seeded
-    job is the minimal body its activity shows (activities.job_document).
+    job has the body its routes show, with the start pages' defaults (jobs.seeded_document).
     """
     documents = [
         Document(
@@ -169,7 +170,7 @@ def _documents(
             configuration_id=item.get("configuration_id"),
             backup_id=item.get("backup_id"),
         )
-        documents.append(dataclasses.replace(job_document(job), version=1))
+        documents.append(dataclasses.replace(seeded_document(job), version=1))
     return documents
 
 

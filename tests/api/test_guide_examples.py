@@ -64,6 +64,8 @@ SCOPE_SECTIONS = {
     "bu2-activity-operations",
     "bu2-event-operations",
 }
+# Issue 23's jobs (backups, restores, cleanups): their examples run against jobs made first.
+JOB_SECTIONS = {"bu2-backup-operations", "bu2-restore-operations", "bu2-cleanup-operations"}
 LATER_IN_SECTION = ("/browse-requests", "/vault-encryption-requests", "/vault-password-verification-requests")
 
 NOT_SERVED_REASON = "issue 22: not served yet"
@@ -74,7 +76,8 @@ MISMATCHES: dict[tuple[str, str, int], str] = {}
 
 ISSUE_23_REASON = "issue 23: not served yet"
 ISSUE_23: set[Key] = {
-    *((m, p) for (m, p) in BY_KEY if p.startswith((f"{P}/backups", f"{P}/restores", f"{P}/cleanups"))),
+    ("POST", f"{P}/backups/{{backup_id}}/browse-requests"),
+    ("GET", f"{P}/backups/{{backup_id}}/browse-requests/{{request_id}}"),
     ("POST", f"{AGENT}/browse-requests"),
     ("GET", f"{AGENT}/browse-requests/{{request_id}}"),
     ("POST", f"{AGENT}/vault"),
@@ -125,7 +128,7 @@ def allowed_for(op: dict[str, Any], status: int) -> list[Allowed]:
 
 def in_scope(op: dict[str, Any]) -> bool:
     return (
-        op["section"] in SCOPE_SECTIONS
+        op["section"] in SCOPE_SECTIONS | JOB_SECTIONS
         and not any(part in op["path"] for part in LATER_IN_SECTION)
         and not op["path"].endswith("/vault")
     )
@@ -145,6 +148,11 @@ EXAMPLE_AGENT = _example_body("POST", f"{P}/agents")
 EXAMPLE_LOGFILE_ID = _example_body("POST", f"{AGENT}/logfiles")["id"]
 EXAMPLE_CONFIGURATION_ID = _example_body("POST", f"{P}/configurations")["id"]
 EXAMPLE_PROJECT_IDS = ("110011", EXAMPLE_AGENT["project_id"])  # URLs say 110011, bodies 123456
+# Each job kind's example id, and the agents they name (a restore's destination is another id).
+EXAMPLE_JOB_IDS = {
+    kind: _example_body("POST", f"{P}/{kind}s")["id"] for kind in ("backup", "restore", "cleanup")
+}
+EXAMPLE_DESTINATION_ID = _example_body("POST", f"{P}/restores")["destination_agent"]["id"]
 
 
 @dataclass
@@ -156,9 +164,11 @@ class World:
     logfile: dict[str, Any]
     configuration: dict[str, Any] | None = None
     ids: dict[str, str] = field(default_factory=dict)
+    jobs: dict[str, str] = field(default_factory=dict)  # `backup_id`... -> the id of the job made
 
     def placeholders(self) -> dict[str, str]:
         values = {"project_id": PROJECT, "agent_id": self.agent["id"], "logfile_id": self.logfile["id"]}
+        values.update(self.jobs)
         if self.configuration is not None:
             values["configuration_id"] = self.configuration["id"]
         return values
@@ -200,7 +210,58 @@ def make_world(api: Api, op: dict[str, Any]) -> World:
         world.ids[EXAMPLE_CONFIGURATION_ID] = world.configuration["id"]
     if op["path"].endswith("/activities"):
         seed_marked_jobs(world, op)
+    if op["section"] in JOB_SECTIONS:
+        make_jobs(world, op)
     return world
+
+
+def _created(api: Api, collection: str, body: dict[str, Any]) -> str:
+    response = api.client.post(api.url(collection), json=body, headers=api.headers())
+    assert response.status_code == 201, (response.status_code, response.get_data(as_text=True))
+    job_id: str = response.get_json()["id"]
+    return job_id
+
+
+def make_jobs(world: World, op: dict[str, Any]) -> None:
+    """A backup (completed, so that a restore may start from it, unless the example PATCHes it),
+    and for the restores' and cleanups' pages one of those (not final, for their PATCH examples);
+    the examples' job and agent ids name them."""
+    api, agent_id = world.api, world.agent["id"]
+    if world.configuration is None:
+        world.configuration = create_configuration(api, agent_id)
+        world.ids[EXAMPLE_CONFIGURATION_ID] = world.configuration["id"]
+    backup_id = _created(
+        api, "backups", {"configuration_id": world.configuration["id"], "state": "start_requested"}
+    )
+    if (op["method"], op["path"]) != ("PATCH", f"{P}/backups/{{backup_id}}"):
+        done = api.client.patch(
+            api.url("backups", backup_id),
+            json=[{"op": "replace", "path": "/state", "value": "completed"}],
+            headers=api.headers(**{"Content-Type": "application/json-patch+json"}),
+        )
+        assert done.status_code == 204, done.get_data(as_text=True)
+    world.jobs["backup_id"] = backup_id
+    if op["section"] == "bu2-restore-operations":
+        world.jobs["restore_id"] = _created(
+            api,
+            "restores",
+            {
+                "backup_id": backup_id,
+                "destination_agent_id": agent_id,
+                "destination_path": None,
+                "encrypted_password_hex": "00",
+                "inclusions": [],
+                "exclusions": [],
+            },
+        )
+    if op["section"] == "bu2-cleanup-operations":
+        world.jobs["cleanup_id"] = _created(
+            api, "cleanups", {"agent_id": agent_id, "state": "start_requested"}
+        )
+    for kind, example_id in EXAMPLE_JOB_IDS.items():
+        if f"{kind}_id" in world.jobs:
+            world.ids[example_id] = world.jobs[f"{kind}_id"]
+    world.ids[EXAMPLE_DESTINATION_ID] = agent_id
 
 
 def seed_marked_jobs(world: World, op: dict[str, Any]) -> None:
@@ -379,7 +440,10 @@ def test_every_example_id_is_replaced_in_what_is_sent(op: dict[str, Any]) -> Non
         EXAMPLE_LOGFILE_ID: "L",
         EXAMPLE_CONFIGURATION_ID: "C",
         **dict.fromkeys(EXAMPLE_PROJECT_IDS, "P"),
+        **{example_id: kind[0].upper() for kind, example_id in EXAMPLE_JOB_IDS.items()},
+        EXAMPLE_DESTINATION_ID: "A",
     }
+    created.update({f"{kind}_id": kind[0].upper() for kind in EXAMPLE_JOB_IDS})
     (request,) = op["requests"]
     out = build(op, request, created, ids)
     assert out.method == op["method"]
@@ -397,5 +461,6 @@ def test_the_tables_name_only_documented_operations() -> None:
     assert {(m, p) for m, p, _ in MISMATCHES} <= set(BY_KEY)
     assert {(m, p) for m, p, _ in ALLOWED if p != "*"} <= set(BY_KEY)
     assert all(in_scope(BY_KEY[key]) for key in NOT_SERVED)
+    assert all(key in BY_KEY for key in ISSUE_23)
     assert not any(in_scope(BY_KEY[key]) for key in ISSUE_23)
     assert len(BY_KEY) == 62
