@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         meta,
         objects,
         pipeline,
+        requests,
     )
     from .api.jsonio import OrjsonProvider
     from .api.routing import AgentIdConverter, IdConverter, ObjectNameConverter
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(activities.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(identity.bp)
+    app.register_blueprint(requests.bp)
     if settings.control:
         app.register_blueprint(control.bp)
         app.register_blueprint(dashboard.bp)  # a page over the control plane: /_control/dashboard

@@ -145,7 +145,15 @@ def answer_text(data: bytes) -> str | None:
 MASK = "****"
 # The members of an answer that hold secrets: a registration's `password`, and the `token`
 # (whose `id` is an X-Auth-Token) of an agent's or Identity's authentication.
-SECRET_ANSWER_MEMBERS = frozenset({"password", "token"})
+SECRET_ANSWER_MEMBERS = frozenset(
+    {
+        "password",
+        "token",
+        "encrypted_password_hex",
+        "old_encrypted_password_hex",
+        "new_encrypted_password_hex",
+    }
+)
 # What a body that may hold a secret, but is not JSON (so its secrets cannot be found), becomes.
 NOT_RECORDED = b"(not recorded: this body is not JSON, and may hold a password or API key)"
 
@@ -153,7 +161,7 @@ NOT_RECORDED = b"(not recorded: this body is not JSON, and may hold a password o
 # Request bodies: a member whose name, lower-cased and stripped of everything but letters and
 # digits, ends with one of these holds a secret (`password`, `apiKey`, `api_key`, `newPassword`,
 # `client_secret`, Identity's `token`, `auth_token`...), whatever the path it was sent to.
-SECRET_NAME_ENDINGS = ("password", "passwd", "apikey", "secret", "token")
+SECRET_NAME_ENDINGS = ("password", "passwd", "apikey", "secret", "token", "passwordhex")
 # A body that is not JSON is kept only if none of these occurs in it (any case, NULs dropped
 # so UTF-16 text is seen too) and its path has no segment starting with "token".
 _SECRET_WORDS = (b"password", b"passwd", b"apikey", b"api_key", b"api-key", b"secret", b"token")

@@ -13,6 +13,7 @@ from marshmallow import Schema
 from .. import events, identity, schemas
 from ..events import AGENT_ACTIVATE
 from ..schemas import configurations as config_schemas
+from ..schemas import requests as request_schemas
 from ..schemas.activities import ActivityListSchema, ActivityQuerySchema
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
 
@@ -181,6 +182,37 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/v2/{project_id}/configurations/{configuration_id}/activities",
               "configuration_activities", 200, (400,), response="ActivityList",
               parameters=ACTIVITY_PAGING),
+    # Requests an agent answers (browse, vault encryption, password verification): the panel
+    # asks (202, Location), the agent reports (204), the results are 404 until then; 403: the
+    # pages' (the vault's encryption); 409: other results reported already.
+    Operation("post", AGENTS + "/{agent_id}/browse-requests", "browse_agent", 202, (400, 413, 415),
+              ("application/json", "HostBrowseRequest"), headers=("Location",)),
+    Operation("get", AGENTS + "/{agent_id}/browse-requests/{request_id}", "agent_browse_results", 200,
+              response="BrowseResults"),
+    Operation("post", AGENTS + "/{agent_id}/browse-requests/{request_id}", "report_agent_browse", 204,
+              (400, 409, 413, 415), ("application/json", "BrowseReport")),
+    Operation("post", "/v2/{project_id}/backups/{backup_id}/browse-requests", "browse_backup", 202,
+              (400, 413, 415), ("application/json", "BackupBrowseRequest"), headers=("Location",)),
+    Operation("get", "/v2/{project_id}/backups/{backup_id}/browse-requests/{request_id}",
+              "backup_browse_results", 200, response="BrowseResults"),
+    Operation("post", "/v2/{project_id}/backups/{backup_id}/browse-requests/{request_id}",
+              "report_backup_browse", 204, (400, 409, 413, 415), ("application/json", "BrowseReport")),
+    Operation("post", AGENTS + "/{agent_id}/vault-encryption-requests", "ask_encryption", 202,
+              (400, 413, 415), ("application/json", "VaultEncryptionRequest"), headers=("Location",)),
+    Operation("get", AGENTS + "/{agent_id}/vault-encryption-requests/{request_id}", "encryption_results", 200,
+              response="VaultEncryptionResults"),
+    Operation("post", AGENTS + "/{agent_id}/vault-encryption-requests/{request_id}", "report_encryption", 204,
+              (400, 409, 413, 415), ("application/json", "VaultEncryptionReport")),
+    Operation("post", AGENTS + "/{agent_id}/vault-password-verification-requests", "ask_verification", 202,
+              (400, 413, 415), ("application/json", "VaultPasswordVerificationRequest"),
+              headers=("Location",)),
+    Operation("get", AGENTS + "/{agent_id}/vault-password-verification-requests/{request_id}",
+              "verification_results", 200, response="VaultPasswordVerificationResults"),
+    Operation("post", AGENTS + "/{agent_id}/vault-password-verification-requests/{request_id}",
+              "report_verification", 204, (400, 409, 413, 415),
+              ("application/json", "VaultPasswordVerificationReport")),
+    Operation("post", AGENTS + "/{agent_id}/vault", "move_vault", 204, (400, 413, 415),
+              ("application/json", "VaultMove")),
     # Identity v2.0, at the server's root: its own error bodies (SPEC).
     Operation("post", "/v2.0/tokens", "authenticate", 200, (400, 401, 413, 415),
               ("application/json", "AuthRequest"), "AccessDocument", secured=False,
@@ -250,6 +282,45 @@ AGENT_EVENT: dict[str, Any] = {
 }
 
 
+def _results(members: dict[str, Any]) -> dict[str, Any]:
+    """A request's results, as its GET page shows them: the results event's members, then its own."""
+    text = {"type": "string"}
+    return {
+        "type": "object",
+        "required": ["id", "time", "event", "agent", "request_id", *members],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+            "time": text,
+            "event": text,
+            "agent": {"type": "object", "required": ["id"], "properties": {"id": text}},
+            "request_id": text,
+            **members,
+        },
+    }
+
+
+_NULLABLE_TEXT = {"type": "string", "nullable": True}
+_BROWSED = {"succeeded": {"type": "boolean"}, "path": {"type": "string"}, "path_encoded": _NULLABLE_TEXT}
+_BROWSE_ITEM = {
+    "type": "object",
+    "required": ["name", "name_encoded", "bytes", "mime_type"],
+    "properties": {
+        "name": {"type": "string"},
+        "name_encoded": _NULLABLE_TEXT,
+        "bytes": {"type": "integer", "minimum": 0},
+        "mime_type": {"type": "string"},
+    },
+}
+# `verified`: a boolean, or its text (the page's table says String).
+VERIFICATION_REPORT: dict[str, Any] = {
+    "type": "object",
+    "required": ["verified"],
+    "properties": {
+        "verified": {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}
+    },
+}
+
+
 def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
     """Each component schema by name, in the document's order: a marshmallow schema or a dict."""
     return [
@@ -283,6 +354,17 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("ConfigurationPatchDocument", _array_of("ConfigurationPatchOperation")),
         ("AgentConfiguration", config_schemas.AgentConfigurationSchema),
         ("ActivityList", ActivityListSchema),
+        ("HostBrowseRequest", request_schemas.HostBrowseSchema),
+        ("BackupBrowseRequest", request_schemas.BackupBrowseSchema),
+        ("BrowseReport", request_schemas.BrowseResultsSchema),
+        ("BrowseResults", _results({**_BROWSED, "items": {"type": "array", "items": _BROWSE_ITEM}})),
+        ("VaultEncryptionRequest", request_schemas.EncryptionRequestSchema),
+        ("VaultEncryptionReport", request_schemas.EncryptionResultsSchema),
+        ("VaultEncryptionResults", _results({"succeeded": {"type": "boolean"}})),
+        ("VaultPasswordVerificationRequest", request_schemas.VerificationRequestSchema),
+        ("VaultPasswordVerificationReport", VERIFICATION_REPORT),
+        ("VaultPasswordVerificationResults", _results({"valid": {"type": "boolean"}})),
+        ("VaultMove", request_schemas.VaultMoveSchema),
     ]
 
 

@@ -6,14 +6,14 @@ both are re-exported here, so `from logfiles.store.base import ...` finds them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Generic, Protocol, TypeVar
 
 from ..auth import IssuedToken
 from ..clock import ClockSetting
-from ..documents import Document
+from ..documents import Document, Kind
 from ..events import Event, EventPage, EventQuery
 from ..faults import FaultRule, HeaderSource
 from ..journal import JournalEntry
@@ -45,10 +45,23 @@ if TYPE_CHECKING:  # documents.py builds on this module's errors
 
 LogFileChange = Callable[[LogFile], LogFile]
 AgentChange = Callable[[Agent], Agent]
+# A pure change of several agents at once (moving a vault), by id: those it returns are written.
+AgentsChange = Callable[[Mapping[str, Agent]], Mapping[str, Agent]]
 # The events a log-file change emits, from the log file before and after it (pure, like the change).
 ChangeEvents = Callable[[LogFile, LogFile], Sequence[Event]]
 
 _Item = TypeVar("_Item")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentMove:
+    """Every document of `kind` whose parent is the agent `source` goes to `destination`:
+    `change` (pure) gives it under its new parent (`parent` is `destination`)."""
+
+    kind: Kind
+    source: str
+    destination: str
+    change: Callable[[Document], Document]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +178,19 @@ class Store(LogFileUpdates, Protocol):
 
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         """Apply `change` (pure) to the current agent as one atomic check-and-set."""
+
+    def update_agents(
+        self,
+        project_id: str,
+        agent_ids: Sequence[str],
+        change: AgentsChange,
+        moves: Sequence[DocumentMove] = (),
+        events: Sequence[Event] = (),
+    ) -> dict[str, Agent]:
+        """Apply `change` (pure) to the agents (by id) read locked, move the documents of
+        `moves` between them and keep `events`, as one atomic write: all of it or nothing.
+        NotFound (nothing written) if an agent is not in the project; what `change` raises
+        is raised and nothing is written. The agents after it, by id (store/agent_moves.py)."""
 
     def touch_agent(self, project_id: str, agent_id: str, moment: datetime) -> None:
         """Note that the agent was heard from at `moment` (no-op for an unknown agent).

@@ -118,6 +118,10 @@ class DocumentRows(Protocol):
 
     def remove(self, kind: str, project_id: str, document_id: str) -> None: ...
 
+    def matching(self, query: Query) -> list[Document]:
+        """Every document the query's filter matches (paging ignored), in creation order,
+        locked against other writers until the transaction ends."""
+
     def remove_matching(self, query: Query) -> int: ...
 
     def add_events(self, events: Sequence[Event]) -> None:

@@ -21,7 +21,16 @@ from ..faults import FaultRule
 from ..journal import JournalEntry
 from ..model import Agent, LogFile, LogFileState, needs_heard_update
 from . import configuration_events
-from .base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
+from .agent_moves import update_agents
+from .base import (
+    AgentChange,
+    AgentsChange,
+    DocumentMove,
+    Imports,
+    LogFileUpdate,
+    LogFileUpdates,
+    Page,
+)
 from .documents import remove_agent_documents
 from .memory_control import MemoryControl
 from .memory_documents import MemoryDocuments
@@ -143,6 +152,25 @@ class MemoryStore(MemoryControl, MemoryObjects, LogFileUpdates, Imports):
             if updated is not current:
                 self._agents[agent_id] = updated
             return updated
+
+    def update_agents(
+        self,
+        project_id: str,
+        agent_ids: Sequence[str],
+        change: AgentsChange,
+        moves: Sequence[DocumentMove] = (),
+        events: Sequence[Event] = (),
+    ) -> dict[str, Agent]:
+        with self._lock:
+            return update_agents(self, self.documents.rows, project_id, agent_ids, change, moves, events)
+
+    def locked_agent(self, project_id: str, agent_id: str) -> Agent | None:
+        """agent_moves.LockedAgents, under the store's lock (its caller holds it)."""
+        agent = self._agents.get(agent_id)
+        return agent if agent is not None and agent.project_id == project_id else None
+
+    def write_agent(self, agent: Agent) -> None:
+        self._agents[agent.id] = agent
 
     def touch_agent(self, project_id: str, agent_id: str, moment: datetime) -> None:
         agent = self._agents.get(agent_id)  # a read needs no lock: dict reads are atomic

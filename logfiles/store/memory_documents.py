@@ -107,6 +107,11 @@ class _Rows:
     def remove(self, kind: str, project_id: str, document_id: str) -> None:
         del self.groups[(kind, project_id)][document_id]
 
+    def matching(self, query: Query) -> list[Document]:
+        group = self.groups.get((query.kind.name, query.project_id), {})
+        numbered = sorted(group.values(), key=lambda pair: pair[0])
+        return [document for _, document in numbered if query.matches(document)]
+
     def remove_matching(self, query: Query) -> int:
         group = self.groups.get((query.kind.name, query.project_id), {})
         gone = [key for key, (_, document) in group.items() if query.matches(document)]

@@ -143,6 +143,10 @@ class DocumentSql:
             parameters.append(self.text(value))
         return sql, parameters
 
+    def matching(self, query: Query) -> _Statement:
+        where, parameters = self._filter(query)
+        return f"SELECT {COLUMNS} FROM documents WHERE {where} ORDER BY seq{self.lock}", parameters
+
     def remove_matching(self, query: Query) -> _Statement:
         where, parameters = self._filter(query)
         return f"DELETE FROM documents WHERE {where}", parameters
@@ -213,6 +217,9 @@ class SqlDocumentRows:
 
     def remove(self, kind: str, project_id: str, document_id: str) -> None:
         self.db.execute(*self.sql.remove(kind, project_id, document_id))
+
+    def matching(self, query: Query) -> list[Document]:
+        return [self.sql.document(row) for row in self.db.execute(*self.sql.matching(query)).fetchall()]
 
     def remove_matching(self, query: Query) -> int:
         return self.db.execute(*self.sql.remove_matching(query)).rowcount

@@ -139,6 +139,25 @@ def update_agent(
     return updated
 
 
+class SqlAgents:
+    """agent_moves.LockedAgents on a write transaction's connection, for either database."""
+
+    def __init__(self, execute: Execute, dialect: Dialect) -> None:
+        self.execute = execute
+        self.dialect = dialect
+
+    def locked_agent(self, project_id: str, agent_id: str) -> Agent | None:
+        codec, mark = self.dialect.codec, self.dialect.mark
+        sql = f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = {mark}{self.dialect.for_update}"  # noqa: S608 (our names)
+        row = self.execute(sql, (codec.enc(agent_id),)).fetchone()
+        if row is None or codec.dec(row[1]) != project_id:
+            return None
+        return codec.agent(row)
+
+    def write_agent(self, agent: Agent) -> None:
+        self.execute(upsert_agent(self.dialect.mark), self.dialect.codec.agent_values(agent))
+
+
 def require_event_agents(execute: Execute, dialect: Dialect, events: Iterable[Event]) -> None:
     """NotFound unless every event that names an agent names one of its project."""
     for event in events:

@@ -76,17 +76,6 @@ MISMATCHES: dict[tuple[str, str, int], str] = {}
 
 ISSUE_23_REASON = "issue 23: not served yet"
 ISSUE_23: set[Key] = {
-    ("POST", f"{P}/backups/{{backup_id}}/browse-requests"),
-    ("GET", f"{P}/backups/{{backup_id}}/browse-requests/{{request_id}}"),
-    ("POST", f"{AGENT}/browse-requests"),
-    ("GET", f"{AGENT}/browse-requests/{{request_id}}"),
-    ("POST", f"{AGENT}/vault"),
-    ("POST", f"{AGENT}/vault-encryption-requests"),
-    ("POST", f"{AGENT}/vault-encryption-requests/{{request_id}}"),
-    ("GET", f"{AGENT}/vault-encryption-requests/{{request_id}}"),
-    ("POST", f"{AGENT}/vault-password-verification-requests"),
-    ("POST", f"{AGENT}/vault-password-verification-requests/{{request_id}}"),
-    ("GET", f"{AGENT}/vault-password-verification-requests/{{request_id}}"),
     ("GET", f"{P}/health"),
     ("GET", f"{P}/health/{{dependent_system}}"),
     ("GET", f"{P}/ping"),

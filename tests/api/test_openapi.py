@@ -41,6 +41,19 @@ SUCCESS = {
     ("/v2/{project_id}/activities", "get"): "200",
     ("/v2/{project_id}/agents/{agent_id}/activities", "get"): "200",
     ("/v2/{project_id}/configurations/{configuration_id}/activities", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/browse-requests", "post"): "202",
+    ("/v2/{project_id}/agents/{agent_id}/browse-requests/{request_id}", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/browse-requests/{request_id}", "post"): "204",
+    ("/v2/{project_id}/backups/{backup_id}/browse-requests", "post"): "202",
+    ("/v2/{project_id}/backups/{backup_id}/browse-requests/{request_id}", "get"): "200",
+    ("/v2/{project_id}/backups/{backup_id}/browse-requests/{request_id}", "post"): "204",
+    ("/v2/{project_id}/agents/{agent_id}/vault-encryption-requests", "post"): "202",
+    ("/v2/{project_id}/agents/{agent_id}/vault-encryption-requests/{request_id}", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/vault-encryption-requests/{request_id}", "post"): "204",
+    ("/v2/{project_id}/agents/{agent_id}/vault-password-verification-requests", "post"): "202",
+    ("/v2/{project_id}/agents/{agent_id}/vault-password-verification-requests/{request_id}", "get"): "200",
+    ("/v2/{project_id}/agents/{agent_id}/vault-password-verification-requests/{request_id}", "post"): "204",
+    ("/v2/{project_id}/agents/{agent_id}/vault", "post"): "204",
 }
 
 

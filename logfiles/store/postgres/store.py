@@ -14,7 +14,8 @@ from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from .. import configuration_events, sqlrows
-from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
+from ..agent_moves import update_agents
+from ..base import AgentChange, AgentsChange, DocumentMove, Imports, LogFileUpdate, LogFileUpdates, Page
 from ..documents import remove_agent_documents
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
@@ -99,6 +100,20 @@ class PostgresStore(PostgresControl, PostgresObjects, LogFileUpdates, Imports):
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         def run(db: _Db) -> Agent:
             return sqlrows.update_agent(db.execute, rows.DIALECT, project_id, agent_id, change)
+
+        return self._db.write(run, locked=False)
+
+    def update_agents(
+        self,
+        project_id: str,
+        agent_ids: Sequence[str],
+        change: AgentsChange,
+        moves: Sequence[DocumentMove] = (),
+        events: Sequence[Event] = (),
+    ) -> dict[str, Agent]:
+        def run(db: _Db) -> dict[str, Agent]:
+            agents = sqlrows.SqlAgents(db.execute, rows.DIALECT)
+            return update_agents(agents, document_rows(db), project_id, agent_ids, change, moves, events)
 
         return self._db.write(run, locked=False)
 

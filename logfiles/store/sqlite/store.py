@@ -13,7 +13,8 @@ from ...errors import Unavailable
 from ...events import Event, EventPage, EventQuery
 from ...model import Agent, LogFile, LogFileState, needs_heard_update
 from .. import configuration_events, sqlrows
-from ..base import AgentChange, Imports, LogFileUpdate, LogFileUpdates, Page
+from ..agent_moves import update_agents
+from ..base import AgentChange, AgentsChange, DocumentMove, Imports, LogFileUpdate, LogFileUpdates, Page
 from ..documents import remove_agent_documents
 from ..guard import guarded
 from ..rules import add_agent, agent_marker_not_found, agent_not_found, logfile_not_found, marker_not_found
@@ -87,6 +88,18 @@ class SqliteStore(SqliteControl, SqliteObjects, LogFileUpdates, Imports):
     def update_agent(self, project_id: str, agent_id: str, change: AgentChange) -> Agent:
         with self._db.write() as db:
             return sqlrows.update_agent(db.execute, rows.DIALECT, project_id, agent_id, change)
+
+    def update_agents(
+        self,
+        project_id: str,
+        agent_ids: Sequence[str],
+        change: AgentsChange,
+        moves: Sequence[DocumentMove] = (),
+        events: Sequence[Event] = (),
+    ) -> dict[str, Agent]:
+        with self._db.write() as db:
+            agents = sqlrows.SqlAgents(db.execute, rows.DIALECT)
+            return update_agents(agents, document_rows(db), project_id, agent_ids, change, moves, events)
 
     def touch_agent(self, project_id: str, agent_id: str, moment: datetime) -> None:
         """One read; a write only when the kept time is a second old (model.needs_heard_update)."""
