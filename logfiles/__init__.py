@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         dashboard,
         errors,
         events,
+        health,
         identity,
         jobs,
         logfiles,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(jobs.bp)
     app.register_blueprint(identity.bp)
     app.register_blueprint(requests.bp)
+    app.register_blueprint(health.bp)
     if settings.control:
         app.register_blueprint(control.bp)
         app.register_blueprint(dashboard.bp)  # a page over the control plane: /_control/dashboard

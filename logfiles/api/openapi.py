@@ -16,6 +16,7 @@ from ..schemas import configurations as config_schemas
 from ..schemas import requests as request_schemas
 from ..schemas.activities import ActivityListSchema, ActivityQuerySchema
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
+from ..schemas.settings import SummarySettingsSchema
 
 MESSAGES = {
     200: "OK",
@@ -61,6 +62,8 @@ class Operation:
     response_media: str = "application/json"  # an object's bytes are any type
     agent_header: bool = True  # X-Agent-Id: what /v2 accepts, not Identity
     also_media: tuple[str, ...] = ()  # other media types the request body may be sent as
+    # Error statuses whose body is not the fault's (health's 503 is its report): status -> schema.
+    error_bodies: tuple[tuple[int, dict[str, Any]], ...] = ()
 
     @property
     def statuses(self) -> list[int]:
@@ -82,6 +85,42 @@ ACTIVITY_PAGING = ({"in": "query", "schema": ActivityQuerySchema},)
 AGENT_ID = ({"name": "X-Agent-Id", "in": "header", "required": False, "schema": {"type": "string"}},)
 
 OBJECT_STORE = "/cloudfiles/v1/MossoCloudFS_{project_id}"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+# The health pages' report (logfiles/health.py): each system's entry under its group.
+HEALTH_ENTRY: dict[str, Any] = {
+    "type": "object",
+    "required": ["online", "links"],
+    "properties": {
+        "online": {"type": "boolean"},
+        "node": {"type": "string", "description": "transport.pecan only: this server's host name"},
+        "links": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["href", "rel"],
+                "properties": {"href": {"type": "string"}, "rel": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _group(*names: str) -> dict[str, Any]:
+    return {"type": "object", "required": list(names), "properties": {n: _ref("HealthEntry") for n in names}}
+
+
+HEALTH_REPORT: dict[str, Any] = {
+    "type": "object",
+    "required": ["storage", "transport"],
+    "description": "storage.cassandra: the store; storage.swift: the object store; "
+    "transport.pecan: this server. 503 if any is offline.",
+    "properties": {"storage": _group("cassandra", "swift"), "transport": _group("pecan")},
+}
 CONTAINER = OBJECT_STORE + "/{container}"
 OBJECT = CONTAINER + "/{object}"
 
@@ -213,6 +252,18 @@ OPERATIONS: tuple[Operation, ...] = (
               ("application/json", "VaultPasswordVerificationReport")),
     Operation("post", AGENTS + "/{agent_id}/vault", "move_vault", 204, (400, 413, 415),
               ("application/json", "VaultMove")),
+    # Health, ping and summary settings. Health's 503 is its report with a system offline (the
+    # page's 503 example), or a fault (an injected rule).
+    Operation("get", "/v2/{project_id}/health", "health_check", 200, response="HealthReport",
+              error_bodies=((503, {"oneOf": [_ref("HealthReport"), _ref("Fault")]}),)),
+    Operation("get", "/v2/{project_id}/health/{dependent_system}", "health_details", 200,
+              response="HealthEntry",
+              error_bodies=((503, {"oneOf": [_ref("HealthEntry"), _ref("Fault")]}),)),
+    Operation("get", "/v2/{project_id}/ping", "ping", 204),
+    Operation("get", "/v2/{project_id}/settings/summaries", "get_summary_settings", 200,
+              response="SummarySettings"),
+    Operation("put", "/v2/{project_id}/settings/summaries", "put_summary_settings", 204, (400, 413, 415),
+              ("application/json", "SummarySettings")),
     # Identity v2.0, at the server's root: its own error bodies (SPEC).
     Operation("post", "/v2.0/tokens", "authenticate", 200, (400, 401, 413, 415),
               ("application/json", "AuthRequest"), "AccessDocument", secured=False,
@@ -365,6 +416,9 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("VaultPasswordVerificationReport", VERIFICATION_REPORT),
         ("VaultPasswordVerificationResults", _results({"valid": {"type": "boolean"}})),
         ("VaultMove", request_schemas.VaultMoveSchema),
+        ("HealthEntry", HEALTH_ENTRY),
+        ("HealthReport", HEALTH_REPORT),
+        ("SummarySettings", SummarySettingsSchema),
     ]
 
 
@@ -391,7 +445,9 @@ def build_spec() -> dict[str, Any]:
         responses: dict[str, Any] = {}
         for status in op.statuses:
             entry: dict[str, Any] = {"description": MESSAGES[status]}
-            if status >= 400:
+            if status in dict(op.error_bodies):
+                entry["content"] = {"application/json": {"schema": dict(op.error_bodies)[status]}}
+            elif status >= 400:
                 entry["content"] = {"application/json": {"schema": op.fault}}
             elif status in (op.success, 206) and op.response and status not in (204, 304):
                 entry["content"] = {op.response_media: {"schema": op.response}}

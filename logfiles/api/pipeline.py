@@ -25,7 +25,9 @@ follows it, hooks first (installed here, in this order), then the view:
    `trickle` rules let the request go on (it changes what it would) and mark it for wire.py's
    middleware, which cuts or slows the answer's body once every step here has run (the
    journal's entry, with the answer's status, included). A rule that needs the client's
-   socket on a server that gives none (Flask's test client) answers 500 instead.
+   socket on a server that gives none (Flask's test client) answers 500 instead. The rules
+   are kept in the store: a store that cannot serve makes this step a 503, except for the
+   views marked `store_free` (health and ping), which go on to report it.
 2. **Host** (`check_host`): a `Host` header werkzeug cannot use (spaces, a path, a port
    past 65535...) is 400, since every `self` link and `Location` is built from it.
 3. **Routing** (`SuffixRouting`, a WSGI middleware in front of Flask, then `check_route`,
@@ -69,6 +71,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import ClientDisconnected, MethodNotAllowed, NotFound
@@ -103,6 +107,7 @@ from .wire import (
 CONTRACT_PREFIX = "/v2"
 CORS_PREFLIGHT = "cors_preflight"  # g's name for the preflight answer cors.py prepared (step 0)
 log = logging.getLogger("logfiles")
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 
 def is_contract(path: str) -> bool:
@@ -119,6 +124,21 @@ def is_observed(path: str) -> bool:
     return is_contract(path) or path.startswith(OBSERVED_PREFIXES)
 
 
+STORE_FREE = "logfiles_answers_without_store"
+
+
+def store_free(view: _View) -> _View:
+    """Mark a view that answers without the store (health, ping): a store that cannot serve
+    does not stop it at step 1, whose fault rules are kept in that store."""
+    setattr(view, STORE_FREE, True)
+    return view
+
+
+def answers_without_store() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, STORE_FREE, False))
+
+
 def note_start() -> None:
     """Step 0: when the request began, for the journal's latency (first hook, so all is counted)."""
     g.started = time.monotonic()
@@ -128,7 +148,12 @@ def inject_fault() -> Response | None:
     """Step 1: a matching rule answers before the model runs (mimic's behaviours)."""
     if not is_observed(request.path):
         return None
-    rule = runtime().store.trigger_fault(request.method, sent_path(), request.headers)
+    try:
+        rule = runtime().store.trigger_fault(request.method, sent_path(), request.headers)
+    except Unavailable:
+        if not answers_without_store():
+            raise
+        return None  # the rules live in the store: none can be read, and health reports why
     if rule is None:
         return None
     g.fault = rule.id

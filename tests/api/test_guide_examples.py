@@ -63,6 +63,8 @@ SCOPE_SECTIONS = {
     "bu2-config-operations",
     "bu2-activity-operations",
     "bu2-event-operations",
+    "bu2-healthCheck-operations",  # issue 23's, served
+    "bu2-summarySettings-operations",
 }
 # Issue 23's jobs (backups, restores, cleanups): their examples run against jobs made first.
 JOB_SECTIONS = {"bu2-backup-operations", "bu2-restore-operations", "bu2-cleanup-operations"}
@@ -75,13 +77,7 @@ NOT_SERVED: set[Key] = set()  # every issue-22 operation is served
 MISMATCHES: dict[tuple[str, str, int], str] = {}
 
 ISSUE_23_REASON = "issue 23: not served yet"
-ISSUE_23: set[Key] = {
-    ("GET", f"{P}/health"),
-    ("GET", f"{P}/health/{{dependent_system}}"),
-    ("GET", f"{P}/ping"),
-    ("GET", f"{P}/settings/summaries"),
-    ("PUT", f"{P}/settings/summaries"),
-}
+ISSUE_23: set[Key] = set()
 
 # Differences of shape that are not failures: (method, path or "*" for every operation, allowance).
 # Values are never compared, so the errata in the examples' values need no line here: the apiary
@@ -106,6 +102,25 @@ ALLOWED: list[tuple[str, str, Allowed]] = [
         "POST",
         f"{P}/configurations",
         Allowed("backups.next", "erratum: see `next` (the create page's top-level `next`)", problem="not in"),
+    ),
+    (
+        "GET",
+        f"{P}/health",
+        Allowed(
+            "event",
+            "the page's response table lists `storage` and `transport` only and its 503 example has "
+            "no `event` (RSE): the stub keeps its events in its store, reported as storage.cassandra",
+            problem="missing",
+        ),
+    ),
+    (
+        "GET",
+        f"{P}/health",
+        Allowed(
+            "storage.swift",
+            "SPEC 'The whole service': health reports the object store too (beside the store)",
+            problem="not in",
+        ),
     ),
 ]
 
@@ -136,6 +151,9 @@ def _example_body(method: str, path: str) -> dict[str, Any]:
 EXAMPLE_AGENT = _example_body("POST", f"{P}/agents")
 EXAMPLE_LOGFILE_ID = _example_body("POST", f"{AGENT}/logfiles")["id"]
 EXAMPLE_CONFIGURATION_ID = _example_body("POST", f"{P}/configurations")["id"]
+# The health details example names `dependentSystemName`, a placeholder: the system its
+# answer's link names (storage/cassandra) is asked instead (SPEC contract notes, health).
+DEPENDENT_SYSTEM = "cassandra"
 EXAMPLE_PROJECT_IDS = ("110011", EXAMPLE_AGENT["project_id"])  # URLs say 110011, bodies 123456
 # Each job kind's example id, and the agents they name (a restore's destination is another id).
 EXAMPLE_JOB_IDS = {
@@ -158,6 +176,7 @@ class World:
     def placeholders(self) -> dict[str, str]:
         values = {"project_id": PROJECT, "agent_id": self.agent["id"], "logfile_id": self.logfile["id"]}
         values.update(self.jobs)
+        values["dependent_system"] = DEPENDENT_SYSTEM
         if self.configuration is not None:
             values["configuration_id"] = self.configuration["id"]
         return values
@@ -423,6 +442,7 @@ def test_every_example_id_is_replaced_in_what_is_sent(op: dict[str, Any]) -> Non
     """The harness itself: no id of the guide's examples reaches the app, whatever the operation
     (so an operation that is not served yet is sent right once it is)."""
     created = {"project_id": "P", "agent_id": "A", "logfile_id": "L", "configuration_id": "C"}
+    created["dependent_system"] = DEPENDENT_SYSTEM
     ids = {
         EXAMPLE_AGENT["id"]: "A",
         EXAMPLE_AGENT["password"]: "W",

@@ -54,6 +54,11 @@ SUCCESS = {
     ("/v2/{project_id}/agents/{agent_id}/vault-password-verification-requests/{request_id}", "get"): "200",
     ("/v2/{project_id}/agents/{agent_id}/vault-password-verification-requests/{request_id}", "post"): "204",
     ("/v2/{project_id}/agents/{agent_id}/vault", "post"): "204",
+    ("/v2/{project_id}/health", "get"): "200",
+    ("/v2/{project_id}/health/{dependent_system}", "get"): "200",
+    ("/v2/{project_id}/ping", "get"): "204",
+    ("/v2/{project_id}/settings/summaries", "get"): "200",
+    ("/v2/{project_id}/settings/summaries", "put"): "204",
 }
 
 
