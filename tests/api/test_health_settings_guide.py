@@ -83,9 +83,20 @@ def test_health_details_page_example_for_each_system(api: Api) -> None:
     for group, name, _ in systems(body):
         answer = details(api, group, name)
         shown = json_of(answer, 200)
-        assert set(shown) == {"online", "links"}, shown  # the page's example
+        assert set(shown) >= {"online", "links"}, shown  # the page's example (exactly: below)
         assert shown["online"] is True
         assert "self" in [link["rel"] for link in shown["links"]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="get-health-details: the answer is {online, links} (its response table and both "
+    "examples); the service adds `node` for transport.pecan",
+)
+def test_health_details_have_the_pages_members_only(api: Api) -> None:
+    body = json_of(send_page_example(api, "GET", HEALTH, {}), 200)
+    for group, name, _ in systems(body):
+        assert set(json_of(details(api, group, name), 200)) == {"online", "links"}, (group, name)
 
 
 def test_health_details_of_an_unknown_system_is_404(api: Api) -> None:

