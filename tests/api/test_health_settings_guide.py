@@ -263,3 +263,19 @@ def test_summary_settings_rights(tmp_path: Path) -> None:
             )
     finally:
         app.extensions["logfiles"].store.close()
+
+
+def test_summary_settings_have_bounds(api: Api) -> None:
+    """The standards: every input has a documented bound; past it a 4xx, nothing kept."""
+    parts = ("settings", "summaries")
+    many = {
+        "daily": True,
+        "weekly": True,
+        "notifications": [{"type": "email", "destination": "a@b"}] * 15_000,
+    }
+    long = {"daily": True, "weekly": True, "notifications": [{"type": "email", "destination": "a" * 700_000}]}
+    for body in (many, long):
+        answer = put_json(api, parts, body)
+        assert 400 <= answer.status_code < 500, answer.status_code
+        assert_fault(answer, answer.status_code)
+    assert json_of(api.client.get(api.url(*parts), headers=api.headers()), 200) == page_body("GET", SUMMARIES)

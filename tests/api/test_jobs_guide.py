@@ -1043,3 +1043,24 @@ def test_a_jobs_events_are_paged_as_the_events_pages_show(api: Api, kind: Kind) 
     assert [e["id"] for e in later["events"]] == ids[1:3]
     assert_fault(get(api, kind.plural, job_id, "events", query="sort_dir=sideways"), 400)
     assert_fault(get(api, kind.plural, job_id, "events", query="limit=none"), 400)
+
+
+def test_every_input_has_a_bound(api: Api) -> None:
+    """The standards: every input has a documented bound; past it a 4xx (never kept, never a 500).
+    Each value here is within the 1 MiB body limit and past any plausible bound."""
+    agent_id, _, backup_id = finished_backup(api)
+    big = "x" * 700_000
+    job_id = make_backup(api)
+    answer = patch(api, ("backups", job_id), [*states("completed"), {"op": "add", "path": "/errors",
+                   "value": {"count": 1, "reason": big, "diagnostics": "", "list": []}}])  # fmt: skip
+    assert 400 <= answer.status_code < 500, answer.status_code
+    assert_fault(answer, answer.status_code)
+    body = {**restore_request(backup_id, agent_id), "destination_path": "/" + big}
+    answer = post_json(api, ("restores",), body)
+    assert 400 <= answer.status_code < 500, answer.status_code
+    assert_fault(answer, answer.status_code)
+    many = [{"type": "file", "path": f"/f{i}"} for i in range(40_000)]
+    answer = post_json(api, ("restores",), {**restore_request(backup_id, agent_id), "inclusions": many})
+    assert 400 <= answer.status_code < 500, answer.status_code
+    assert json_of(get(api, "backups", job_id), 200)["state"] == "start_requested"
+    assert json_of(get(api, "restores"), 200)["restores"] == []

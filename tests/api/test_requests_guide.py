@@ -540,3 +540,27 @@ def test_requests_of_a_deleted_agent_are_gone(api: Api) -> None:
     assert api.delete_agent(agent_id).status_code == 204
     assert_fault(get(api, *parts, request_id), 404)
     assert_fault(post_json(api, (*parts, request_id), {"succeeded": True, "path": "/", "items": []}), 404)
+
+
+def test_every_input_has_a_bound(api: Api) -> None:
+    """The standards: every input has a documented bound; past it a 4xx (never kept, never a 500).
+    Each value here is within the 1 MiB body limit and past any plausible bound."""
+    agent_id = api.agent()
+    big = "x" * 700_000
+    cases: list[tuple[tuple[str, ...], Any]] = [
+        (("agents", agent_id, "browse-requests"), {"path": "/" + big, "path_encoded": "/"}),
+        (("agents", agent_id, "vault-encryption-requests"),
+         {"old_encrypted_password_hex": None, "new_encrypted_password_hex": big}),
+    ]  # fmt: skip
+    for parts, body in cases:
+        answer = post_json(api, parts, body)
+        assert 400 <= answer.status_code < 500, (parts, answer.status_code)
+        assert_fault(answer, answer.status_code)
+    parts = ("agents", agent_id, "browse-requests")
+    request_id = accepted(post_json(api, parts, {"path": "/", "path_encoded": "/"}), *parts)
+    items = [{"name": f"n{i}", "name_encoded": "", "bytes": 0, "mime_type": "t"} for i in range(15_000)]
+    report = {"succeeded": True, "path": "/", "path_encoded": "/", "items": items}
+    answer = post_json(api, (*parts, request_id), report)
+    assert 400 <= answer.status_code < 500, answer.status_code
+    assert_fault(get(api, *parts, request_id), 404)
+    assert vault(api, agent_id)["encrypted"] is False
