@@ -564,3 +564,23 @@ def test_every_input_has_a_bound(api: Api) -> None:
     assert 400 <= answer.status_code < 500, answer.status_code
     assert_fault(get(api, *parts, request_id), 404)
     assert vault(api, agent_id)["encrypted"] is False
+
+
+def test_the_requests_events_show_in_the_projects_feed_as_its_page_shows(api: Api) -> None:
+    """The project events page lists `host_browse`, `vault_encryption_enable`,
+    `vault_encryption_change` and `vault_password_verify` with their members: the same events as
+    the agent's feed."""
+    agent_id = api.agent()
+    post_json(api, ("agents", agent_id, "browse-requests"), {"path": "/", "path_encoded": "/"})
+    encrypt(api, agent_id)
+    change = {"old_encrypted_password_hex": PASSWORD, "new_encrypted_password_hex": "ab"}
+    post_json(api, ("agents", agent_id, "vault-encryption-requests"), change)
+    post_json(api, ("agents", agent_id, "vault-password-verification-requests"),
+              {"encrypted_password_hex": PASSWORD, "agent_id": None})  # fmt: skip
+    kinds = ("host_browse", "vault_encryption_enable", "vault_encryption_change", "vault_password_verify")
+    example = page_body("GET", f"{P}/events")
+    project = [e for e in events(api, "events") if e["event"] in kinds]
+    assert sorted(e["event"] for e in project) == sorted(kinds)
+    assert_page_shape({"events": project, "links": example["links"]}, example)
+    agent = [e for e in events(api, "agents", agent_id, "events") if e["event"] in kinds]
+    assert {e["id"]: e for e in agent} == {e["id"]: e for e in project}
