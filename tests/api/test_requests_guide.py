@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from logfiles import Settings, create_app
 from tests.api.guide_pages import (
     AGENT,
     EXAMPLE_AGENT,
@@ -49,7 +51,7 @@ from tests.api.guide_pages import (
     substitute,
 )
 from tests.api.support import assert_time
-from tests.conftest import PROJECT, Api, assert_fault
+from tests.conftest import PROJECT, TOKEN, Api, assert_fault
 
 BROWSE = f"{AGENT}/browse-requests"
 BACKUP_BROWSE = f"{P}/backups/{{backup_id}}/browse-requests"
@@ -584,3 +586,51 @@ def test_the_requests_events_show_in_the_projects_feed_as_its_page_shows(api: Ap
     assert_page_shape({"events": project, "links": example["links"]}, example)
     agent = [e for e in events(api, "agents", agent_id, "events") if e["event"] in kinds]
     assert {e["id"]: e for e in agent} == {e["id"]: e for e in project}
+
+
+def test_rights_on_the_request_routes(tmp_path: Path) -> None:
+    """SPEC "Common to every /v2 route": no token 401; an observer reads and may not ask nor
+    report (403); another project's token 403; a creator asks and reports."""
+    path = tmp_path / "tokens.json"
+    path.write_text(
+        json.dumps(
+            {
+                TOKEN: {"project_id": PROJECT, "roles": ["cloudbackup:admin"]},
+                "observer": {"project_id": PROJECT, "roles": ["cloudbackup:observer"]},
+                "creator": {"project_id": PROJECT, "roles": ["cloudbackup:creator"]},
+                "other": {"project_id": "220022", "roles": ["cloudbackup:admin"]},
+            }
+        )
+    )
+    app = create_app(Settings(store_url="memory", tokens_file=str(path), control=False))
+    try:
+        api = Api(app.test_client())
+        agent_id, source = api.agent(), api.agent()
+        base = ("agents", agent_id)
+        browse = accepted(post_json(api, (*base, "browse-requests"), {"path": "/", "path_encoded": "/"}),
+                          *base, "browse-requests")  # fmt: skip
+        asks: list[tuple[tuple[str, ...], Any]] = [
+            ((*base, "browse-requests"), {"path": "/", "path_encoded": "/"}),
+            ((*base, "vault-encryption-requests"), {"old_encrypted_password_hex": None,
+                                                    "new_encrypted_password_hex": PASSWORD}),
+            ((*base, "browse-requests", browse), {"succeeded": True, "path": "/", "path_encoded": "/",
+                                                  "items": []}),
+            ((*base, "vault"), {"source_agent_id": source}),
+        ]  # fmt: skip
+        for token, status in (("observer", 403), ("other", 403), ("unknown", 401), ("", 401)):
+            who = Api(api.client, token=token)
+            for parts, body in asks:
+                assert_fault(post_json(who, parts, body), status)
+            if token != "observer":  # who may read
+                assert_fault(get(who, *base, "browse-requests", browse), status)
+        # Nothing above was done: the results are still 404, the vault still the agent's own.
+        assert_fault(get(api, *base, "browse-requests", browse), 404)
+        assert_fault(get(Api(api.client, token="observer"), *base, "browse-requests", browse), 404)
+        creator = Api(api.client, token="creator")
+        accepted(post_json(creator, *asks[0]), *base, "browse-requests")
+        assert_no_body(post_json(creator, *asks[2]), 204)
+        assert json_of(get(Api(api.client, token="observer"), *base, "browse-requests", browse), 200)[
+            "succeeded"
+        ]
+    finally:
+        app.extensions["logfiles"].store.close()
