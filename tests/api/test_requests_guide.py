@@ -634,3 +634,26 @@ def test_rights_on_the_request_routes(tmp_path: Path) -> None:
         ]
     finally:
         app.extensions["logfiles"].store.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SPEC 'The whole service': `startup` puts the agent's requests still pending into its feed "
+    "again as new events (and SPEC calls browse, encryption and verification requests 'Requests'); "
+    "the service re-emits pending log-file requests only, not a pending browse request",
+)
+def test_startup_puts_the_pending_requests_into_the_feed_again(api: Api) -> None:
+    """SPEC: `startup` puts the agent's requests still pending into its feed again as new events;
+    one the agent answered is not pending."""
+    agent_id = api.agent()
+    parts = ("agents", agent_id, "browse-requests")
+    pending = accepted(post_json(api, parts, {"path": "/a", "path_encoded": "/a"}), *parts)
+    answered = accepted(post_json(api, parts, {"path": "/b", "path_encoded": "/b"}), *parts)
+    report = {"succeeded": True, "path": "/b", "path_encoded": "/b", "items": []}
+    assert_no_body(post_json(api, (*parts, answered), report), 204)
+    before = feed(api, agent_id, "host_browse")
+    assert api.post_event({"event": "startup"}, agent_id).status_code == 202
+    after = feed(api, agent_id, "host_browse")
+    again = [e for e in after if e["id"] not in {b["id"] for b in before}]
+    assert [e["request_id"] for e in again] == [pending]
+    assert again[0]["path"] == "/a" and int(again[0]["id"]) > max(int(b["id"]) for b in before)
