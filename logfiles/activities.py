@@ -1,10 +1,11 @@
 """Activities: the backups, restores and cleanups of a project, an agent or a configuration,
 by time (stdlib only).
 
-Jobs themselves (routes, state machines, full bodies) come with their own module; here a
-job is only what its activity shows: the minimal body below, kept as a document of its kind
-(kinds.BACKUP, RESTORE, CLEANUP). An activity list is the three kinds' queries merged by time
-(docs/storage.md "How a request flows"), each asking one more than the page.
+Jobs themselves (routes, state machines, full bodies) are jobs.py and job_results.py; here a
+job is only what its activity shows: the members below, which every job document of its kind
+(kinds.BACKUP, RESTORE, CLEANUP) holds beside its pages' others. An activity list is the
+three kinds' queries merged by time (docs/storage.md "How a request flows"), each asking one
+more than the page.
 
 The order of the merged list is (time, kind, the store's order of that kind's ties), so that
 each kind's part of it is that kind's own query order: a marker (one job's id) then places

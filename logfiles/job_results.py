@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 from .activities import job_document, job_of
 from .documents import Document
 from .errors import MAX_LISTED_ERRORS, Invalid
-from .jobs import RESTORABLE_STATES, RESULT_DEFAULTS, TABLES, empty_errors, entered_states
+from .jobs import RESTORABLE_STATES, RESULT_DEFAULTS, STOP_REQUESTED, TABLES, empty_errors, entered_states
 from .kinds import BACKUP, CLEANUP, RESTORE
 from .model import format_time, parse_time
 from .schemas import flatten_messages
@@ -198,12 +198,15 @@ def _same(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     }
 
 
-def patched(document: Document, operations: list[Operation], now: datetime) -> Document:
+def patched(
+    document: Document, operations: list[Operation], now: datetime, request_id: str | None = None
+) -> Document:
     """The job after the operations, in order; `document` itself when nothing changes (a
     same-value retry). Conflict for a final job or a move back (nothing applied).
 
     (ours) A job's `started_time` is the time it first left its start state and `ended_time`
-    the time it reached a final state, unless the agent reports them."""
+    the time it reached a final state, unless the agent reports them. `request_id`: the id of the
+    stop request this PATCH may make (kept, so that an agent's `startup` posts it again)."""
     job = job_of(document)
     entered = entered_states(
         document.kind, job.state, [value for member, value in operations if member == "state"]
@@ -219,6 +222,8 @@ def patched(document: Document, operations: list[Operation], now: datetime) -> D
             body["started_time"] = format_time(now)
         if body.get("ended_time") is None and state in rules.final:
             body["ended_time"] = format_time(now)
+    if STOP_REQUESTED in entered and request_id is not None:
+        body["stop_request_id"] = request_id
     if document.kind == BACKUP.name and state in RESTORABLE_STATES:
         body["restorable"] = True
     body["state"] = state

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from .activities import Job, job_document
+from .configurations import agent_of
 from .documents import Document, Kind
 from .errors import Conflict, Invalid
 from .events import Event
@@ -178,8 +179,15 @@ def new_backup(
     project_id: str, backup_id: str, configuration: Document, state: str, now: datetime, request_id: str
 ) -> Document:
     """A backup of the configuration, run by the configuration's agent."""
-    agent_id = configuration.parent or ""
-    job = Job(BACKUP.name, project_id, backup_id, agent_id, state, now, configuration_id=configuration.id)
+    job = Job(
+        BACKUP.name,
+        project_id,
+        backup_id,
+        agent_of(configuration),
+        state,
+        now,
+        configuration_id=configuration.id,
+    )
     return _document(job, {"created_time": format_time(now), "request_id": request_id})
 
 
@@ -304,3 +312,17 @@ def names_job(event: Event, kind: str, job_id: str) -> bool:
     """Whether the event is one of the job's (its events route)."""
     named = event.details.get(kind)
     return isinstance(named, Mapping) and named.get("id") == job_id
+
+
+# States whose request the agent has not acted on yet: its `startup` posts them again (SPEC).
+PENDING_STATES = ("start_requested", "start_scheduled", STOP_REQUESTED)
+
+
+def pending_event(document: Document, now: datetime, vault: Mapping[str, Any] | None) -> Event | None:
+    """The request a job still waits on, as a new event (its request id kept), or None."""
+    state = document.body.get("state")
+    if state not in PENDING_STATES or not isinstance(state, str):
+        return None
+    kept = document.body.get("stop_request_id" if state == STOP_REQUESTED else "request_id")
+    request_id = kept if isinstance(kept, str) else ""
+    return job_event(document, state, now, request_id, vault)

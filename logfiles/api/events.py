@@ -19,7 +19,7 @@ from ..schemas import (
     PROJECT_EVENT,
     PROJECT_EVENT_QUERY,
 )
-from . import checks, no_content, now, runtime
+from . import checks, jobs, no_content, now, runtime
 from .links import feed_links, object_url
 
 bp = Blueprint("events", __name__, url_prefix="/v2/<id:project_id>")
@@ -105,6 +105,7 @@ def _post(project_id: str, agent_id: str | None) -> Response:
         batch += events.pending_work(
             _logfiles(project_id, agent_id), lambda logfile: object_url(settings, logfile), moment
         )
+        batch += jobs.pending_work(project_id, agent_id, moment, events.MAX_PENDING_REPOSTED)
     if batch:
         rt.store.add_events(batch)
     if agent_id is not None:

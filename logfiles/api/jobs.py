@@ -8,6 +8,7 @@ events with it), the answer.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -162,7 +163,6 @@ def _links(page: DocumentPage, args: dict[str, Any], keep: dict[str, str]) -> li
     return links
 
 
-@bp.get("/<any(backups, restores, cleanups):collection>")
 def list_jobs(project_id: str, collection: str) -> Response:
     """The project's jobs of a kind in creation order, newest first unless `sort_dir=asc`; the
     backups list takes `restorable=true` and, with it, `configuration_id` (its page)."""
@@ -195,14 +195,12 @@ def list_jobs(project_id: str, collection: str) -> Response:
     )
 
 
-@bp.get("/<any(backups, restores, cleanups):collection>/<id:job_id>")
 def get_job(project_id: str, collection: str, job_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     document = runtime().store.documents.get(KINDS[collection], project_id, job_id)
     return jsonify(job_results.details_body(host_url(), document))
 
 
-@bp.get("/<any(backups, restores, cleanups):collection>/<id:job_id>/errors")
 def job_errors(project_id: str, collection: str, job_id: str) -> Response:
     checks.authorize(project_id, Action.READ)
     document = runtime().store.documents.get(KINDS[collection], project_id, job_id)
@@ -225,7 +223,6 @@ def _completed_backup(document: Document) -> None:
         return
 
 
-@bp.patch("/<any(backups, restores, cleanups):collection>/<id:job_id>")
 def update_job(project_id: str, collection: str, job_id: str) -> Response:
     """The log-file PATCH's order: 401/403, 404, 415, 413, 400 (every problem), 409 (a final
     job: the page's message; a move back); all or nothing; a same-value retry writes nothing."""
@@ -239,14 +236,14 @@ def update_job(project_id: str, collection: str, job_id: str) -> Response:
     result = job_results.patched(current, operations, moment)
     if result is current:
         return no_content()
-    new_id = runtime().new_id
+    request_id = runtime().new_id()  # a stop request's
 
     def change(document: Document) -> Document:
-        return job_results.patched(document, operations, moment)
+        return job_results.patched(document, operations, moment, request_id)
 
     def emitted(before: Document, after: Document) -> list[Event]:
         return [
-            jobs.job_event(after, state, moment, new_id())
+            jobs.job_event(after, state, moment, request_id)
             for state in job_results.entered(before, operations)
         ]
 
@@ -258,6 +255,41 @@ def update_job(project_id: str, collection: str, job_id: str) -> Response:
     ):
         _completed_backup(written)
     return no_content()
+
+
+def pending_work(project_id: str, agent_id: str, moment: datetime, room: int) -> list[Event]:
+    """SPEC (ours): an agent's `startup` posts its jobs' requests still pending again, as new
+    events with their request ids: a start not yet queued, a stop not yet answered; at most
+    `room`, each kind's oldest first."""
+    store = runtime().store
+    found: list[Event] = []
+    vaults: dict[str, dict[str, Any]] = {}
+
+    def vault(document: Document) -> dict[str, Any] | None:
+        owner = document.body.get("source_agent_id") if document.kind == RESTORE.name else document.parent
+        if document.kind == BACKUP.name or not isinstance(owner, str):
+            return None
+        if owner not in vaults:
+            try:
+                vaults[owner] = _vault(project_id, owner)
+            except NotFound:
+                return None
+        return vaults[owner]
+
+    for kind in KINDS.values():
+        for state in jobs.PENDING_STATES:
+            if state not in jobs.table(kind.name).starts and state != jobs.STOP_REQUESTED:
+                continue
+            if len(found) >= room:
+                return found
+            page = store.documents.query(
+                Query(kind, project_id, parent=agent_id, where={"state": state}, limit=room - len(found))
+            )
+            for document in page.items:
+                event = jobs.pending_event(document, moment, vault(document))
+                if event is not None:
+                    found.append(event)
+    return found
 
 
 def _job_events(document: Document, query: EventQuery) -> EventPage:
@@ -279,7 +311,6 @@ def _job_events(document: Document, query: EventQuery) -> EventPage:
         marker = page.items[-1].id
 
 
-@bp.get("/<any(backups, restores, cleanups):collection>/<id:job_id>/events")
 def job_events(project_id: str, collection: str, job_id: str) -> Response:
     """The job's events, oldest first unless `sort_dir=desc` (each kind's page)."""
     checks.authorize(project_id, Action.READ)
@@ -292,3 +323,29 @@ def job_events(project_id: str, collection: str, job_id: str) -> Response:
             "links": feed_links(query, page.items, "limit" in request.args),
         }
     )
+
+
+def _routes() -> None:
+    """Each kind's routes, with its own path parameter (`backup_id`...) as its pages name it, so
+    that the OpenAPI document and the route table agree."""
+    for collection, kind in KINDS.items():
+        key = f"{kind.name}_id"
+        item = f"/{collection}/<id:{key}>"
+
+        def on(view: Any, key: str = key, collection: str = collection) -> Any:
+            def answer(project_id: str, **path: str) -> Any:
+                return view(project_id, collection, path[key])
+
+            return answer
+
+        def listed(collection: str = collection) -> Any:
+            return lambda project_id: list_jobs(project_id, collection)
+
+        bp.add_url_rule(f"/{collection}", f"list_{collection}", listed(), methods=["GET"])
+        bp.add_url_rule(item, f"get_{kind.name}", on(get_job), methods=["GET"])
+        bp.add_url_rule(item, f"update_{kind.name}", on(update_job), methods=["PATCH"])
+        bp.add_url_rule(f"{item}/errors", f"{kind.name}_errors", on(job_errors), methods=["GET"])
+        bp.add_url_rule(f"{item}/events", f"{kind.name}_events", on(job_events), methods=["GET"])
+
+
+_routes()

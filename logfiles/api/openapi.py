@@ -13,6 +13,7 @@ from marshmallow import Schema
 from .. import events, identity, schemas
 from ..events import AGENT_ACTIVATE
 from ..schemas import configurations as config_schemas
+from ..schemas import jobs as job_schemas
 from ..schemas import requests as request_schemas
 from ..schemas.activities import ActivityListSchema, ActivityQuerySchema
 from ..schemas.identity import AccessDocumentSchema, AuthRequestSchema
@@ -72,6 +73,56 @@ class Operation:
 
 
 AGENTS = "/v2/{project_id}/agents"
+
+
+def _job_operations(kind: str) -> list[Operation]:
+    """One job kind's six operations (start, list, details, update, errors, events)."""
+    title = kind.capitalize()
+    collection = f"/v2/{{project_id}}/{kind}s"
+    item = f"{collection}/{{{kind}_id}}"
+    query = job_schemas.BackupListQuerySchema if kind == "backup" else job_schemas.JobListQuerySchema
+    return [
+        Operation(
+            "post",
+            collection,
+            f"start_{kind}",
+            201,
+            (400, 409, 413, 415),
+            ("application/json", f"{title}Request"),
+            title,
+            ("Location",),
+        ),
+        Operation(
+            "get",
+            collection,
+            f"list_{kind}s",
+            200,
+            (400,),
+            response=f"{title}List",
+            parameters=({"in": "query", "schema": query},),
+        ),
+        Operation("get", item, f"get_{kind}", 200, response=title),
+        Operation(
+            "patch",
+            item,
+            f"update_{kind}",
+            204,
+            (400, 409, 413, 415),
+            ("application/json-patch+json", "JobPatchDocument"),
+        ),
+        Operation("get", f"{item}/errors", f"{kind}_errors", 200, response="JobErrorList"),
+        Operation(
+            "get",
+            f"{item}/events",
+            f"{kind}_events",
+            200,
+            (400,),
+            response="EventList",
+            parameters=({"in": "query", "schema": schemas.EventQuerySchema},),
+        ),
+    ]
+
+
 PROJECT_EVENTS = "/v2/{project_id}/events"
 LOGFILES = AGENTS + "/{agent_id}/logfiles"
 # apispec expands the schema that validates the query into one parameter per field.
@@ -264,6 +315,9 @@ OPERATIONS: tuple[Operation, ...] = (
               response="SummarySettings"),
     Operation("put", "/v2/{project_id}/settings/summaries", "put_summary_settings", 204, (400, 413, 415),
               ("application/json", "SummarySettings")),
+    # Backups, restores and cleanups (their pages); 409: a restore from a backup not completed, a
+    # final job (the page's message), a move back.
+    *(op for kind in ("backup", "restore", "cleanup") for op in _job_operations(kind)),
     # Identity v2.0, at the server's root: its own error bodies (SPEC).
     Operation("post", "/v2.0/tokens", "authenticate", 200, (400, 401, 413, 415),
               ("application/json", "AuthRequest"), "AccessDocument", secured=False,
@@ -419,6 +473,19 @@ def _components() -> list[tuple[str, type[Schema] | dict[str, Any]]]:
         ("HealthEntry", HEALTH_ENTRY),
         ("HealthReport", HEALTH_REPORT),
         ("SummarySettings", SummarySettingsSchema),
+        ("BackupRequest", job_schemas.BackupCreateSchema),
+        ("RestoreRequest", job_schemas.RestoreCreateSchema),
+        ("CleanupRequest", job_schemas.CleanupCreateSchema),
+        ("Backup", job_schemas.BackupSchema),
+        ("Restore", job_schemas.RestoreSchema),
+        ("Cleanup", job_schemas.CleanupSchema),
+        ("BackupList", job_schemas.BackupListSchema),
+        ("RestoreList", job_schemas.RestoreListSchema),
+        ("CleanupList", job_schemas.CleanupListSchema),
+        ("JobErrorList", job_schemas.JobErrorListSchema),
+        ("JobErrors", job_schemas.JobErrorsSchema),
+        ("JobPatchOperation", job_schemas.JobPatchOperationSchema),
+        ("JobPatchDocument", _array_of("JobPatchOperation")),
     ]
 
 

@@ -45,7 +45,7 @@ UNKNOWN_ROUTES = [
     "/v2/110011",
     "/v2/110011/",
     "/v2//agents",
-    "/v2/110011/backups",
+    "/v2/110011/nothing-here",
     "/v2/110011/configurations/{agent_id}/x",  # configurations are served; this is not
     "/v2/110011/agents.xml",
     "/v2/110011/agents/{agent_id}.xml",
@@ -61,7 +61,7 @@ UNKNOWN_ROUTES = [
     "/v2/110011/agents/.json",
     "/v2/110011/agents/{agent_id}.json.json",
     "/v2/110011/agents/{agent_id}/logfiles/{logfile_id}.json/",
-    "/v2/110011/backups/",
+    "/v2/110011/nothing-here/",
     "/v2/110011/nothing.json",
 ]
 
@@ -77,7 +77,7 @@ def test_unknown_route_is_404(api: Api, ids: tuple[str, str], path: str, token: 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
 def test_unknown_route_any_method_is_404(api: Api, method: str) -> None:
-    response = api.client.open(api.url("backups", "1"), method=method, headers=api.headers())
+    response = api.client.open(api.url("nothing-here", "1"), method=method, headers=api.headers())
     assert_fault(response, 404)
 
 

@@ -59,6 +59,18 @@ SUCCESS = {
     ("/v2/{project_id}/ping", "get"): "204",
     ("/v2/{project_id}/settings/summaries", "get"): "200",
     ("/v2/{project_id}/settings/summaries", "put"): "204",
+    **{
+        operation: status
+        for kind in ("backup", "restore", "cleanup")
+        for operation, status in (
+            ((f"/v2/{{project_id}}/{kind}s", "post"), "201"),
+            ((f"/v2/{{project_id}}/{kind}s", "get"), "200"),
+            ((f"/v2/{{project_id}}/{kind}s/{{{kind}_id}}", "get"), "200"),
+            ((f"/v2/{{project_id}}/{kind}s/{{{kind}_id}}", "patch"), "204"),
+            ((f"/v2/{{project_id}}/{kind}s/{{{kind}_id}}/errors", "get"), "200"),
+            ((f"/v2/{{project_id}}/{kind}s/{{{kind}_id}}/events", "get"), "200"),
+        )
+    },
 }
 
 

@@ -196,7 +196,7 @@ def test_update_logfile_creator_unknown_logfile_wrong_content_type_is_404(
 
 @pytest.mark.parametrize("token", ["not-a-configured-token", NO_ROLES, "token-other-project"])
 def test_unknown_route_any_token_is_404(api: Api, token: str) -> None:
-    assert_fault(api.client.get(api.url("backups"), headers=api.headers(token)), 404)
+    assert_fault(api.client.get(api.url("nothing-here"), headers=api.headers(token)), 404)
 
 
 def test_list_logfiles_observer_sees_them(api: Api, ids: tuple[str, str]) -> None:

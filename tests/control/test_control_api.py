@@ -295,7 +295,7 @@ def test_fault_answers_every_method_before_routing(
     api: Api, client: FlaskClient, method: str, route: str
 ) -> None:
     agent_id = api.agent()
-    path = api.url("agents", agent_id) if route == "agent" else api.url("backups", "nothing")
+    path = api.url("agents", agent_id) if route == "agent" else api.url("nothing-here", "nothing")
     control(client, "post", "faults", {"method": method, "status": 503, "times": None})
     answer = client.open(path, method=method, headers=api.headers())
     assert answer.status_code == 503
