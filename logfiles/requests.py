@@ -126,11 +126,9 @@ def browse_backup(
     }
     if job.configuration_id is not None:
         details["configuration"] = {"id": job.configuration_id}
-    shown_backup: dict[str, Any] = {"id": backup.id}
-    snapshot = backup.body.get("snapshot_id")
-    if snapshot is not None:
-        shown_backup["snapshot_id"] = snapshot
-    details["backup"] = shown_backup
+    # The page's example shows `backup.snapshot_id` (null until the backup's document has one);
+    # `backup.id` names the backup, as its events page's other events do.
+    details["backup"] = {"id": backup.id, "snapshot_id": backup.body.get("snapshot_id")}
     details.update(
         path=asked["path"],
         path_encoded=asked["path_encoded"],
@@ -353,7 +351,7 @@ class VaultMove:
         if vault.encrypted:  # checked before; a report may have encrypted it meanwhile
             raise Forbidden(MOVE_ENCRYPTED, [f"source_agent_id: the vault '{vault.name}' is encrypted"])
         kept = agent_vault(destination, self.region)
-        fresh = dataclasses.replace(new_vault(self.new_vault_id, vault.region, vault.use_internal))
+        fresh = new_vault(self.new_vault_id, vault.region, vault.use_internal)
         return {
             self.source_id: with_vault(source, fresh),
             self.destination_id: with_vault(

@@ -19,6 +19,7 @@ from .. import requests
 from ..auth import Action
 from ..documents import Document, Kind
 from ..errors import Forbidden, NotFound
+from ..events import Event
 from ..kinds import BACKUP, BROWSE_REQUEST, VAULT_ENCRYPTION_REQUEST, VAULT_PASSWORD_VERIFICATION_REQUEST
 from ..model import Agent, agent_vault
 from ..schemas.requests import (
@@ -62,21 +63,22 @@ def _backup_url(project_id: str, backup_id: str) -> str:
     return f"{host_url()}/v2/{segment(project_id)}/backups/{segment(backup_id)}"
 
 
+_KINDS = {
+    kind.name: kind
+    for kind in (BROWSE_REQUEST, VAULT_ENCRYPTION_REQUEST, VAULT_PASSWORD_VERIFICATION_REQUEST)
+}
+
+
 def _load(schema: Schema, message: str) -> Any:
-    """415, 413, then 400 listing every problem (the journal masks the passwords: journal.py)."""
+    """415, 413, then 400 listing every problem (the journal masks the passwords: journal.py's
+    secret names end with `passwordhex` too)."""
     return checks.load_json(schema, message)
 
 
-def _ask(document: Document, event: Any, url: str) -> Response:
-    runtime().store.documents.create(_kind(document), document, [event])
+def _ask(document: Document, event: Event, url: str) -> Response:
+    """The request and its event in one write; 202 with the results' URL."""
+    runtime().store.documents.create(_KINDS[document.kind], document, [event])
     return _accepted(url)
-
-
-def _kind(document: Document) -> Kind:
-    return {
-        kind.name: kind
-        for kind in (BROWSE_REQUEST, VAULT_ENCRYPTION_REQUEST, VAULT_PASSWORD_VERIFICATION_REQUEST)
-    }[document.kind]
 
 
 def _request(
@@ -97,7 +99,7 @@ def _report(current: Document, schema: Schema, results: Results) -> Document:
     def change(document: Document) -> Document:
         return requests.reported(document, kept, moment)
 
-    return update(runtime().store.documents, _kind(current), current.project_id, current.id, change)
+    return update(runtime().store.documents, _KINDS[current.kind], current.project_id, current.id, change)
 
 
 # Browse requests: an agent's files.
