@@ -155,6 +155,12 @@ def run_client(args: argparse.Namespace) -> int:
             print(table(client.faults(), ("id", "method", "path", "action", "status", "matched", "fired")))
     elif args.command == "configurations":
         print(table(configuration_rows(client, args), ("id", "agent", "name", "enabled", "next")))
+    elif args.command in JOB_COLUMNS:
+        print(table(job_rows(client, args), JOB_COLUMNS[args.command]))
+    elif args.command == "health":
+        rows = health_rows(client, args)
+        print(table(rows, ("system", "group", "online", "node")))
+        return 0 if all(row["online"] for row in rows) else 1
     elif args.command == "clock":
         if args.action == "real" and args.value is not None:
             raise UsageError(f"clock real takes no value, got {args.value!r}")
@@ -301,6 +307,10 @@ def parser() -> argparse.ArgumentParser:
                 help="X-Auth-Token to read the feed with (default: $LOGFILES_TOKEN, or any: open mode)",
             )
     add_configurations_command(commands)
+    add_job_commands(commands)
+    add_v2_command(
+        commands, "health", "print a project's health report as a table (exit 1 if a system is offline)"
+    )
     return top
 
 
@@ -330,9 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 # `configurations`: a project's (or an agent's) backup configurations, read as a panel reads them.
 
 
-def add_configurations_command(commands: Any) -> None:
-    text = "print a project's (or with --agent, an agent's) backup configurations as a table"
-    sub = commands.add_parser("configurations", help=text, description=text)
+def add_v2_command(commands: Any, name: str, text: str) -> argparse.ArgumentParser:
+    """A command that reads through /v2 as a panel does: the client options, the project, a token."""
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=text, description=text)
     sub.add_argument(
         "--url",
         default=os.environ.get("LOGFILES_STUB_URL", DEFAULT_URL),
@@ -347,12 +357,18 @@ def add_configurations_command(commands: Any) -> None:
         help="for an https stub: the CA certificate to trust (default: $LOGFILES_STUB_CA_FILE)",
     )
     sub.add_argument("project", help="the project id")
-    sub.add_argument("--agent", help="only this agent's configurations")
     sub.add_argument(
         "--token",
         default=os.environ.get("LOGFILES_TOKEN", "cli"),
-        help="X-Auth-Token to read them with (default: $LOGFILES_TOKEN, or any: open mode)",
+        help="X-Auth-Token to read with (default: $LOGFILES_TOKEN, or any: open mode)",
     )
+    return sub
+
+
+def add_configurations_command(commands: Any) -> None:
+    text = "print a project's (or with --agent, an agent's) backup configurations as a table"
+    sub = add_v2_command(commands, "configurations", text)
+    sub.add_argument("--agent", help="only this agent's configurations")
 
 
 def configuration_rows(client: StubClient, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -375,6 +391,74 @@ def configuration_rows(client: StubClient, args: argparse.Namespace) -> list[dic
         if not page.get("links") or not page["configurations"]:
             return rows
         marker = page["configurations"][-1]["id"]
+
+
+# `backups`, `restores`, `cleanups`: a project's jobs, read as a panel reads them; `health`.
+
+JOB_COLUMNS: dict[str, tuple[str, ...]] = {
+    "backups": ("id", "agent", "configuration", "state", "started_time", "ended_time", "errors"),
+    "restores": ("id", "backup", "destination_agent", "state", "started_time", "ended_time", "errors"),
+    "cleanups": ("id", "agent", "state", "started_time", "ended_time", "errors"),
+}
+# At most this many rows: a table for a person, not an export (`export` has every job).
+MAX_JOB_ROWS = 10_000
+
+
+def add_job_commands(commands: Any) -> None:
+    for name in JOB_COLUMNS:
+        sub = add_v2_command(commands, name, f"print a project's {name} as a table, newest first")
+        sub.add_argument(
+            "--sort-dir",
+            choices=("asc", "desc"),
+            default="desc",
+            help="newest first (desc, the default, the list page's) or oldest first (asc)",
+        )
+        if name == "backups":
+            sub.add_argument(
+                "--restorable", action="store_true", help="only completed backups a restore may use"
+            )
+            sub.add_argument("--configuration", help="with --restorable: only this configuration's")
+
+
+def _job_row(item: dict[str, Any]) -> dict[str, Any]:
+    """A job as one row: each `{id, links}` reference as its id, `errors` as its count."""
+    row = {
+        name: value.get("id") if isinstance(value, dict) and "links" in value else value
+        for name, value in item.items()
+    }
+    row["errors"] = (item.get("errors") or {}).get("count")
+    return row
+
+
+def job_rows(client: StubClient, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every job of the kind (all pages, up to MAX_JOB_ROWS), one row each."""
+    kind = args.command[:-1]
+    restorable = True if getattr(args, "restorable", False) else None
+    configuration = getattr(args, "configuration", None)
+    if configuration is not None and restorable is None:
+        raise UsageError("--configuration filters restorable backups only: give --restorable too")
+    rows: list[dict[str, Any]] = []
+    marker = None
+    while len(rows) < MAX_JOB_ROWS:
+        page = client.jobs(
+            args.token, args.project, kind, 1000, marker, args.sort_dir, restorable, configuration
+        )
+        items = page[args.command]
+        rows.extend(_job_row(item) for item in items)
+        if not items or not any(link.get("rel") == "next" for link in page.get("links") or []):
+            break
+        marker = items[-1]["id"]
+    return rows[:MAX_JOB_ROWS]
+
+
+def health_rows(client: StubClient, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The health report as one row per dependent system."""
+    report = client.health(args.token, args.project)
+    return [
+        {"system": name, "group": group, "online": entry.get("online"), "node": entry.get("node")}
+        for group, systems in report.items()
+        for name, entry in systems.items()
+    ]
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""A small stdlib client for the control plane, shared by the pytest plugin and the CLI."""
+"""A small stdlib client for the control plane, shared by the pytest plugin and the CLI.
+
+`StubClient` is the control plane's calls (here) plus a control panel's and an agent's calls
+on /v2 (client_v2.py: configurations, jobs, requests, health, summary settings), one class so
+a test holds one client. Import everything from here: `from logfiles.client import StubClient`.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
+
+from .client_v2 import V2Calls
 
 # Seconds a wait's HTTP request may take beyond the wait itself, before the client gives up.
 WAIT_MARGIN = 5.0
@@ -107,6 +114,15 @@ def _times(count: int | None) -> str:
     return {0: "0 times", 1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a request got: its status, its headers (`Location`) and its decoded JSON body."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
 class ControlError(Exception):
     """The control plane answered with an error status."""
 
@@ -117,7 +133,7 @@ class ControlError(Exception):
 
 
 @dataclass
-class StubClient:
+class StubClient(V2Calls):
     """Drive a running logfiles-stub: `url` is its base URL, e.g. http://127.0.0.1:8080.
 
     For an https stub, `ca_file` is the CA certificate to trust (the one the stub wrote at
@@ -135,6 +151,41 @@ class StubClient:
         """The client context for an https stub: trusting `ca_file`; None: urllib's default."""
         return None if self.ca_file is None else ssl.create_default_context(cafile=self.ca_file)
 
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        content_type: str = "application/json",
+    ) -> Answer:
+        """One request; its status, headers and decoded JSON (None for no body). An error
+        status raises ControlError with the decoded fault body. `body` is sent as JSON, typed
+        `content_type` (a JSON Patch document is application/json-patch+json)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        if self.control_token:
+            request.add_header("X-Control-Token", self.control_token)
+        try:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout if timeout is None else timeout, context=self.ssl_context()
+            ) as response:
+                payload = response.read()
+                status, answered = response.status, dict(response.headers.items())
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                detail: Any = json.loads(raw)
+            except ValueError:
+                detail = raw.decode(errors="replace")
+            raise ControlError(exc.code, detail) from None
+        return Answer(status, answered, json.loads(payload) if payload else None)
+
     def call(
         self,
         method: str,
@@ -145,27 +196,7 @@ class StubClient:
     ) -> Any:
         """One request (the control plane's, or a /v2 one with `headers`); the decoded JSON
         answer, or None for 204. `timeout`: this call's, instead of the client's."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url.rstrip("/") + path, data=data, method=method)
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if self.control_token:
-            request.add_header("X-Control-Token", self.control_token)
-        try:
-            with urllib.request.urlopen(
-                request, timeout=self.timeout if timeout is None else timeout, context=self.ssl_context()
-            ) as response:
-                payload = response.read()
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            try:
-                detail: Any = json.loads(raw)
-            except ValueError:
-                detail = raw.decode(errors="replace")
-            raise ControlError(exc.code, detail) from None
-        return json.loads(payload) if payload else None
+        return self.exchange(method, path, body, headers, timeout).body
 
     def reset(
         self,
@@ -354,60 +385,6 @@ class StubClient:
         result: dict[str, Any] = self.call("POST", "/v2.0/tokens", {"auth": auth})["access"]
         return result
 
-    # Backup configurations: a control panel's calls on /v2, with its X-Auth-Token (any token in
-    # open mode). Errors raise ControlError with the status and the fault body.
-
-    def _v2(self, token: str, method: str, path: str, body: Any = None) -> Any:
-        return self.call(method, path, body, headers={"X-Auth-Token": token})
-
-    def create_configuration(self, token: str, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST /v2/{p}/configurations (the create page's body); the 201's configuration."""
-        created: dict[str, Any] = self._v2(token, "POST", f"{_project(project_id)}/configurations", body)
-        return created
-
-    def configurations(
-        self,
-        token: str,
-        project_id: str,
-        agent_id: str | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-        restorable: bool | None = None,
-    ) -> dict[str, Any]:
-        """One page of the project's configurations, or (with `agent_id`) the agent's:
-        `{"configurations": [...]}`, with `links` (`next`) while more remain."""
-        path = _project(project_id)
-        if agent_id is not None:
-            path += f"/agents/{quote(agent_id, safe='')}"
-        query: dict[str, Any] = {"limit": limit, "marker": marker}
-        if restorable is not None:
-            query["restorable"] = "true" if restorable else "false"
-        given = urlencode({name: value for name, value in query.items() if value is not None})
-        page: dict[str, Any] = self._v2(
-            token, "GET", f"{path}/configurations" + (f"?{given}" if given else "")
-        )
-        return page
-
-    def configuration(self, token: str, project_id: str, configuration_id: str) -> dict[str, Any]:
-        """GET /v2/{p}/configurations/{id}: its details."""
-        found: dict[str, Any] = self._v2(token, "GET", _configuration(project_id, configuration_id))
-        return found
-
-    def update_configuration(
-        self, token: str, project_id: str, configuration_id: str, operations: list[dict[str, Any]]
-    ) -> None:
-        """PATCH it with a JSON Patch document (sent as application/json, which the stub takes)."""
-        self._v2(token, "PATCH", _configuration(project_id, configuration_id), operations)
-
-    def delete_configuration(self, token: str, project_id: str, configuration_id: str) -> None:
-        self._v2(token, "DELETE", _configuration(project_id, configuration_id))
-
-    def agent_configuration(self, token: str, project_id: str, agent_id: str) -> dict[str, Any]:
-        """GET /v2/{p}/agents/{id}/configuration: what the agent reads on `configuration_changed`."""
-        path = f"{_project(project_id)}/agents/{quote(agent_id, safe='')}/configuration"
-        document: dict[str, Any] = self._v2(token, "GET", path)
-        return document
-
 
 def _state_document(
     agents: list[dict[str, Any]] | None,
@@ -431,11 +408,3 @@ def _state_document(
     if jobs:
         document["jobs"] = jobs
     return document
-
-
-def _project(project_id: str) -> str:
-    return f"/v2/{quote(project_id, safe='')}"
-
-
-def _configuration(project_id: str, configuration_id: str) -> str:
-    return f"{_project(project_id)}/configurations/{quote(configuration_id, safe='')}"
